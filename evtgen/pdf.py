@@ -1,0 +1,449 @@
+"""LHAPDF6 (``lhagrid1``) parton distributions and LO alpha_s, evaluated in numba.
+
+Reading
+    :func:`load_pdf` finds a member file ``<SET>_0000.dat`` (first on ``LHAPDF_DATA_PATH``, then
+    among the grids installed by the ``pythia8mc`` wheel, located through
+    :mod:`importlib.metadata`), parses it and returns a :class:`PDFGrid`. Nothing is downloaded.
+
+Interpolation (LHAPDF 6's default ``logcubic``)
+    cubic Hermite in ln x at the Q² knots, then cubic Hermite in ln Q² of the results; knot
+    derivatives are the average of the left and right finite-difference slopes (one-sided at the
+    edges). Subgrids with fewer than four Q² knots use log-bilinear interpolation. The values
+    interpolated are x·f(x, Q).
+
+Extrapolation (LHAPDF's ``continuation``, simplified)
+    below x_min: ln(xf) linear in ln x from the first two knots when both values exceed 1e-3,
+    otherwise xf linear in ln x; above Q_max: ln(xf) linear in ln Q² from the last two knots;
+    below Q_min the value at Q_min is used (the generator never goes there: Q ≥ p_T cut).
+
+alpha_s
+    one-loop running from alpha_s(M_Z) of the set, continuous at the flavour thresholds
+    (:data:`evtgen/data/pdfsets.yaml`, Pythia 8's defaults).
+
+The numba kernels take the grid as a plain tuple of arrays (``PDFGrid.arrays``) and return all
+13 flavours (index ``pid + 6`` for quarks, 6 for the gluon) at once.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numba as nb
+import numpy as np
+import yaml
+
+from evtgen.errors import PhiphiError
+
+NFLAV = 13  # pid -6..6, gluon at index 6
+
+
+@lru_cache(maxsize=1)
+def pdf_config() -> dict:
+    """The contents of ``evtgen/data/pdfsets.yaml``."""
+    text = resources.files("evtgen").joinpath("data/pdfsets.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def pythia_pdfdata_dir() -> Path | None:
+    """Directory of the LHAPDF grids shipped by the installed ``pythia8mc`` wheel (or None)."""
+    try:
+        dist = importlib.metadata.distribution("pythia8mc")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    for f in dist.files or ():
+        parts = Path(str(f)).parts
+        if "pdfdata" in parts and str(f).endswith(".dat"):
+            return Path(dist.locate_file(f)).resolve().parent
+    return None
+
+
+def find_member_file(name: str) -> Path:
+    """Path of member 0 of PDF set ``name`` (LHAPDF_DATA_PATH first, then pythia8mc)."""
+    if not name or "/" in name or name.startswith("."):
+        raise PhiphiError(f"PDF set name {name!r} is not a valid LHAPDF set name")
+    fname = f"{name}_0000.dat"
+    dirs: list[Path] = []
+    for d in os.environ.get("LHAPDF_DATA_PATH", "").split(os.pathsep):
+        if d:
+            dirs += [Path(d) / name, Path(d)]
+    pd = pythia_pdfdata_dir()
+    if pd is not None:
+        dirs.append(pd)
+    for d in dirs:
+        p = d / fname
+        if p.is_file():
+            return p
+    known = sorted(p.name[:-9] for d in dirs if d.is_dir() for p in d.glob("*_0000.dat"))
+    raise PhiphiError(
+        f"unknown PDF set {name!r}: no {fname} on LHAPDF_DATA_PATH or in the pythia8mc grids"
+        + (f" (available: {', '.join(known)})" if known else "")
+    )
+
+
+@dataclass(frozen=True)
+class PDFGrid:
+    """A parsed lhagrid1 member, ready for the numba kernels."""
+
+    name: str
+    path: str
+    alphas_mz: float
+    arrays: tuple  # (q2lo, xoff, qoff, voff, logx, logq2, xf, dxf)
+    xmin: float
+    xmax: float
+    qmin: float
+    qmax: float
+
+    def xfx(self, pid: int, x, q):
+        """x·f(x, Q) for PDG id ``pid`` (21 or 0 = gluon) at arrays ``x``, ``q`` (GeV)."""
+        if pid == 21:
+            pid = 0
+        if not -6 <= pid <= 6:
+            raise PhiphiError(f"parton id {pid} is not a quark or gluon")
+        x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+        q = np.broadcast_to(np.asarray(q, dtype=np.float64), x.shape)
+        return xfx_array(self.arrays, pid + 6, x.ravel(), np.ascontiguousarray(q.ravel()) ** 2).reshape(x.shape)
+
+    def alphas(self, q):
+        """LO alpha_s(Q) matching the set."""
+        return alphas_array(alphas_params(self.alphas_mz), np.atleast_1d(np.asarray(q, float)) ** 2)
+
+
+def _bad(path, msg):
+    return PhiphiError(f"corrupted PDF grid file {path}: {msg}")
+
+
+def parse_lhagrid1(path: str | Path) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Subgrids (x knots, Q knots, pids, values[nx, nq, npid]) of an lhagrid1 member file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _bad(path, f"cannot read it ({exc.__class__.__name__})") from None
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    try:
+        i0 = lines.index("---")
+    except ValueError:
+        raise _bad(path, "no '---' header separator") from None
+    header = "\n".join(lines[:i0])
+    try:
+        hdr = yaml.safe_load(header) or {}
+    except yaml.YAMLError:
+        raise _bad(path, "unreadable YAML header") from None
+    if str(hdr.get("Format", "lhagrid1")) != "lhagrid1":
+        raise _bad(path, f"format {hdr.get('Format')!r} is not lhagrid1")
+    blocks, cur = [], []
+    for ln in lines[i0 + 1 :]:
+        if ln.strip() == "---":
+            blocks.append(cur)
+            cur = []
+        elif ln.strip():
+            cur.append(ln)
+    if cur:
+        raise _bad(path, "last subgrid is not terminated by '---'")
+    if not blocks:
+        raise _bad(path, "no subgrid")
+    subgrids = []
+    for ib, blk in enumerate(blocks):
+        try:
+            xs = np.array(blk[0].split(), dtype=float)
+            qs = np.array(blk[1].split(), dtype=float)
+            pids = np.array(blk[2].split(), dtype=int)
+            vals = np.array(" ".join(blk[3:]).split(), dtype=float)
+        except (ValueError, IndexError):
+            raise _bad(path, f"subgrid {ib} has non-numeric or missing knot lines") from None
+        nx, nq, nf = len(xs), len(qs), len(pids)
+        if nx < 2 or nq < 2 or vals.size != nx * nq * nf:
+            raise _bad(path, f"subgrid {ib} has {vals.size} values, expected {nx}*{nq}*{nf}")
+        if not (np.all(np.diff(xs) > 0) and np.all(np.diff(qs) > 0) and xs[0] > 0 and qs[0] > 0):
+            raise _bad(path, f"subgrid {ib} knots are not positive and increasing")
+        if not np.all(np.isfinite(vals)):
+            raise _bad(path, f"subgrid {ib} contains non-finite values")
+        subgrids.append((xs, qs, pids, vals.reshape(nx, nq, nf)))
+    return subgrids
+
+
+def _knot_derivs(logx: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """d(xf)/d ln x at the x knots (LHAPDF: mean of left/right slopes, one-sided at edges)."""
+    d = np.empty_like(v)
+    dx = np.diff(logx)[:, None, None]
+    slope = np.diff(v, axis=0) / dx
+    d[0] = slope[0]
+    d[-1] = slope[-1]
+    d[1:-1] = 0.5 * (slope[:-1] + slope[1:])
+    return d
+
+
+def build_arrays(subgrids) -> tuple:
+    q2lo, xoff, qoff, voff = [], [0], [0], [0]
+    logx, logq2, xf, dxf = [], [], [], []
+    for xs, qs, pids, vals in subgrids:
+        nx, nq = len(xs), len(qs)
+        full = np.zeros((nx, nq, NFLAV))
+        for k, pid in enumerate(pids):
+            p = 0 if pid == 21 else int(pid)
+            if -6 <= p <= 6:
+                full[:, :, p + 6] = vals[:, :, k]
+        lx = np.log(xs)
+        q2lo.append(qs[0] ** 2)
+        logx.append(lx)
+        logq2.append(np.log(qs**2))
+        xf.append(full.ravel())
+        dxf.append(_knot_derivs(lx, full).ravel())
+        xoff.append(xoff[-1] + nx)
+        qoff.append(qoff[-1] + nq)
+        voff.append(voff[-1] + nx * nq * NFLAV)
+    return (
+        np.array(q2lo),
+        np.array(xoff, dtype=np.int64),
+        np.array(qoff, dtype=np.int64),
+        np.array(voff, dtype=np.int64),
+        np.concatenate(logx),
+        np.concatenate(logq2),
+        np.concatenate(xf),
+        np.concatenate(dxf),
+    )
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float, name: str, alphas_mz: float) -> PDFGrid:
+    sub = parse_lhagrid1(path)
+    arrays = build_arrays(sub)
+    return PDFGrid(
+        name=name,
+        path=path,
+        alphas_mz=alphas_mz,
+        arrays=arrays,
+        xmin=float(min(s[0][0] for s in sub)),
+        xmax=float(max(s[0][-1] for s in sub)),
+        qmin=float(sub[0][1][0]),
+        qmax=float(sub[-1][1][-1]),
+    )
+
+
+def load_pdf(name: str | None = None, alphas_mz: float | None = None) -> PDFGrid:
+    """Load PDF set ``name`` (default: NNPDF2.3 QCD+QED LO, alpha_s(M_Z) = 0.130)."""
+    cfg = pdf_config()
+    name = name or cfg["default"]
+    known = cfg["sets"].get(name)
+    if alphas_mz is None:
+        if known is None:
+            # validate the name first, so an unknown set gives the 'unknown set' message
+            find_member_file(name)
+            raise PhiphiError(
+                f"alpha_s(M_Z) of PDF set {name!r} is not known to phiphi; give it with --alphas-mz"
+            )
+        alphas_mz = float(known["alphas_mz"])
+    if not 0.05 < alphas_mz < 0.2:
+        raise PhiphiError(f"alpha_s(M_Z) = {alphas_mz} is outside (0.05, 0.2)")
+    path = find_member_file(name)
+    return _load_cached(str(path), path.stat().st_mtime, name, float(alphas_mz))
+
+
+# ----------------------------------------------------------------------------- alpha_s
+
+
+def alphas_params(alphas_mz: float) -> np.ndarray:
+    """Parameters (thresholds², 1/alpha_s at each, b0's) of one-loop running, as an array.
+
+    Layout: [mz2, 1/as(mz), mc2, mb2, mt2, nf_max].
+    """
+    r = pdf_config()["alphas_running"]
+    return np.array(
+        [r["mz"] ** 2, 1.0 / alphas_mz, r["m_c"] ** 2, r["m_b"] ** 2, r["m_t"] ** 2, float(r["nf_max"])]
+    )
+
+
+@nb.njit(cache=True)
+def _b0(nf):
+    return (33.0 - 2.0 * nf) / (12.0 * np.pi)
+
+
+@nb.njit(cache=True)
+def alphas_lo(par, q2):
+    """One-loop alpha_s(q2): 1/a(Q²) = 1/a(Q0²) + b0(nf) ln(Q²/Q0²), continuous at thresholds."""
+    mz2, inv, mc2, mb2, mt2, nfmax = par[0], par[1], par[2], par[3], par[4], par[5]
+    if q2 >= mz2:
+        if q2 <= mt2 or nfmax < 6:
+            inv = inv + _b0(5.0) * np.log(q2 / mz2)
+        else:
+            inv = inv + _b0(5.0) * np.log(mt2 / mz2) + _b0(6.0) * np.log(q2 / mt2)
+    else:
+        if q2 >= mb2:
+            inv = inv + _b0(5.0) * np.log(q2 / mz2)
+        else:
+            inv = inv + _b0(5.0) * np.log(mb2 / mz2)
+            if q2 >= mc2:
+                inv = inv + _b0(4.0) * np.log(q2 / mb2)
+            else:
+                inv = inv + _b0(4.0) * np.log(mc2 / mb2) + _b0(3.0) * np.log(q2 / mc2)
+    return 1.0 / inv
+
+
+@nb.njit(cache=True)
+def alphas_array(par, q2):
+    out = np.empty(q2.size)
+    for i in range(q2.size):
+        out[i] = alphas_lo(par, q2[i])
+    return out
+
+
+# ----------------------------------------------------------------------------- interpolation
+
+
+@nb.njit(cache=True, inline="always")
+def _hermite(t, vl, dl, vh, dh):
+    t2 = t * t
+    t3 = t2 * t
+    return (2 * t3 - 3 * t2 + 1) * vl + (t3 - 2 * t2 + t) * dl + (-2 * t3 + 3 * t2) * vh + (t3 - t2) * dh
+
+
+@nb.njit(cache=True, inline="always")
+def _find(a, lo, n, v):
+    """Index i in [0, n-2] with a[lo+i] <= v < a[lo+i+1] (clamped)."""
+    i = np.searchsorted(a[lo : lo + n], v, side="right") - 1
+    if i < 0:
+        i = 0
+    if i > n - 2:
+        i = n - 2
+    return i
+
+
+@nb.njit(cache=True)
+def _xinterp(g, isub, lx, ix, iq, out):
+    """Cubic Hermite in ln x at Q knot iq (all flavours), adds into out."""
+    xoff, qoff, voff, logx, xf, dxf = g[1], g[2], g[3], g[4], g[6], g[7]
+    nq = qoff[isub + 1] - qoff[isub]
+    x0 = xoff[isub]
+    dlx = logx[x0 + ix + 1] - logx[x0 + ix]
+    t = (lx - logx[x0 + ix]) / dlx
+    b0 = voff[isub] + (ix * nq + iq) * 13
+    b1 = voff[isub] + ((ix + 1) * nq + iq) * 13
+    for f in range(13):
+        out[f] = _hermite(t, xf[b0 + f], dxf[b0 + f] * dlx, xf[b1 + f], dxf[b1 + f] * dlx)
+
+
+@nb.njit(cache=True)
+def _xextrap_low(g, isub, lx, iq, out):
+    """Continuation below x_min at Q knot iq."""
+    xoff, qoff, voff, logx, xf = g[1], g[2], g[3], g[4], g[6]
+    nq = qoff[isub + 1] - qoff[isub]
+    x0 = xoff[isub]
+    b0 = voff[isub] + iq * 13
+    b1 = voff[isub] + (nq + iq) * 13
+    r = (lx - logx[x0]) / (logx[x0 + 1] - logx[x0])
+    for f in range(13):
+        v0 = xf[b0 + f]
+        v1 = xf[b1 + f]
+        if v0 > 1e-3 and v1 > 1e-3:
+            out[f] = np.exp(np.log(v0) + r * (np.log(v1) - np.log(v0)))
+        else:
+            out[f] = v0 + r * (v1 - v0)
+
+
+@nb.njit(cache=True)
+def _atq(g, isub, lx, ix, low, iq, out):
+    if low:
+        _xextrap_low(g, isub, lx, iq, out)
+    else:
+        _xinterp(g, isub, lx, ix, iq, out)
+
+
+@nb.njit(cache=True)
+def xfx_all(g, x, q2, out):
+    """x·f(x, Q²) for all 13 flavours into ``out`` (index pid+6; gluon 6)."""
+    q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
+    nsub = q2lo.size
+    isub = 0
+    for k in range(nsub):
+        if q2 >= q2lo[k]:
+            isub = k
+    nx = xoff[isub + 1] - xoff[isub]
+    nq = qoff[isub + 1] - qoff[isub]
+    q0 = qoff[isub]
+    lx = np.log(x)
+    lq = np.log(q2)
+    above = False
+    if lq < logq2[q0]:
+        lq = logq2[q0]
+    elif lq > logq2[q0 + nq - 1]:
+        above = True
+    if x > 1.0:
+        for f in range(13):
+            out[f] = 0.0
+        return
+    low = lx < logx[xoff[isub]]
+    ix = _find(logx, xoff[isub], nx, lx)
+    iq = _find(logq2, q0, nq, lq)
+    vl = np.empty(13)
+    vh = np.empty(13)
+    _atq(g, isub, lx, ix, low, iq, vl)
+    _atq(g, isub, lx, ix, low, iq + 1, vh)
+    d1 = logq2[q0 + iq + 1] - logq2[q0 + iq]
+    if above:
+        r = (lq - logq2[q0 + iq + 1]) / d1
+        for f in range(13):
+            if vl[f] > 0.0 and vh[f] > 0.0:
+                out[f] = np.exp(np.log(vh[f]) + r * (np.log(vh[f]) - np.log(vl[f])))
+            else:
+                out[f] = vh[f] + r * (vh[f] - vl[f])
+        return
+    t = (lq - logq2[q0 + iq]) / d1
+    if nq < 4:
+        for f in range(13):
+            out[f] = vl[f] + t * (vh[f] - vl[f])
+        return
+    vll = np.empty(13)
+    vhh = np.empty(13)
+    if iq > 0:
+        _atq(g, isub, lx, ix, low, iq - 1, vll)
+        d0 = logq2[q0 + iq] - logq2[q0 + iq - 1]
+    else:
+        d0 = 1.0
+    if iq + 2 < nq:
+        _atq(g, isub, lx, ix, low, iq + 2, vhh)
+        d2 = logq2[q0 + iq + 2] - logq2[q0 + iq + 1]
+    else:
+        d2 = 1.0
+    for f in range(13):
+        s1 = (vh[f] - vl[f]) / d1
+        if iq == 0:
+            dl = s1
+        else:
+            dl = 0.5 * (s1 + (vl[f] - vll[f]) / d0)
+        if iq + 2 >= nq:
+            dh = s1
+        else:
+            dh = 0.5 * (s1 + (vhh[f] - vh[f]) / d2)
+        out[f] = _hermite(t, vl[f], dl * d1, vh[f], dh * d1)
+
+
+@nb.njit(cache=True)
+def xfx_array(g, iflav, x, q2):
+    out = np.empty(x.size)
+    buf = np.empty(13)
+    for i in range(x.size):
+        xfx_all(g, x[i], q2[i], buf)
+        out[i] = buf[iflav]
+    return out
+
+
+def gev2_to_pb() -> float:
+    return float(pdf_config()["gev2_to_pb"])
+
+
+__all__ = [
+    "PDFGrid",
+    "load_pdf",
+    "find_member_file",
+    "pythia_pdfdata_dir",
+    "parse_lhagrid1",
+    "xfx_all",
+    "alphas_lo",
+    "alphas_params",
+    "gev2_to_pb",
+]
