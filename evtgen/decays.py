@@ -1,0 +1,272 @@
+"""The decay channels: B+ -> K+ phi phi, B0 -> K*0 phi phi, K+ -> pi+ phi phi, the
+two-body B+ -> K+ X and K+ -> pi+ X, and the SM references B+ -> K+ nu nubar, K+ -> pi+ nu nubar.
+
+A :class:`DecayChannel` ties a spectrum kind (``spectra``), a topology (``sampler``) and an
+experiment frame (``frames``) together; it computes rates and generates events.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from . import constants as C
+from . import formfactors as FF
+from . import rng, sampler, spectra
+from .errors import PhiphiError, check_finite
+from .frames import frame_parameters
+
+#: number of form-factor draws for a rate uncertainty (fixed seed: the error is reproducible)
+N_FF_DRAWS = 300
+FF_DRAW_SEED = 20240527
+
+
+@dataclass(frozen=True)
+class DecayRate:
+    """Width and branching ratio of a decay channel at one model point."""
+
+    channel: str
+    mass_option: str | None
+    mass: float | None
+    couplings: dict[str, float]
+    width: float  # GeV
+    width_err: float  # GeV
+    br: float
+    br_err: float
+    parent: str
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"channel": self.channel}
+        if self.mass_option:
+            d[self.mass_option] = self.mass
+        d.update(
+            couplings=dict(self.couplings),
+            width_GeV=self.width,
+            width_err_GeV=self.width_err,
+            br=self.br,
+            br_err=self.br_err,
+            parent=self.parent,
+            note=self.note,
+        )
+        return d
+
+    def summary(self) -> str:
+        lines = [f"channel      {self.channel}"]
+        if self.mass_option:
+            lines.append(f"{self.mass_option:<12} {self.mass:g} GeV")
+        for k, v in self.couplings.items():
+            lines.append(f"{k:<12} {v:g}")
+        lines.append(f"width        {self.width:.4e} +- {self.width_err:.2e} GeV")
+        lines.append(f"BR           {self.br:.4e} +- {self.br_err:.2e}")
+        if self.note:
+            lines.append(f"note         {self.note}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DecayChannel:
+    """A decay channel: its particles, its coupling and its matrix element."""
+
+    name: str
+    description: str
+    parent: str  # key of constants.PDG_IDS
+    visible: str
+    experiment: str  # frame of the "lab" option
+    topology: int
+    kind: int | None  # spectra kind (None for two-body)
+    particles: tuple[str, ...]
+    mass_option: str | None  # "mphi", "mx" or None
+    couplings: dict[str, float] = field(default_factory=dict)  # name -> default
+    coupling_unit: str = "GeV^-1"
+
+    # --- masses and limits ---------------------------------------------------------
+    @property
+    def m_parent(self) -> float:
+        return C.mass(self.parent)
+
+    @property
+    def m_visible(self) -> float:
+        return C.mass(self.visible)
+
+    def mass_limit(self) -> float:
+        """Largest allowed m_phi (pair) or m_X (single) in GeV."""
+        gap = self.m_parent - self.m_visible
+        return gap / 2.0 if self.mass_option == "mphi" else gap
+
+    def check_mass(self, mass: float | None) -> float:
+        if self.mass_option is None:
+            if mass is not None:
+                raise PhiphiError(f"channel {self.name} takes no mass (got {mass!r})")
+            return 0.0
+        if mass is None:
+            raise PhiphiError(f"channel {self.name} needs --{self.mass_option}")
+        m = check_finite(self.mass_option, mass)
+        limit = self.mass_limit()
+        if m < 0.0:
+            raise PhiphiError(f"{self.mass_option} = {m:g} GeV is negative")
+        if m >= limit:
+            what = "(m_parent - m_daughter)/2" if self.mass_option == "mphi" else "m_parent - m_daughter"
+            raise PhiphiError(f"{self.mass_option} = {m:g} GeV is above the kinematic limit {limit:.5f} GeV = {what} for {self.name}")
+        return m
+
+    def resolve_couplings(self, couplings: dict[str, float] | None) -> dict[str, float]:
+        out = dict(self.couplings)
+        for k, v in (couplings or {}).items():
+            if k not in self.couplings:
+                allowed = ", ".join(self.couplings) or "none"
+                raise PhiphiError(f"unknown coupling {k!r} for channel {self.name} (allowed: {allowed})")
+            out[k] = check_finite(k, v)
+        if "br" in out and not 0.0 <= out["br"] <= 1.0:
+            raise PhiphiError(f"br = {out['br']:g} is not a branching ratio in [0, 1]")
+        return out
+
+    # --- matrix element ------------------------------------------------------------
+    def spectrum_par(self, mass: float, couplings: dict[str, float], ff: np.ndarray | None = None) -> np.ndarray:
+        """Parameter array of :func:`spectra.dgamma_dq2` (``ff``: a form-factor draw)."""
+        M, m = self.m_parent, self.m_visible
+        pi3 = math.pi**3
+        k = self.kind
+        if k == spectra.SCALAR_BSZ:
+            mq = C.value("quark_masses", "m_b") - C.value("quark_masses", "m_s")
+            norm = couplings["CS_sb"] ** 2 * ((M * M - m * m) / mq) ** 2 / (512 * pi3 * M**3)
+            ffp = FF.bk_params("f0", ff)
+        elif k == spectra.SCALAR_KPI:
+            mq = C.value("quark_masses", "m_s") - C.value("quark_masses", "m_d")
+            norm = couplings["CS_sd"] ** 2 * ((M * M - m * m) / mq) ** 2 / (512 * pi3 * M**3)
+            ffp = FF.kpi_f0_params(ff)
+        elif k == spectra.PSEUDO_BSZ:
+            mq = C.value("quark_masses", "m_b") + C.value("quark_masses", "m_s")
+            norm = couplings["CP_sb"] ** 2 / (512 * pi3 * M**3 * mq**2)
+            ffp = FF.bkstar_a0_params(ff)
+        elif k == spectra.VECTOR_BSZ:
+            # dGamma/dq2 = G_F^2 alpha^2 X_t^2 |VtbVts|^2/(32 pi^5 sW^4) |p_K|^3 f+^2, |p_K| = lambda^1/2/(2M)
+            g = {key: C.value("bknunu_sm", key) for key in ("G_F", "alpha_inv", "X_t", "sin2_theta_W", "Vtb_Vts")}
+            pref = g["G_F"] ** 2 * g["alpha_inv"] ** -2 * g["X_t"] ** 2 * g["Vtb_Vts"] ** 2 / (32 * math.pi**5 * g["sin2_theta_W"] ** 2)
+            norm = pref / (8.0 * M**3)
+            ffp = FF.bk_params("f+", ff)
+        elif k == spectra.VECTOR_QUAD:
+            mpi2 = C.mass("pi+") ** 2
+            ffp = np.array([mpi2, C.value("kpinunu_sm", "lambda_plus_1"), C.value("kpinunu_sm", "lambda_plus_2")])
+            shape = np.concatenate([[M, m, 0.0, 1.0], ffp])
+            norm = C.value("kpinunu_sm", "br_sm") * C.total_width(self.parent) / spectra.integrate(k, shape)
+        else:
+            raise AssertionError(k)
+        minv = 0.0 if k in (spectra.VECTOR_BSZ, spectra.VECTOR_QUAD) else mass
+        return np.concatenate([[M, m, minv, norm], ffp])
+
+    def _ff_draws(self) -> list:
+        gen = np.random.default_rng(FF_DRAW_SEED)
+        if self.kind in (spectra.SCALAR_BSZ, spectra.VECTOR_BSZ):
+            return list(FF.grvdv2023_bk().sample(gen, N_FF_DRAWS))
+        if self.kind == spectra.PSEUDO_BSZ:
+            return list(FF.bsz2015_bkstar_a0().sample(gen, N_FF_DRAWS))
+        if self.kind == spectra.SCALAR_KPI:
+            return FF.sample_kpi_values(gen, N_FF_DRAWS)
+        return []
+
+    def spectrum(self, q2, *, mass: float | None = None, couplings: dict[str, float] | None = None) -> np.ndarray:
+        """dGamma/dq2 in GeV^-1 at the given q2 values (GeV^2)."""
+        if self.topology == sampler.TWO_BODY:
+            raise PhiphiError(f"channel {self.name} is two-body: it has no q2 spectrum")
+        m = self.check_mass(mass)
+        par = self.spectrum_par(m, self.resolve_couplings(couplings))
+        q2 = np.atleast_1d(np.asarray(q2, dtype=np.float64))
+        return spectra.dgamma_dq2_array(self.kind, q2.ravel(), par).reshape(q2.shape)
+
+    def q2_limits(self, mass: float | None) -> tuple[float, float]:
+        m = self.check_mass(mass)
+        if self.topology == sampler.TWO_BODY:
+            return m * m, m * m
+        minv = 0.0 if self.kind in (spectra.VECTOR_BSZ, spectra.VECTOR_QUAD) else m
+        return 4 * minv * minv, (self.m_parent - self.m_visible) ** 2
+
+    # --- rates ----------------------------------------------------------------------
+    def rate(self, *, mass: float | None = None, couplings: dict[str, float] | None = None, options: dict | None = None) -> DecayRate:
+        m = self.check_mass(mass)
+        cpl = self.resolve_couplings(couplings)
+        gamma_parent = C.total_width(self.parent)
+        note = ""
+        if self.topology == sampler.TWO_BODY:
+            br, br_err = cpl["br"], 0.0
+            width, width_err = br * gamma_parent, 0.0
+            note = "two-body: the branching ratio is the input"
+        elif self.kind == spectra.VECTOR_QUAD:
+            br = C.value("kpinunu_sm", "br_sm")
+            br_err = float(C.load_yaml("constants.yaml")["kpinunu_sm"]["br_sm"]["error"])
+            width, width_err = br * gamma_parent, br_err * gamma_parent
+            note = "normalised to the SM prediction " + C.load_yaml("constants.yaml")["kpinunu_sm"]["br_sm"]["source"]
+        else:
+            width = spectra.integrate(self.kind, self.spectrum_par(m, cpl))
+            draws = [spectra.integrate(self.kind, self.spectrum_par(m, cpl, ff)) for ff in self._ff_draws()]
+            width_err = float(np.std(draws, ddof=1)) if draws else 0.0
+            br, br_err = width / gamma_parent, width_err / gamma_parent
+            note = f"form-factor uncertainty from {len(draws)} draws of the published covariance"
+        return DecayRate(self.name, self.mass_option, m if self.mass_option else None, cpl, width, width_err, br, br_err, self.parent, note)
+
+    # --- events ---------------------------------------------------------------------
+    def generate_block(self, first: int, n: int, *, key: np.ndarray, mass: float | None, couplings: dict[str, float] | None, frame: str = "lab") -> dict[str, np.ndarray]:
+        """Events first..first+n-1 of the run with key ``key`` as a dict of numpy arrays.
+
+        Keys: "<particle>_<px|py|pz|E>", "q2_true" and, for kaons in the lab frame,
+        "vtx_x", "vtx_y", "vtx_z" (m).
+        """
+        m = self.check_mass(mass)
+        cpl = self.resolve_couplings(couplings)
+        code, fpar = frame_parameters(self.experiment, frame, self.parent)
+        masses = [self.m_parent, self.m_visible, m]
+        if self.topology == sampler.KSTAR_PAIR:
+            masses += [C.mass("K+"), C.mass("pi+")]
+        masses = np.array(masses)
+        if self.topology == sampler.TWO_BODY:
+            kind, par = 0, np.zeros(spectra.FF_OFFSET + FF.BSZ_NPAR)
+            edges = heights = cdf = np.zeros(2)
+        else:
+            kind = self.kind
+            par = self.spectrum_par(m, cpl)
+            if par[3] <= 0.0:
+                raise PhiphiError(f"the coupling of {self.name} is zero: no events to generate")
+            lo, hi = self.q2_limits(mass)
+            edges, heights, cdf = sampler.build_envelope(kind, par, lo, hi)
+        out = np.empty((len(self.particles), 4, n))
+        q2 = np.empty(n)
+        vtx = np.zeros((3, n))
+        bad = np.zeros(n, dtype=np.int8)
+        sampler.generate_kernel(self.topology, kind, par, masses, edges, heights, cdf, code, fpar, key[0], key[1], first, n, out, q2, vtx, bad)
+        nbad = int(bad.sum())
+        if nbad:
+            raise RuntimeError(f"{nbad} q2 points above the sampling envelope for {self.name}: envelope too tight")
+        cols: dict[str, np.ndarray] = {}
+        for j, p in enumerate(self.particles):
+            for c, comp in enumerate(("px", "py", "pz", "E")):
+                cols[f"{p}_{comp}"] = out[j, c]
+        cols["q2_true"] = q2
+        if self.experiment == "na62" and frame == "lab":
+            cols["vtx_x"], cols["vtx_y"], cols["vtx_z"] = vtx[0], vtx[1], vtx[2]
+        return cols
+
+    def generate(self, n: int, *, mass: float | None = None, couplings: dict[str, float] | None = None, seed: int | None = None, frame: str = "lab", options: dict | None = None) -> ak.Array:
+        from .events import to_awkward
+
+        key = rng.derive_key(seed)
+        return to_awkward(self.generate_block(0, n, key=key, mass=mass, couplings=couplings, frame=frame), self.particles)
+
+
+def _channels() -> dict[str, DecayChannel]:
+    S, K, V, T = sampler.SCALAR_PAIR, sampler.KSTAR_PAIR, sampler.NEUTRINO_PAIR, sampler.TWO_BODY
+    return {
+        "b2kphiphi": DecayChannel("b2kphiphi", "B+ -> K+ phi phi (scalar current, f0 GRvDV 2023)", "B+", "K+", "belle2", S, spectra.SCALAR_BSZ, ("B", "K", "phi1", "phi2"), "mphi", {"CS_sb": 1e-8}),
+        "b2kstarphiphi": DecayChannel("b2kstarphiphi", "B0 -> K*0(-> K+ pi-) phi phi (pseudoscalar current, A0 BSZ 2015)", "B0", "K*0", "belle2", K, spectra.PSEUDO_BSZ, ("B", "Kstar", "K", "pi", "phi1", "phi2"), "mphi", {"CP_sb": 1e-8}),
+        "k2piphiphi": DecayChannel("k2piphiphi", "K+ -> pi+ phi phi (scalar current, dispersive f0)", "K+", "pi+", "na62", S, spectra.SCALAR_KPI, ("K", "pi", "phi1", "phi2"), "mphi", {"CS_sd": 1e-11}),
+        "b2kx": DecayChannel("b2kx", "B+ -> K+ X, one invisible X (BR given)", "B+", "K+", "belle2", T, None, ("B", "K", "X"), "mx", {"br": 1e-5}, "1"),
+        "k2pix": DecayChannel("k2pix", "K+ -> pi+ X, one invisible X (BR given)", "K+", "pi+", "na62", T, None, ("K", "pi", "X"), "mx", {"br": 1e-10}, "1"),
+        "b2knunu": DecayChannel("b2knunu", "B+ -> K+ nu nubar, SM short distance (f+ GRvDV 2023)", "B+", "K+", "belle2", V, spectra.VECTOR_BSZ, ("B", "K", "nu", "nubar"), None, {}),
+        "k2pinunu": DecayChannel("k2pinunu", "K+ -> pi+ nu nubar, SM (NA62 f+ shape, BR normalised to the SM)", "K+", "pi+", "na62", V, spectra.VECTOR_QUAD, ("K", "pi", "nu", "nubar"), None, {}),
+    }
+
+
+DECAY_CHANNELS: dict[str, DecayChannel] = _channels()

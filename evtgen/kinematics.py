@@ -1,0 +1,86 @@
+"""Small numba kernels for relativistic kinematics (four-vectors as (px, py, pz, E))."""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from . import rng
+
+
+@nb.njit(cache=True, inline="always")
+def two_body_momentum(M, m1, m2):
+    """Momentum of the daughters of M -> m1 m2 in the M rest frame."""
+    lam = (M * M - (m1 + m2) ** 2) * (M * M - (m1 - m2) ** 2)
+    return np.sqrt(max(lam, 0.0)) / (2.0 * M)
+
+
+@nb.njit(cache=True, inline="always")
+def isotropic(state):
+    """Unit vector uniform on the sphere: (nx, ny, nz, state)."""
+    u1, state = rng.uniform(state)
+    u2, state = rng.uniform(state)
+    c = 2.0 * u1 - 1.0
+    s = np.sqrt(max(0.0, 1.0 - c * c))
+    ph = 2.0 * np.pi * u2
+    return s * np.cos(ph), s * np.sin(ph), c, state
+
+
+@nb.njit(cache=True, inline="always")
+def boost(px, py, pz, e, bx, by, bz):
+    """Four-vector (px, py, pz, e) boosted by velocity (bx, by, bz); returns a 4-tuple."""
+    b2 = bx * bx + by * by + bz * bz
+    if b2 <= 0.0:
+        return px, py, pz, e
+    g = 1.0 / np.sqrt(1.0 - b2)
+    bp = bx * px + by * py + bz * pz
+    g2 = (g - 1.0) / b2
+    f = g2 * bp + g * e
+    return px + f * bx, py + f * by, pz + f * bz, g * (e + bp)
+
+
+@nb.njit(cache=True, inline="always")
+def along(n0, n1, n2, p, m):
+    """Four-vector (tuple) of mass ``m`` and momentum ``p`` along unit vector n."""
+    return p * n0, p * n1, p * n2, np.sqrt(p * p + m * m)
+
+
+@nb.njit(cache=True, inline="always")
+def orthonormal_basis(n0, n1, n2):
+    """Two unit vectors (a, b) with (a, b, n) right-handed and orthonormal."""
+    if abs(n2) < 0.9:
+        ax, ay, az = -n1, n0, 0.0  # z x n
+    else:
+        ax, ay, az = 0.0, -n2, n1  # x x n
+    norm = np.sqrt(ax * ax + ay * ay + az * az)
+    ax, ay, az = ax / norm, ay / norm, az / norm
+    bx = n1 * az - n2 * ay
+    by = n2 * ax - n0 * az
+    bz = n0 * ay - n1 * ax
+    return ax, ay, az, bx, by, bz
+
+
+@nb.njit(cache=True, inline="always")
+def direction_with_cos(n0, n1, n2, cos_t, phi):
+    """Unit vector at polar angle acos(cos_t) and azimuth ``phi`` about axis n."""
+    ax, ay, az, bx, by, bz = orthonormal_basis(n0, n1, n2)
+    s = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
+    cp, sp = np.cos(phi), np.sin(phi)
+    return (cos_t * n0 + s * (cp * ax + sp * bx), cos_t * n1 + s * (cp * ay + sp * by), cos_t * n2 + s * (cp * az + sp * bz))
+
+
+@nb.njit(cache=True, inline="always")
+def cos_from_cos2(u):
+    """cos(theta) distributed as cos^2(theta) on [-1, 1] from a uniform u (inverse CDF)."""
+    return np.cbrt(2.0 * u - 1.0)
+
+
+@nb.njit(cache=True, inline="always")
+def cos_from_sin2(u):
+    """cos(theta) distributed as sin^2(theta) on [-1, 1] from a uniform u.
+
+    CDF (3c - c^3 + 2)/4 = u is solved by c = 2 sin(asin(2u - 1)/3).
+    """
+    return 2.0 * np.sin(np.arcsin(2.0 * u - 1.0) / 3.0)
+
+

@@ -1,0 +1,176 @@
+"""Unweighted event generation for the decay channels (numba, parallel over events).
+
+q2 is drawn from the exact dGamma/dq2 by accept-reject under a piecewise-constant
+envelope (tabulated from the same kernel, 5% headroom; any point above the envelope is
+counted and reported, so a too-tight envelope cannot pass silently). The decay angles
+follow the physics README: isotropic phi phi (S-wave), sin^2 for nu nubar (P-wave),
+cos^2 for the K* helicity angle (longitudinal K*). Each event has its own counter-based
+random stream (``evtgen.rng``), so events do not depend on chunking or thread count.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from . import rng
+from .kinematics import along, boost, cos_from_cos2, cos_from_sin2, direction_with_cos, isotropic, two_body_momentum
+from .spectra import dgamma_dq2
+
+# topologies
+TWO_BODY = 0  # P -> a X
+SCALAR_PAIR = 1  # P -> a (phi phi), isotropic pair
+NEUTRINO_PAIR = 2  # P -> a (nu nubar), sin^2 in the pair frame
+KSTAR_PAIR = 3  # P -> K*(-> K pi) (phi phi)
+
+# frames
+REST = 0
+BELLE2 = 1
+NA62 = 2
+
+N_ENVELOPE_BINS = 512
+ENVELOPE_HEADROOM = 1.05
+
+
+def build_envelope(kind: int, par: np.ndarray, lo: float, hi: float, nbins: int = N_ENVELOPE_BINS):
+    """(edges, heights, cdf) of a piecewise-constant envelope above dGamma/dq2 on [lo, hi]."""
+    from .spectra import dgamma_dq2_array
+
+    edges = np.linspace(lo, hi, nbins + 1)
+    sub = 8  # sample points per bin (edges included)
+    fine = np.linspace(lo, hi, nbins * sub + 1)
+    f = dgamma_dq2_array(kind, fine, par)
+    heights = np.empty(nbins)
+    for b in range(nbins):
+        heights[b] = f[b * sub : (b + 1) * sub + 1].max()
+    heights *= ENVELOPE_HEADROOM
+    area = heights * np.diff(edges)
+    cdf = np.concatenate(([0.0], np.cumsum(area)))
+    cdf /= cdf[-1]
+    return edges, heights, cdf
+
+
+@nb.njit(cache=True, inline="always")
+def _sample_q2(kind, par, edges, heights, cdf, state):
+    nb_ = heights.shape[0]
+    while True:
+        u, state = rng.uniform(state)
+        # binary search for the bin with cdf[b] <= u < cdf[b+1]
+        lo, hi = 0, nb_
+        while hi - lo > 1:
+            mid = (lo + hi) >> 1
+            if cdf[mid] <= u:
+                lo = mid
+            else:
+                hi = mid
+        u2, state = rng.uniform(state)
+        q2 = edges[lo] + (edges[lo + 1] - edges[lo]) * u2
+        f = dgamma_dq2(kind, q2, par)
+        u3, state = rng.uniform(state)
+        if f > heights[lo]:
+            return q2, state, 1
+        if u3 * heights[lo] < f:
+            return q2, state, 0
+
+
+@nb.njit(cache=True, inline="always")
+def _put(out, i, j, v):
+    out[j, 0, i] = v[0]
+    out[j, 1, i] = v[1]
+    out[j, 2, i] = v[2]
+    out[j, 3, i] = v[3]
+
+
+@nb.njit(cache=True, parallel=True)
+def generate_kernel(topology, kind, par, masses, edges, heights, cdf, frame, frame_par, key0, key1, first, n, out, q2_out, vtx_out, violations):
+    """Fill ``out[n_particles, 4, n]`` (lab four-momenta), ``q2_out`` and ``vtx_out``.
+
+    masses: [M_parent, m_a, m_inv, (m_K, m_pi for K*)]; particle order in ``out``:
+    TWO_BODY [P, a, X]; SCALAR/NEUTRINO_PAIR [P, a, inv1, inv2]; KSTAR_PAIR [P, K*, K, pi, phi1, phi2].
+    frame_par: BELLE2 [beta_cm(3), beam axis in cm (3), p_star]; NA62 [p0, rel_sigma, slope, zmin, zmax, ctau].
+    """
+    M = masses[0]
+    ma = masses[1]
+    minv = masses[2]
+    for i in nb.prange(n):
+        state = rng.event_state(key0, key1, first + i)
+        # --- q2 ---
+        if topology == TWO_BODY:
+            q2 = minv * minv
+        else:
+            q2, state, bad = _sample_q2(kind, par, edges, heights, cdf, state)
+            violations[i] = bad
+        q2_out[i] = q2
+        mq = np.sqrt(q2)
+        # --- parent rest frame: a + Q ---
+        n0, n1, n2, state = isotropic(state)
+        p = two_body_momentum(M, ma, mq)
+        a = along(n0, n1, n2, p, ma)
+        qv = along(-n0, -n1, -n2, p, mq)
+        qb0, qb1, qb2 = qv[0] / qv[3], qv[1] / qv[3], qv[2] / qv[3]
+        # --- parent in the lab ---
+        pb0, pb1, pb2 = 0.0, 0.0, 0.0
+        parent = (0.0, 0.0, 0.0, M)
+        if frame == BELLE2:
+            cb0, cb1, cb2 = frame_par[0], frame_par[1], frame_par[2]
+            u, state = rng.uniform(state)
+            ct = cos_from_sin2(u)  # Upsilon(4S) -> B B: P-wave about the beam axis
+            u, state = rng.uniform(state)
+            d0, d1, d2 = direction_with_cos(frame_par[3], frame_par[4], frame_par[5], ct, 2.0 * np.pi * u)
+            b_cm = along(d0, d1, d2, frame_par[6], M)
+            parent = boost(b_cm[0], b_cm[1], b_cm[2], b_cm[3], cb0, cb1, cb2)
+            pb0, pb1, pb2 = parent[0] / parent[3], parent[1] / parent[3], parent[2] / parent[3]
+        elif frame == NA62:
+            g, state = rng.normal(state)
+            pk = frame_par[0] * (1.0 + frame_par[1] * g)
+            slope = frame_par[2]
+            nn = np.sqrt(1.0 + slope * slope)
+            parent = along(slope / nn, 0.0, 1.0 / nn, pk, M)
+            pb0, pb1, pb2 = parent[0] / parent[3], parent[1] / parent[3], parent[2] / parent[3]
+            # decay z: exponential with decay length beta*gamma*c*tau, truncated to the fiducial volume
+            length = pk / M * frame_par[5]
+            zmin, zmax = frame_par[3], frame_par[4]
+            u, state = rng.uniform(state)
+            z = zmin - length * np.log(1.0 - u * (1.0 - np.exp(-(zmax - zmin) / length)))
+            vtx_out[0, i] = slope * z
+            vtx_out[1, i] = 0.0
+            vtx_out[2, i] = z
+        _put(out, i, 0, parent)
+        # --- daughters: decay in the parent frame, then boost to the lab ---
+        if topology == KSTAR_PAIR:
+            mk, mpi = masses[3], masses[4]
+            # K* helicity angle: cos^2 about the K* direction in the parent frame
+            u, state = rng.uniform(state)
+            ct = cos_from_cos2(u)
+            u, state = rng.uniform(state)
+            d0, d1, d2 = direction_with_cos(n0, n1, n2, ct, 2.0 * np.pi * u)
+            pk_star = two_body_momentum(ma, mk, mpi)
+            ab0, ab1, ab2 = a[0] / a[3], a[1] / a[3], a[2] / a[3]
+            kk = along(d0, d1, d2, pk_star, mk)
+            pp = along(-d0, -d1, -d2, pk_star, mpi)
+            kk = boost(kk[0], kk[1], kk[2], kk[3], ab0, ab1, ab2)
+            pp = boost(pp[0], pp[1], pp[2], pp[3], ab0, ab1, ab2)
+            _put(out, i, 2, boost(kk[0], kk[1], kk[2], kk[3], pb0, pb1, pb2))
+            _put(out, i, 3, boost(pp[0], pp[1], pp[2], pp[3], pb0, pb1, pb2))
+            j_inv = 4
+        else:
+            j_inv = 2
+        _put(out, i, 1, boost(a[0], a[1], a[2], a[3], pb0, pb1, pb2))
+        if topology == TWO_BODY:
+            _put(out, i, 2, boost(qv[0], qv[1], qv[2], qv[3], pb0, pb1, pb2))
+            continue
+        # --- the invisible pair in its rest frame ---
+        if topology == NEUTRINO_PAIR:
+            u, state = rng.uniform(state)
+            ct = cos_from_sin2(u)
+            u, state = rng.uniform(state)
+            e0, e1, e2 = direction_with_cos(-n0, -n1, -n2, ct, 2.0 * np.pi * u)
+        else:
+            e0, e1, e2, state = isotropic(state)
+        pf = two_body_momentum(mq, minv, minv)
+        f1 = along(e0, e1, e2, pf, minv)
+        f2 = along(-e0, -e1, -e2, pf, minv)
+        f1 = boost(f1[0], f1[1], f1[2], f1[3], qb0, qb1, qb2)
+        f2 = boost(f2[0], f2[1], f2[2], f2[3], qb0, qb1, qb2)
+        _put(out, i, j_inv, boost(f1[0], f1[1], f1[2], f1[3], pb0, pb1, pb2))
+        _put(out, i, j_inv + 1, boost(f2[0], f2[1], f2[2], f2[3], pb0, pb1, pb2))

@@ -1,0 +1,113 @@
+"""Differential rates dGamma/dq2 (GeV^-1) of the three-body channels, as numba kernels.
+
+One kernel, :func:`dgamma_dq2`, serves every channel; ``kind`` selects the matrix element
+and ``par`` carries masses, the normalisation and the form-factor parameters:
+
+    par = [M, m, m_inv, norm, ff_0, ff_1, ...]
+
+M the parent mass, m the visible daughter mass, m_inv the invisible mass (m_phi, or 0 for
+neutrinos). The physics (physics README section 2, project convention with the 1/2):
+
+    SCALAR:  norm f0(q2)^2 lambda^1/2 beta       norm = |C|^2 [(M^2-m^2)/(m_q-m_q')]^2 / (512 pi^3 M^3)
+    PSEUDO:  norm A0(q2)^2 lambda^3/2 beta       norm = |C|^2 / (512 pi^3 M^3 (m_b+m_s)^2)
+    VECTOR:  norm f+(q2)^2 lambda^3/2            SM nu nubar (P-wave)
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from .formfactors import bsz, kpi_f0
+
+SCALAR_BSZ = 0  # B -> K phi phi
+SCALAR_KPI = 1  # K -> pi phi phi
+PSEUDO_BSZ = 2  # B -> K* phi phi (longitudinal K*)
+VECTOR_BSZ = 3  # B -> K nu nubar (SM)
+VECTOR_QUAD = 4  # K -> pi nu nubar (SM, NA62 quadratic f+)
+FF_OFFSET = 4
+
+
+@nb.njit(cache=True, inline="always")
+def _kallen(a, b, c):
+    return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
+
+
+@nb.njit(cache=True)
+def dgamma_dq2(kind, q2, par):
+    """dGamma/dq2 at ``q2`` (GeV^-1); zero outside the physical range."""
+    M, m, minv = par[0], par[1], par[2]
+    q2min = 4.0 * minv * minv
+    q2max = (M - m) * (M - m)
+    if q2 <= q2min or q2 >= q2max:
+        return 0.0
+    lam = _kallen(M * M, m * m, q2)
+    if lam <= 0.0:
+        return 0.0
+    sl = np.sqrt(lam)
+    beta = np.sqrt(1.0 - q2min / q2)
+    ff = par[FF_OFFSET:]
+    if kind == SCALAR_BSZ:
+        f = bsz(q2, ff)
+        return par[3] * f * f * sl * beta
+    if kind == SCALAR_KPI:
+        f = kpi_f0(q2, ff)
+        return par[3] * f * f * sl * beta
+    if kind == PSEUDO_BSZ:
+        f = bsz(q2, ff)
+        return par[3] * f * f * lam * sl * beta
+    if kind == VECTOR_BSZ:
+        f = bsz(q2, ff)
+        return par[3] * f * f * lam * sl
+    if kind == VECTOR_QUAD:
+        x = q2 / ff[0]
+        f = 1.0 + ff[1] * x + 0.5 * ff[2] * x * x
+        return par[3] * f * f * lam * sl
+    return 0.0
+
+
+@nb.njit(cache=True)
+def dgamma_dq2_array(kind, q2, par):
+    """:func:`dgamma_dq2` over an array of q2 values."""
+    out = np.empty(q2.shape[0])
+    for i in range(q2.shape[0]):
+        out[i] = dgamma_dq2(kind, q2[i], par)
+    return out
+
+
+def q2_range(par: np.ndarray) -> tuple[float, float]:
+    """Kinematic q2 range [4 m_inv^2, (M - m)^2]."""
+    return 4.0 * par[2] ** 2, (par[0] - par[1]) ** 2
+
+
+@nb.njit(cache=True)
+def _integrate(kind, par, lo, hi, nodes, weights, n_panels):
+    # Gauss-Legendre on n_panels panels in the variable u, q2 = lo + (hi-lo) * (3u^2 - 2u^3):
+    # the smooth step maps the endpoint square-root behaviour of beta and lambda^1/2
+    # to analytic integrands, so the rule converges fast.
+    total = 0.0
+    width = hi - lo
+    for p in range(n_panels):
+        a = p / n_panels
+        b = (p + 1) / n_panels
+        half = 0.5 * (b - a)
+        mid = 0.5 * (a + b)
+        for k in range(nodes.shape[0]):
+            u = mid + half * nodes[k]
+            q2 = lo + width * (3.0 * u * u - 2.0 * u * u * u)
+            jac = width * 6.0 * u * (1.0 - u)
+            total += weights[k] * half * jac * dgamma_dq2(kind, q2, par)
+    return total
+
+
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
+
+
+def integrate(kind: int, par: np.ndarray, lo: float | None = None, hi: float | None = None, n_panels: int = 32) -> float:
+    """Integral of dGamma/dq2 over [lo, hi] (default: the full kinematic range), in GeV."""
+    qlo, qhi = q2_range(par)
+    lo = qlo if lo is None else max(lo, qlo)
+    hi = qhi if hi is None else min(hi, qhi)
+    if hi <= lo:
+        return 0.0
+    return float(_integrate(kind, par, lo, hi, _GL_NODES, _GL_WEIGHTS, n_panels))
