@@ -1,0 +1,257 @@
+"""Python orchestration of the monojet generator: set-up, VEGAS integration, unweighting.
+
+The numba kernels are in :mod:`evtgen.monojet.kernels`. Randomness:
+
+* VEGAS adaptation draws its points from ``numpy.random.Generator(PCG64(SeedSequence([seed, 0])))``;
+* the maximum-weight scan and the events use :mod:`evtgen.rng` (counter-based, per trial point),
+  so event ``i`` is the same whatever the chunk size or the number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import awkward as ak
+import numpy as np
+import vector
+import yaml
+
+from evtgen.errors import PhiphiError
+from evtgen.monojet import kernels as K
+from evtgen.pdf import PDFGrid, alphas_params, gev2_to_pb, load_pdf
+
+vector.register_awkward()
+
+QUARKS = ("uu", "dd", "ss", "cc", "bb")  # PDG 2, 1, 3, 4, 5
+_QPID = {"uu": 2, "dd": 1, "ss": 3, "cc": 4, "bb": 5}
+COUPLING_NAMES = ("CG",) + tuple(f"CS_{q}" for q in QUARKS)
+
+
+@lru_cache(maxsize=1)
+def config() -> dict:
+    return yaml.safe_load(resources.files("evtgen").joinpath("data/monojet.yaml").read_text())
+
+
+@dataclass
+class Setup:
+    """Everything that defines the integrand."""
+
+    mode: str  # "phiphi" or "S"
+    mass: float  # m_phi or m_S
+    couplings: dict
+    ptj_min: float
+    scale: str
+    pdf: PDFGrid
+    sqrt_s: float
+    par: np.ndarray = field(repr=False)
+    apar: np.ndarray = field(repr=False)
+
+    @property
+    def ndim(self) -> int:
+        return 4 if self.mode == "phiphi" else 3
+
+
+def _opt(options: dict | None, key: str, default):
+    if not options:
+        return default
+    v = options.get(key)
+    return default if v is None else v
+
+
+def make_setup(mode: str, mass, couplings: dict | None, options: dict | None = None) -> Setup:
+    """Validate user input and build the parameter vectors."""
+    cfg = config()
+    from evtgen.errors import check_finite
+
+    sqrt_s = check_finite("sqrt_s", _opt(options, "sqrt_s", cfg["collider"]["sqrt_s"]))
+    ptj = check_finite("ptj_min", _opt(options, "ptj_min", cfg["defaults"]["ptj_min"]))
+    if ptj <= 0:
+        raise PhiphiError(f"--ptj-min {ptj:g} GeV must be positive (the LO jet cross section diverges at p_T -> 0)")
+    mname = "mphi" if mode == "phiphi" else "ms"
+    if mass is None:
+        raise PhiphiError(f"--{mname} is required")
+    mass = check_finite(mname, mass)
+    if mass < 0:
+        raise PhiphiError(f"--{mname} {mass:g} GeV must not be negative")
+    m2min = 4 * mass * mass if mode == "phiphi" else mass * mass
+    thr = 2 * mass if mode == "phiphi" else mass
+    if thr >= sqrt_s:
+        what = "2 m_phi" if mode == "phiphi" else "m_S"
+        raise PhiphiError(f"--{mname} {mass:g} GeV: {what} = {thr:g} GeV is not below sqrt(s) = {sqrt_s:g} GeV")
+    need = ptj + math.sqrt(ptj * ptj + m2min)
+    if need >= sqrt_s:
+        raise PhiphiError(
+            f"--{mname} {mass:g} GeV with --ptj-min {ptj:g} GeV needs sqrt(s_hat) >= {need:g} GeV > sqrt(s) = {sqrt_s:g} GeV"
+        )
+    scale = str(_opt(options, "scale", cfg["defaults"]["scale"]))
+    if scale not in ("default", "pythia"):
+        raise PhiphiError(f"--scale {scale!r} is not one of: default, pythia")
+    coup = {n: 0.0 for n in COUPLING_NAMES}
+    for name, val in (couplings or {}).items():
+        if name not in coup:
+            raise PhiphiError(f"unknown coupling {name!r} (known: {', '.join(COUPLING_NAMES)})")
+        coup[name] = check_finite(name, val)
+    if all(v == 0 for v in coup.values()):
+        raise PhiphiError("all couplings are zero: give at least one with --coupling NAME=VALUE")
+    pdf = load_pdf(_opt(options, "pdf", None), _opt(options, "alphas_mz", None))
+    par = np.zeros(K.NPAR)
+    par[K.P_SQRTS] = sqrt_s
+    par[K.P_PTMIN] = ptj
+    par[K.P_M2MIN] = m2min
+    par[K.P_MODE] = 1.0 if mode == "phiphi" else 0.0
+    par[K.P_SCALE] = 1.0 if scale == "pythia" else 0.0
+    # phiphi: y = C^S_qq, c = 2 C_G ; S: y = CS_qq, c = CG  (monojet_matrix_elements.md)
+    cfac = 2.0 if mode == "phiphi" else 1.0
+    par[K.P_C2] = (cfac * coup["CG"]) ** 2
+    for q in QUARKS:
+        par[K.P_Y2 + _QPID[q] - 1] = coup[f"CS_{q}"] ** 2
+    par[K.P_MPHI2] = mass * mass if mode == "phiphi" else 0.0
+    par[K.P_CONV] = gev2_to_pb()
+    return Setup(mode, mass, coup, ptj, scale, pdf, sqrt_s, par, alphas_params(pdf.alphas_mz))
+
+
+@dataclass
+class Integration:
+    sigma_pb: float
+    sigma_err_pb: float
+    variations_pb: np.ndarray  # 7-point
+    chi2_dof: float
+    edges: np.ndarray
+    wmax: float
+    n_points: int
+
+    @property
+    def scale_up_pb(self) -> float:
+        return float(self.variations_pb.max())
+
+    @property
+    def scale_down_pb(self) -> float:
+        return float(self.variations_pb.min())
+
+
+def _refine(edges: np.ndarray, bins: np.ndarray, f: np.ndarray, alpha: float) -> np.ndarray:
+    """One VEGAS grid refinement (Lepage 1978; smoothing and damping as in the vegas package)."""
+    d, nb1 = edges.shape
+    nb = nb1 - 1
+    new = edges.copy()
+    f2 = f * f
+    for k in range(d):
+        dd = np.bincount(bins[:, k], weights=f2, minlength=nb)
+        if dd.sum() <= 0:
+            continue
+        sm = np.empty(nb)
+        sm[0] = (7 * dd[0] + dd[1]) / 8
+        sm[-1] = (dd[-2] + 7 * dd[-1]) / 8
+        sm[1:-1] = (dd[:-2] + 6 * dd[1:-1] + dd[2:]) / 8
+        sm /= sm.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(sm > 0, ((1 - sm) / np.log(1 / sm)) ** alpha, 0.0)
+            r = np.where(sm >= 1, 1.0, r)
+        if r.sum() <= 0:
+            continue
+        cum = np.concatenate([[0.0], np.cumsum(r)])
+        targets = np.linspace(0, cum[-1], nb + 1)
+        new[k] = np.interp(targets, cum, edges[k])
+        new[k, 0], new[k, -1] = 0.0, 1.0
+    return new
+
+
+def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> Integration:
+    """VEGAS integration of σ with the 7-point scale variation; freezes the grid and finds w_max."""
+    ic = dict(config()["integration"])
+    for key in ("warmup_points", "points", "iterations", "wmax_points"):
+        if options and options.get(f"vegas_{key}") is not None:
+            ic[key] = int(options[f"vegas_{key}"])
+    d = setup.ndim
+    nb = int(ic["n_bins"])
+    edges = np.tile(np.linspace(0.0, 1.0, nb + 1), (d, 1))
+    gen = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0])))
+    g, par, apar = setup.pdf.arrays, setup.par, setup.apar
+    for _ in range(int(ic["warmup_iterations"])):
+        f, _, bins = K.vegas_iteration(gen.random((int(ic["warmup_points"]), d)), edges, par, g, apar, 1)
+        edges = _refine(edges, bins, f, ic["alpha"])
+    means, vars_, varis = [], [], []
+    n_it = int(ic["iterations"])
+    for it in range(n_it):
+        n = int(ic["points"])
+        f, fv, bins = K.vegas_iteration(gen.random((n, d)), edges, par, g, apar, 7)
+        means.append(f.mean())
+        vars_.append(max(f.var(ddof=1) / n, 1e-300))
+        varis.append(fv.mean(axis=0))
+        if it < n_it - 1:
+            edges = _refine(edges, bins, f, ic["alpha"])
+    means, vars_, varis = np.array(means), np.array(vars_), np.array(varis)
+    w = 1.0 / vars_
+    sigma = float((w * means).sum() / w.sum())
+    err = float(1.0 / math.sqrt(w.sum()))
+    chi2 = float(((means - sigma) ** 2 * w).sum() / max(n_it - 1, 1))
+    # the variations share the points of the central value: same weights
+    var_pb = (w[:, None] * varis).sum(axis=0) / w.sum()
+    key = np.random.SeedSequence([int(seed), 1]).generate_state(2, dtype=np.uint64)
+    wts = K.weights_frozen(0, int(ic["wmax_points"]), key[0], key[1], edges, par, g, apar)
+    return Integration(sigma, err, var_pb, chi2, edges, float(wts.max()), n_it * int(ic["points"]))
+
+
+def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: int | None = None) -> tuple[dict, dict]:
+    """Unweighted events (numpy columns) and generation statistics.
+
+    Trial points are numbered 0, 1, 2, ...; trial i uses the RNG stream (key, i), and the first
+    ``n`` accepted trials are the events: identical for any ``chunk`` or thread count.
+    """
+    if integ.sigma_pb <= 0:
+        raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
+    eff_guess = max(integ.sigma_pb / integ.wmax, 1e-4)
+    if chunk is None:
+        chunk = int(min(max(2 * n / eff_guess, 10000), 2_000_000))
+    g, par, apar = setup.pdf.arrays, setup.par, setup.apar
+    parts, first, n_acc, n_over = [], 0, 0, 0
+    while n_acc < n:
+        acc, kin, ids, over, aux = K.generate_trials(first, chunk, key[0], key[1], integ.edges, integ.wmax, par, g, apar)
+        idx = np.nonzero(acc)[0][: n - n_acc]
+        parts.append((kin[idx], ids[idx], aux[idx]))
+        n_over += int(over[idx].sum())
+        n_acc += idx.size
+        last = first + (idx[-1] + 1 if n_acc >= n and idx.size else chunk)
+        first += chunk
+    n_trials = int(last)
+    kin = np.concatenate([p[0] for p in parts])
+    ids = np.concatenate([p[1] for p in parts])
+    aux = np.concatenate([p[2] for p in parts])
+    stats = {"n_trials": n_trials, "efficiency": n / n_trials, "n_overweight": n_over, "wmax_pb": integ.wmax}
+    return {"kin": kin, "ids": ids, "aux": aux}, stats
+
+
+def to_awkward(setup: Setup, cols: dict) -> ak.Array:
+    """Awkward record array (Momentum4D records + scalars) from the numpy columns."""
+    kin, ids, aux = cols["kin"], cols["ids"], cols["aux"]
+
+    def mom(c):
+        return ak.zip({"px": kin[:, c], "py": kin[:, c + 1], "pz": kin[:, c + 2], "E": kin[:, c + 3]}, with_name="Momentum4D")
+
+    fields = {"j": mom(0)}
+    if setup.mode == "phiphi":
+        phi1 = kin[:, 8:12]
+        phi2 = kin[:, 4:8] - phi1
+        fields["phi1"] = mom(8)
+        fields["phi2"] = ak.zip(
+            {"px": phi2[:, 0], "py": phi2[:, 1], "pz": phi2[:, 2], "E": phi2[:, 3]}, with_name="Momentum4D"
+        )
+        fields["m2_phiphi"] = kin[:, 13]
+    else:
+        fields["S"] = mom(4)
+        fields["m2_S"] = kin[:, 13]
+    fields.update(
+        shat=kin[:, 12],
+        x1=kin[:, 14],
+        x2=kin[:, 15],
+        id1=ids[:, 0].astype(np.int32),
+        id2=ids[:, 1].astype(np.int32),
+        id_j=ids[:, 2].astype(np.int32),
+        scale=np.sqrt(aux[:, 0]),
+        alphas=aux[:, 2],
+        pt_parton=aux[:, 1],
+    )
+    return ak.zip(fields, depth_limit=1)

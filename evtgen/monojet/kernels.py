@@ -1,0 +1,385 @@
+"""Numba kernels of the LO monojet generator: |M|², the phase-space map, VEGAS sampling, unweighting.
+
+Physics (``shared/physics/monojet_matrix_elements.md``): at LO the contact operators make
+pp → j + φφ a 2→2 production of an off-shell scalar S* (m² = Q² = m²(φφ)) followed by S*→φφ:
+
+    dσ(ab → j φφ)/dQ² = σ̂(ab → j S; m² = Q²) · β(Q²)/(32π²),   β = √(1 − 4m_φ²/Q²)
+
+with y = C^{S,qq} (Yukawa of S to q̄q) and c = 2 C_Gφ/Λ² (L = c S G G). For pp → j S the
+couplings are used as given (y = CS_qq, c = CG).
+
+Spin/colour-averaged |M|² (massless quarks, g_s² = 4π α_s, s + t + u = m²,
+t = (p₁ − p_j)², u = (p₂ − p_j)² in the partonic frame, parton 1 along +z):
+
+    g g → g S : (3/2) g_s² c² (m⁸ + s⁴ + t⁴ + u⁴)/(s t u)
+    q q̄ → g S : (16/9) g_s² c² (t² + u²)/s   +  (4/9) g_s² y_q² (s² + m⁴)/(t u)
+    q g → q S : (2/3) g_s² c² (s² + u²)/(−t)  +  (1/6) g_s² y_q² (t² + m⁴)/(−s u)
+    g q → q S : the same with t ↔ u.
+
+The gluon and scalar-quark operators do not interfere for massless quarks (the Yukawa vertex
+flips chirality, the gluon vertex does not), and different quark flavours have different
+initial states, so |M|² is the sum of the squared pieces above.
+
+Phase-space variables (unit hypercube u → physics; VEGAS adapts a grid on each u):
+    u0 → τ = x₁x₂ ∈ [τ_min, 1] (logarithmic),  u1 → y = ½ ln(x₁/x₂) (linear in its range),
+    u2 → cos θ* (linear in the range allowed by the p_T cut), u3 → Q² (φφ only, linear).
+dx₁dx₂ = dτ dy;  dt = (ŝ − Q²)/2 dcos θ*.
+
+Scales (``scale_mode``): 0 = H_T/2 = (p_T + √(p_T² + Q²))/2 for μ_R = μ_F (the default);
+1 = Pythia 8's 2→2 default, μ_F² = min(m_T,j², m_T,S²) = p_T², μ_R² = √(m_T,j² m_T,S²).
+The 7-point variation multiplies μ_R, μ_F by (1,1), (2,2), (½,½), (2,1), (1,2), (½,1), (1,½).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from evtgen import rng
+from evtgen.pdf import alphas_lo, xfx_all
+
+# ---------------------------------------------------------------------- partonic channels
+# type 0: g g -> g S; 1: q(1) qbar(2) -> g S; 2: q(1) g(2) -> q S; 3: g(1) q(2) -> q S
+
+
+def _channel_table():
+    rows = [(21, 21, 21, 0)]
+    for q in range(1, 6):
+        rows += [(q, -q, 21, 1), (-q, q, 21, 1)]
+    for q in list(range(1, 6)) + list(range(-5, 0)):
+        rows += [(q, 21, q, 2), (21, q, q, 3)]
+    return np.array(rows, dtype=np.int64)
+
+
+CHANNELS = _channel_table()  # (id1, id2, id_jet, type), immutable process structure
+NCH = CHANNELS.shape[0]
+
+# parameter vector layout (float64 array ``par``)
+P_SQRTS, P_PTMIN, P_M2MIN, P_MODE, P_SCALE, P_C2, P_Y2 = 0, 1, 2, 3, 4, 5, 6  # y² at 6..10
+P_MPHI2, P_CONV, NPAR = 11, 12, 13
+
+# (mu_R factor, mu_F factor) for the 7-point variation; index into the 3 mu_F PDF sets
+VAR_R = np.array([1.0, 2.0, 0.5, 2.0, 1.0, 0.5, 1.0])
+VAR_F = np.array([0, 1, 2, 0, 1, 0, 2], dtype=np.int64)  # mu_F factor 1, 2, 1/2
+FAC_F = np.array([1.0, 2.0, 0.5])
+
+
+@nb.njit(cache=True)
+def me2_channels(s, t, u, m2, c2, y2, out):
+    """Coupling-included |M|²/g_s² for every channel (spin/colour averaged)."""
+    m4 = m2 * m2
+    for k in range(NCH):
+        typ = CHANNELS[k, 3]
+        if typ == 0:
+            out[k] = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
+        elif typ == 1:
+            q = abs(CHANNELS[k, 0])
+            out[k] = 16.0 / 9.0 * c2 * (t * t + u * u) / s + 4.0 / 9.0 * y2[q - 1] * (s * s + m4) / (t * u)
+        else:
+            q = abs(CHANNELS[k, 0]) if typ == 2 else abs(CHANNELS[k, 1])
+            tq = t if typ == 2 else u
+            uq = u if typ == 2 else t
+            out[k] = 2.0 / 3.0 * c2 * (s * s + uq * uq) / (-tq) + 1.0 / 6.0 * y2[q - 1] * (tq * tq + m4) / (-s * uq)
+
+
+@nb.njit(cache=True)
+def _lumi_channels(f1, f2, me, out, scale):
+    tot = 0.0
+    for k in range(NCH):
+        a = CHANNELS[k, 0]
+        b = CHANNELS[k, 1]
+        ia = 6 if a == 21 else a + 6
+        ib = 6 if b == 21 else b + 6
+        v = f1[ia] * f2[ib] * me[k] * scale
+        out[k] = v
+        tot += v
+    return tot
+
+
+@nb.njit(cache=True)
+def phase_space(u, par):
+    """Map u (hypercube) to (x1, x2, shat, Q², cosθ, jac). jac = 0 outside."""
+    sqrts = par[P_SQRTS]
+    s = sqrts * sqrts
+    ptmin = par[P_PTMIN]
+    m2min = par[P_M2MIN]
+    phiphi = par[P_MODE] > 0.5
+    tau_min = (ptmin + np.sqrt(ptmin * ptmin + m2min)) ** 2 / s
+    ltm = -np.log(tau_min)
+    tau = tau_min * np.exp(ltm * u[0])
+    jac = tau * ltm
+    ymax = -0.5 * np.log(tau)
+    y = (2.0 * u[1] - 1.0) * ymax
+    jac *= 2.0 * ymax
+    x1 = np.sqrt(tau) * np.exp(y)
+    x2 = np.sqrt(tau) * np.exp(-y)
+    shat = tau * s
+    rs = np.sqrt(shat)
+    if phiphi:
+        q2max = shat - 2.0 * ptmin * rs
+        if q2max <= m2min:
+            return x1, x2, shat, m2min, 0.0, 0.0
+        q2 = m2min + (q2max - m2min) * u[3]
+        jac *= q2max - m2min
+    else:
+        q2 = m2min
+    p = (shat - q2) / (2.0 * rs)
+    if p <= ptmin:
+        return x1, x2, shat, q2, 0.0, 0.0
+    cmax = np.sqrt(1.0 - (ptmin / p) ** 2)
+    cth = (2.0 * u[2] - 1.0) * cmax
+    jac *= 2.0 * cmax * 0.5 * (shat - q2)  # dt = (s - Q2)/2 dcos
+    return x1, x2, shat, q2, cth, jac
+
+
+@nb.njit(cache=True)
+def scales(par, shat, q2, cth):
+    """(mu_R², mu_F², p_T) for the chosen scale mode."""
+    p = (shat - q2) / (2.0 * np.sqrt(shat))
+    pt = p * np.sqrt(max(0.0, 1.0 - cth * cth))
+    if par[P_SCALE] > 0.5:
+        mt2 = pt * pt + q2
+        return np.sqrt(pt * pt * mt2), pt * pt, pt
+    mu = 0.5 * (pt + np.sqrt(pt * pt + q2))
+    return mu * mu, mu * mu, pt
+
+
+@nb.njit(cache=True)
+def point_weight(u, par, g, apar, nvar, wvar, chw):
+    """Cross-section weight (pb) of point u; fills wvar[0:nvar] (scale variations) and chw.
+
+    Returns (w, x1, x2, shat, q2, cth, muR2).
+    """
+    x1, x2, shat, q2, cth, jac = phase_space(u, par)
+    for i in range(nvar):
+        wvar[i] = 0.0
+    if jac <= 0.0:
+        for k in range(NCH):
+            chw[k] = 0.0
+        return 0.0, x1, x2, shat, q2, cth, 0.0
+    t = -0.5 * (shat - q2) * (1.0 - cth)
+    uu = -0.5 * (shat - q2) * (1.0 + cth)
+    me = np.empty(NCH)
+    me2_channels(shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5], me)
+    mur2, muf2, pt = scales(par, shat, q2, cth)
+    # common factor: g_s² = 4π α_s ; dσ/dt = |M|²/(16π s²); f = xf/x; jacobian; GeV^-2 -> pb
+    common = jac / (16.0 * np.pi * shat * shat) / (x1 * x2) * par[P_CONV]
+    if par[P_MODE] > 0.5:
+        beta = np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2))
+        common *= beta / (32.0 * np.pi * np.pi)
+    f1 = np.empty(13)
+    f2 = np.empty(13)
+    nf = 3 if nvar > 1 else 1
+    lum = np.empty(3)
+    tmp = np.empty(NCH)
+    for j in range(nf):
+        mf2 = muf2 * FAC_F[j] * FAC_F[j]
+        xfx_all(g, x1, mf2, f1)
+        xfx_all(g, x2, mf2, f2)
+        if j == 0:
+            lum[0] = _lumi_channels(f1, f2, me, chw, common)
+        else:
+            lum[j] = _lumi_channels(f1, f2, me, tmp, common)
+    as0 = alphas_lo(apar, mur2)
+    w = 4.0 * np.pi * as0 * lum[0]
+    for k in range(NCH):
+        chw[k] *= 4.0 * np.pi * as0
+    if nvar > 1:
+        for i in range(nvar):
+            fr = VAR_R[i]
+            wvar[i] = 4.0 * np.pi * alphas_lo(apar, mur2 * fr * fr) * lum[VAR_F[i]]
+    else:
+        wvar[0] = w
+    return w, x1, x2, shat, q2, cth, mur2
+
+
+# ---------------------------------------------------------------------- VEGAS map
+
+
+@nb.njit(cache=True, inline="always")
+def vegas_map(r, edges, x):
+    """Map uniform r (d) through the VEGAS grid edges (d, nb+1) to x; return the jacobian."""
+    d = edges.shape[0]
+    nb_ = edges.shape[1] - 1
+    jac = 1.0
+    for k in range(d):
+        yy = r[k] * nb_
+        i = int(yy)
+        if i >= nb_:
+            i = nb_ - 1
+        w = edges[k, i + 1] - edges[k, i]
+        x[k] = edges[k, i] + (yy - i) * w
+        jac *= nb_ * w
+    return jac
+
+
+@nb.njit(cache=True, parallel=True)
+def vegas_iteration(rand, edges, par, g, apar, nvar):
+    """Evaluate one VEGAS iteration on the uniforms ``rand`` (n, d).
+
+    Returns (f (n,), fvar (n, nvar), bins (n, d)) with f = weight × VEGAS jacobian.
+    """
+    n, d = rand.shape
+    nb_ = edges.shape[1] - 1
+    f = np.empty(n)
+    fvar = np.empty((n, nvar))
+    bins = np.empty((n, d), dtype=np.int64)
+    for i in nb.prange(n):
+        x = np.empty(4)
+        x[3] = 0.5
+        r = rand[i]
+        jv = vegas_map(r, edges, x)
+        for k in range(d):
+            b = int(r[k] * nb_)
+            bins[i, k] = b if b < nb_ else nb_ - 1
+        wv = np.empty(nvar)
+        chw = np.empty(NCH)
+        w, x1, x2, sh, q2, cth, mur2 = point_weight(x, par, g, apar, nvar, wv, chw)
+        f[i] = w * jv
+        for j in range(nvar):
+            fvar[i, j] = wv[j] * jv
+    return f, fvar, bins
+
+
+# ---------------------------------------------------------------------- events
+
+
+@nb.njit(cache=True)
+def _boost_z(px, py, pz, e, bz):
+    """Boost along z with velocity bz."""
+    gam = 1.0 / np.sqrt(1.0 - bz * bz)
+    return px, py, gam * (pz + bz * e), gam * (e + bz * pz)
+
+
+@nb.njit(cache=True)
+def _boost(p, b):
+    """Boost 4-vector p (px,py,pz,E) by velocity vector b (3,)."""
+    b2 = b[0] * b[0] + b[1] * b[1] + b[2] * b[2]
+    out = np.empty(4)
+    if b2 <= 0.0:
+        out[:] = p
+        return out
+    gam = 1.0 / np.sqrt(1.0 - b2)
+    bp = b[0] * p[0] + b[1] * p[1] + b[2] * p[2]
+    g2 = (gam - 1.0) / b2
+    for k in range(3):
+        out[k] = p[k] + g2 * bp * b[k] + gam * b[k] * p[3]
+    out[3] = gam * (p[3] + bp)
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def generate_trials(first, ntrial, key0, key1, edges, wmax, par, g, apar):
+    """Try events first..first+ntrial-1 (counter-based RNG per trial) and unweight them.
+
+    Returns (accepted (n,), kin (n, 16), ids (n, 3), overweight (n,)).
+    kin columns: jet px,py,pz,E | S px,py,pz,E | phi1 px,py,pz,E | shat, Q², x1, x2;
+    plus muR² and p_T in a second array.
+    """
+    d = edges.shape[0]
+    acc = np.zeros(ntrial, dtype=np.bool_)
+    over = np.zeros(ntrial, dtype=np.bool_)
+    kin = np.zeros((ntrial, 16))
+    aux = np.zeros((ntrial, 3))
+    ids = np.zeros((ntrial, 3), dtype=np.int64)
+    sqrts = par[P_SQRTS]
+    for i in nb.prange(ntrial):
+        st = rng.event_state(key0, key1, first + i)
+        r = np.empty(d)
+        for k in range(d):
+            r[k], st = rng.uniform(st)
+        x = np.empty(4)
+        x[3] = 0.5
+        jv = vegas_map(r, edges, x)
+        wv = np.empty(1)
+        chw = np.empty(NCH)
+        w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw)
+        w *= jv
+        ua, st = rng.uniform(st)
+        if not (w > 0.0 and ua * wmax < w):
+            continue
+        acc[i] = True
+        over[i] = w > wmax
+        # partonic channel, chosen with probability ∝ its weight
+        uc, st = rng.uniform(st)
+        tot = 0.0
+        for k in range(NCH):
+            tot += chw[k]
+        target = uc * tot
+        run = 0.0
+        kc = NCH - 1
+        for k in range(NCH):
+            run += chw[k]
+            if run >= target and chw[k] > 0.0:
+                kc = k
+                break
+        ids[i, 0] = CHANNELS[kc, 0]
+        ids[i, 1] = CHANNELS[kc, 1]
+        ids[i, 2] = CHANNELS[kc, 2]
+        # partonic CM kinematics, then boost to the lab along z
+        rs = np.sqrt(shat)
+        p = (shat - q2) / (2.0 * rs)
+        sth = np.sqrt(max(0.0, 1.0 - cth * cth))
+        uphi, st = rng.uniform(st)
+        phi = 2.0 * np.pi * uphi
+        bz = (x1 - x2) / (x1 + x2)
+        jx, jy, jz, je = _boost_z(p * sth * np.cos(phi), p * sth * np.sin(phi), p * cth, p, bz)
+        es = np.sqrt(p * p + q2)
+        sx, sy, sz, se = _boost_z(-p * sth * np.cos(phi), -p * sth * np.sin(phi), -p * cth, es, bz)
+        kin[i, 0] = jx
+        kin[i, 1] = jy
+        kin[i, 2] = jz
+        kin[i, 3] = je
+        kin[i, 4] = sx
+        kin[i, 5] = sy
+        kin[i, 6] = sz
+        kin[i, 7] = se
+        if par[P_MODE] > 0.5:
+            # S* -> phi phi, isotropic in the S* rest frame
+            m = np.sqrt(q2)
+            pst = 0.5 * m * np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2))
+            uc2, st = rng.uniform(st)
+            up2, st = rng.uniform(st)
+            c2 = 2.0 * uc2 - 1.0
+            s2 = np.sqrt(max(0.0, 1.0 - c2 * c2))
+            ph2 = 2.0 * np.pi * up2
+            v = np.empty(4)
+            v[0] = pst * s2 * np.cos(ph2)
+            v[1] = pst * s2 * np.sin(ph2)
+            v[2] = pst * c2
+            v[3] = 0.5 * m
+            b = np.empty(3)
+            b[0] = sx / se
+            b[1] = sy / se
+            b[2] = sz / se
+            q = _boost(v, b)
+            for k in range(4):
+                kin[i, 8 + k] = q[k]
+        kin[i, 12] = shat
+        kin[i, 13] = q2
+        kin[i, 14] = x1
+        kin[i, 15] = x2
+        aux[i, 0] = mur2
+        aux[i, 1] = p * sth
+        aux[i, 2] = alphas_lo(apar, mur2)
+    return acc, kin, ids, over, aux
+
+
+@nb.njit(cache=True, parallel=True)
+def weights_frozen(first, n, key0, key1, edges, par, g, apar):
+    """Weights of points first..first+n-1 drawn with the counter RNG on a frozen grid."""
+    d = edges.shape[0]
+    out = np.empty(n)
+    for i in nb.prange(n):
+        st = rng.event_state(key0, key1, first + i)
+        r = np.empty(d)
+        for k in range(d):
+            r[k], st = rng.uniform(st)
+        x = np.empty(4)
+        x[3] = 0.5
+        jv = vegas_map(r, edges, x)
+        wv = np.empty(1)
+        chw = np.empty(NCH)
+        w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw)
+        out[i] = w * jv
+    return out
