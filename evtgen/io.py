@@ -52,7 +52,10 @@ def check_writable(path: str | os.PathLike) -> Path:
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
     p = check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".phiphi-tmp-{p.stem}-", suffix=p.suffix, dir=p.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".phiphi-tmp-{p.stem}-", suffix=p.suffix, dir=p.parent)
+    except OSError as exc:
+        raise PhiphiError(f"cannot write in output directory {str(p.parent)!r}: {exc.strerror}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
