@@ -143,10 +143,14 @@ def read_lhe(path: str | os.PathLike):
     p = Path(path)
     if not p.is_file():
         raise PhiphiError(f"LHE file {str(path)!r} does not exist")
+    import warnings
+
     try:
-        lhe = pylhe.LHEFile.fromfile(str(p))
-        init = lhe.init
-        events = list(lhe.events)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # pylhe only warns on XML parse errors
+            lhe = pylhe.LHEFile.fromfile(str(p))
+            init = lhe.init
+            events = list(lhe.events)
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else ""
         raise PhiphiError(f"malformed LHE file {str(path)!r}: {type(exc).__name__}: {msg}") from None
