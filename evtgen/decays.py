@@ -224,19 +224,20 @@ class DecayChannel:
         masses = np.array(masses)
         if self.topology == sampler.TWO_BODY:
             kind, par = 0, np.zeros(spectra.FF_OFFSET + FF.BSZ_NPAR)
-            edges = heights = cdf = np.zeros(2)
+            edges = heights = prob = np.zeros(2)
+            alias = np.zeros(2, dtype=np.int64)
         else:
             kind = self.kind
             par = self.spectrum_par(m, cpl)
             if par[3] <= 0.0:
                 raise PhiphiError(f"the coupling of {self.name} is zero: no events to generate")
             lo, hi = self.q2_limits(mass)
-            edges, heights, cdf = sampler.build_envelope(kind, par, lo, hi)
+            edges, heights, prob, alias = sampler.build_envelope(kind, par, lo, hi)
         out = np.empty((len(self.particles), 4, n))
         q2 = np.empty(n)
         vtx = np.zeros((3, n))
         bad = np.zeros(n, dtype=np.int8)
-        sampler.generate_kernel(self.topology, kind, par, masses, edges, heights, cdf, code, fpar, key[0], key[1], first, n, out, q2, vtx, bad)
+        sampler.generate_kernel(self.topology, kind, par, masses, edges, heights, prob, alias, code, fpar, key[0], key[1], first, n, out, q2, vtx, bad)
         nbad = int(bad.sum())
         if nbad:
             raise RuntimeError(f"{nbad} q2 points above the sampling envelope for {self.name}: envelope too tight")

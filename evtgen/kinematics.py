@@ -17,13 +17,36 @@ def two_body_momentum(M, m1, m2):
 
 @nb.njit(cache=True, inline="always")
 def isotropic(state):
-    """Unit vector uniform on the sphere: (nx, ny, nz, state)."""
-    u1, state = rng.uniform(state)
-    u2, state = rng.uniform(state)
-    c = 2.0 * u1 - 1.0
-    s = np.sqrt(max(0.0, 1.0 - c * c))
-    ph = 2.0 * np.pi * u2
-    return s * np.cos(ph), s * np.sin(ph), c, state
+    """Unit vector uniform on the sphere: (nx, ny, nz, state).
+
+    Marsaglia (1972): (x1, x2) uniform in the unit disk, s = x1^2 + x2^2, then
+    (2 x1 sqrt(1 - s), 2 x2 sqrt(1 - s), 1 - 2 s) is uniform on the sphere; no trigonometry.
+    """
+    while True:
+        u1, state = rng.uniform(state)
+        u2, state = rng.uniform(state)
+        x1 = 2.0 * u1 - 1.0
+        x2 = 2.0 * u2 - 1.0
+        s = x1 * x1 + x2 * x2
+        if s < 1.0:
+            break
+    r = 2.0 * np.sqrt(1.0 - s)
+    return x1 * r, x2 * r, 1.0 - 2.0 * s, state
+
+
+@nb.njit(cache=True, inline="always")
+def unit_circle(state):
+    """(cos phi, sin phi, state) with phi uniform in [0, 2 pi), by rejection in the unit
+    disk and the double-angle formulas (no trigonometric calls)."""
+    while True:
+        u1, state = rng.uniform(state)
+        u2, state = rng.uniform(state)
+        x = 2.0 * u1 - 1.0
+        y = 2.0 * u2 - 1.0
+        r2 = x * x + y * y
+        if 0.0 < r2 < 1.0:
+            break
+    return (x * x - y * y) / r2, 2.0 * x * y / r2, state
 
 
 @nb.njit(cache=True, inline="always")
@@ -61,11 +84,10 @@ def orthonormal_basis(n0, n1, n2):
 
 
 @nb.njit(cache=True, inline="always")
-def direction_with_cos(n0, n1, n2, cos_t, phi):
-    """Unit vector at polar angle acos(cos_t) and azimuth ``phi`` about axis n."""
+def direction_with_cos(n0, n1, n2, cos_t, cp, sp):
+    """Unit vector at polar angle acos(cos_t) and azimuth (cos cp, sin sp) about axis n."""
     ax, ay, az, bx, by, bz = orthonormal_basis(n0, n1, n2)
     s = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
-    cp, sp = np.cos(phi), np.sin(phi)
     return (cos_t * n0 + s * (cp * ax + sp * bx), cos_t * n1 + s * (cp * ay + sp * by), cos_t * n2 + s * (cp * az + sp * bz))
 
 
@@ -82,5 +104,17 @@ def cos_from_sin2(u):
     CDF (3c - c^3 + 2)/4 = u is solved by c = 2 sin(asin(2u - 1)/3).
     """
     return 2.0 * np.sin(np.arcsin(2.0 * u - 1.0) / 3.0)
+
+
+@nb.njit(cache=True, inline="always")
+def sample_sin2(state):
+    """(cos theta, state) distributed as sin^2(theta) = 1 - c^2, by accept-reject
+    (efficiency 2/3, cheaper than the closed-form inverse)."""
+    while True:
+        u1, state = rng.uniform(state)
+        u2, state = rng.uniform(state)
+        c = 2.0 * u1 - 1.0
+        if u2 < 1.0 - c * c:
+            return c, state
 
 

@@ -14,7 +14,7 @@ import numba as nb
 import numpy as np
 
 from . import rng
-from .kinematics import along, boost, cos_from_cos2, cos_from_sin2, direction_with_cos, isotropic, two_body_momentum
+from .kinematics import along, boost, cos_from_cos2, direction_with_cos, isotropic, sample_sin2, two_body_momentum, unit_circle
 from .spectra import dgamma_dq2
 
 # topologies
@@ -33,7 +33,8 @@ ENVELOPE_HEADROOM = 1.05
 
 
 def build_envelope(kind: int, par: np.ndarray, lo: float, hi: float, nbins: int = N_ENVELOPE_BINS):
-    """(edges, heights, cdf) of a piecewise-constant envelope above dGamma/dq2 on [lo, hi]."""
+    """(edges, heights, alias_prob, alias_index) of a piecewise-constant envelope above
+    dGamma/dq2 on [lo, hi]; the bin is drawn in O(1) with Walker's alias method."""
     from .spectra import dgamma_dq2_array
 
     edges = np.linspace(lo, hi, nbins + 1)
@@ -44,32 +45,43 @@ def build_envelope(kind: int, par: np.ndarray, lo: float, hi: float, nbins: int 
     for b in range(nbins):
         heights[b] = f[b * sub : (b + 1) * sub + 1].max()
     heights *= ENVELOPE_HEADROOM
-    area = heights * np.diff(edges)
-    cdf = np.concatenate(([0.0], np.cumsum(area)))
-    cdf /= cdf[-1]
-    return edges, heights, cdf
+    prob, alias = alias_table(heights * np.diff(edges))
+    return edges, heights, prob, alias
+
+
+def alias_table(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias table: draw k uniformly, keep it with prob[k], else take alias[k]."""
+    n = len(weights)
+    scaled = np.asarray(weights, float) * n / np.sum(weights)
+    prob = np.ones(n)
+    alias = np.arange(n, dtype=np.int64)
+    small = [i for i in range(n) if scaled[i] < 1.0]
+    large = [i for i in range(n) if scaled[i] >= 1.0]
+    while small and large:
+        s_, l_ = small.pop(), large.pop()
+        prob[s_] = scaled[s_]
+        alias[s_] = l_
+        scaled[l_] -= 1.0 - scaled[s_]
+        (small if scaled[l_] < 1.0 else large).append(l_)
+    return prob, alias
 
 
 @nb.njit(cache=True, inline="always")
-def _sample_q2(kind, par, edges, heights, cdf, state):
-    nb_ = heights.shape[0]
+def _sample_q2(kind, par, edges, heights, prob, alias, state):
+    nbins = heights.shape[0]
     while True:
         u, state = rng.uniform(state)
-        # binary search for the bin with cdf[b] <= u < cdf[b+1]
-        lo, hi = 0, nb_
-        while hi - lo > 1:
-            mid = (lo + hi) >> 1
-            if cdf[mid] <= u:
-                lo = mid
-            else:
-                hi = mid
+        x = u * nbins
+        b = min(int(x), nbins - 1)
+        if x - b >= prob[b]:  # the fractional part is a fresh uniform for the alias test
+            b = alias[b]
         u2, state = rng.uniform(state)
-        q2 = edges[lo] + (edges[lo + 1] - edges[lo]) * u2
+        q2 = edges[b] + (edges[b + 1] - edges[b]) * u2
         f = dgamma_dq2(kind, q2, par)
         u3, state = rng.uniform(state)
-        if f > heights[lo]:
+        if f > heights[b]:
             return q2, state, 1
-        if u3 * heights[lo] < f:
+        if u3 * heights[b] < f:
             return q2, state, 0
 
 
@@ -82,7 +94,7 @@ def _put(out, i, j, v):
 
 
 @nb.njit(cache=True, parallel=True)
-def generate_kernel(topology, kind, par, masses, edges, heights, cdf, frame, frame_par, key0, key1, first, n, out, q2_out, vtx_out, violations):
+def generate_kernel(topology, kind, par, masses, edges, heights, prob, alias, frame, frame_par, key0, key1, first, n, out, q2_out, vtx_out, violations):
     """Fill ``out[n_particles, 4, n]`` (lab four-momenta), ``q2_out`` and ``vtx_out``.
 
     masses: [M_parent, m_a, m_inv, (m_K, m_pi for K*)]; particle order in ``out``:
@@ -98,7 +110,7 @@ def generate_kernel(topology, kind, par, masses, edges, heights, cdf, frame, fra
         if topology == TWO_BODY:
             q2 = minv * minv
         else:
-            q2, state, bad = _sample_q2(kind, par, edges, heights, cdf, state)
+            q2, state, bad = _sample_q2(kind, par, edges, heights, prob, alias, state)
             violations[i] = bad
         q2_out[i] = q2
         mq = np.sqrt(q2)
@@ -113,10 +125,9 @@ def generate_kernel(topology, kind, par, masses, edges, heights, cdf, frame, fra
         parent = (0.0, 0.0, 0.0, M)
         if frame == BELLE2:
             cb0, cb1, cb2 = frame_par[0], frame_par[1], frame_par[2]
-            u, state = rng.uniform(state)
-            ct = cos_from_sin2(u)  # Upsilon(4S) -> B B: P-wave about the beam axis
-            u, state = rng.uniform(state)
-            d0, d1, d2 = direction_with_cos(frame_par[3], frame_par[4], frame_par[5], ct, 2.0 * np.pi * u)
+            ct, state = sample_sin2(state)  # Upsilon(4S) -> B B: P-wave about the beam axis
+            cp, sp, state = unit_circle(state)
+            d0, d1, d2 = direction_with_cos(frame_par[3], frame_par[4], frame_par[5], ct, cp, sp)
             b_cm = along(d0, d1, d2, frame_par[6], M)
             parent = boost(b_cm[0], b_cm[1], b_cm[2], b_cm[3], cb0, cb1, cb2)
             pb0, pb1, pb2 = parent[0] / parent[3], parent[1] / parent[3], parent[2] / parent[3]
@@ -142,8 +153,8 @@ def generate_kernel(topology, kind, par, masses, edges, heights, cdf, frame, fra
             # K* helicity angle: cos^2 about the K* direction in the parent frame
             u, state = rng.uniform(state)
             ct = cos_from_cos2(u)
-            u, state = rng.uniform(state)
-            d0, d1, d2 = direction_with_cos(n0, n1, n2, ct, 2.0 * np.pi * u)
+            cp, sp, state = unit_circle(state)
+            d0, d1, d2 = direction_with_cos(n0, n1, n2, ct, cp, sp)
             pk_star = two_body_momentum(ma, mk, mpi)
             ab0, ab1, ab2 = a[0] / a[3], a[1] / a[3], a[2] / a[3]
             kk = along(d0, d1, d2, pk_star, mk)
@@ -160,17 +171,25 @@ def generate_kernel(topology, kind, par, masses, edges, heights, cdf, frame, fra
             _put(out, i, 2, boost(qv[0], qv[1], qv[2], qv[3], pb0, pb1, pb2))
             continue
         # --- the invisible pair in its rest frame ---
-        if topology == NEUTRINO_PAIR:
-            u, state = rng.uniform(state)
-            ct = cos_from_sin2(u)
-            u, state = rng.uniform(state)
-            e0, e1, e2 = direction_with_cos(-n0, -n1, -n2, ct, 2.0 * np.pi * u)
-        else:
-            e0, e1, e2, state = isotropic(state)
         pf = two_body_momentum(mq, minv, minv)
-        f1 = along(e0, e1, e2, pf, minv)
-        f2 = along(-e0, -e1, -e2, pf, minv)
-        f1 = boost(f1[0], f1[1], f1[2], f1[3], qb0, qb1, qb2)
-        f2 = boost(f2[0], f2[1], f2[2], f2[3], qb0, qb1, qb2)
-        _put(out, i, j_inv, boost(f1[0], f1[1], f1[2], f1[3], pb0, pb1, pb2))
-        _put(out, i, j_inv + 1, boost(f2[0], f2[1], f2[2], f2[3], pb0, pb1, pb2))
+        if topology == NEUTRINO_PAIR:
+            # sin^2 about the pair direction in the parent frame: boost via the parent frame
+            ct, state = sample_sin2(state)
+            cp, sp, state = unit_circle(state)
+            e0, e1, e2 = direction_with_cos(-n0, -n1, -n2, ct, cp, sp)
+            f1 = along(e0, e1, e2, pf, minv)
+            f2 = along(-e0, -e1, -e2, pf, minv)
+            f1 = boost(f1[0], f1[1], f1[2], f1[3], qb0, qb1, qb2)
+            f2 = boost(f2[0], f2[1], f2[2], f2[3], qb0, qb1, qb2)
+            _put(out, i, j_inv, boost(f1[0], f1[1], f1[2], f1[3], pb0, pb1, pb2))
+            _put(out, i, j_inv + 1, boost(f2[0], f2[1], f2[2], f2[3], pb0, pb1, pb2))
+        else:
+            # isotropic S-wave pair: any rest frame of the pair will do (a Wigner rotation
+            # of an isotropic distribution is isotropic), so boost once with its lab velocity
+            e0, e1, e2, state = isotropic(state)
+            ql = boost(qv[0], qv[1], qv[2], qv[3], pb0, pb1, pb2)
+            lb0, lb1, lb2 = ql[0] / ql[3], ql[1] / ql[3], ql[2] / ql[3]
+            f1 = along(e0, e1, e2, pf, minv)
+            f2 = along(-e0, -e1, -e2, pf, minv)
+            _put(out, i, j_inv, boost(f1[0], f1[1], f1[2], f1[3], lb0, lb1, lb2))
+            _put(out, i, j_inv + 1, boost(f2[0], f2[1], f2[2], f2[3], lb0, lb1, lb2))
