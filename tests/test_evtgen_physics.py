@@ -314,3 +314,14 @@ def test_two_body_momentum_is_fixed():
     p = math.sqrt((mk**2 - (mpi + m0) ** 2) * (mk**2 - (mpi - m0) ** 2)) / (2 * mk)
     np.testing.assert_allclose(np.asarray(ev.pi.p), p, rtol=1e-10)  # 205.14 MeV, K -> pi pi0
     assert p == pytest.approx(0.2051, abs=2e-4)
+
+
+def test_convention_conversion_changes_rates_by_four():
+    """Same number in the no-1/2 convention = twice the project coupling = 4x the rate."""
+    from evtgen.conventions import from_no_half, to_no_half
+
+    c_prime = 2e-8
+    r_half = evtgen.rate("b2kphiphi", mphi=1.0, couplings={"CS_sb": c_prime})
+    r_nohalf = evtgen.rate("b2kphiphi", mphi=1.0, couplings={"CS_sb": from_no_half(c_prime)})
+    assert r_nohalf.br == pytest.approx(4 * r_half.br, rel=1e-12)
+    assert to_no_half(from_no_half(c_prime)) == c_prime
