@@ -36,3 +36,10 @@ def get(name: str) -> Any:
 def recast(name: str, **kwargs: Any) -> dict[str, Any]:
     """Run the recast of analysis ``name`` at one model point; returns a JSON-able dict."""
     return get(name).recast(**kwargs)
+
+
+def scan(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """Scan a grid of model points on Dask: see :func:`analyses.scanning.run_scan`."""
+    from .scanning import run_scan
+
+    return run_scan(*args, **kwargs)

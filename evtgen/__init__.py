@@ -24,7 +24,7 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+local"
 
-__all__ = ["generate", "rate", "spectrum", "channel", "PhiphiError", "__version__"]
+__all__ = ["generate", "generate_to", "rate", "spectrum", "channel", "PhiphiError", "__version__"]
 
 
 def channel(name: str) -> Any:
@@ -61,3 +61,11 @@ def spectrum(name: str, q2, *, mphi: float | None = None, mx: float | None = Non
     """dGamma/dq2 (GeV^-1) of a three-body decay channel at ``q2`` (GeV^2)."""
     ch = channels.get(name)
     return ch.spectrum(q2, mass=_mass(ch, mphi, mx), couplings=couplings)
+
+
+def generate_to(name: str, n: int, directory, **kwargs: Any) -> dict:
+    """``n`` events as a partitioned dataset ``directory/part-*.parquet|root`` + manifest,
+    chunk by chunk (optionally on Dask); see :func:`evtgen.partitioned.generate_to`."""
+    from .partitioned import generate_to as _generate_to
+
+    return _generate_to(name, n, directory, **kwargs)

@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_recast)
 
     # subcommands contributed by other modules (present only when installed)
-    for module in ("evtgen.shower", "analyses.scan"):
+    for module in ("evtgen.shower", "analyses.scanning"):
         try:
             mod = importlib.import_module(module)
         except ImportError:

@@ -1,0 +1,319 @@
+"""Large productions as partitioned datasets: ``DIR/part-00000.parquet`` (or ``.root``) ...
+plus ``DIR/manifest.json``, generated chunk by chunk, serially or on Dask workers.
+
+Part ``k`` holds events ``[k*chunk_size, (k+1)*chunk_size)`` of the run. For the decay
+channels these are exactly the events of :func:`evtgen.generate` with the same seed (every
+event has its own counter-based random stream, :mod:`evtgen.rng`), so the dataset does not
+depend on the number of workers or on the order the parts finish in. Channels without
+block generation (the LHC channels) generate each part from its own seed, derived from the
+master seed and ``k``: reproducible for a given seed and chunk size.
+
+Crash safety: a part is written to a hidden temporary name (``.part-00003.parquet.tmp-*``,
+which no ``*.parquet`` / ``part-*`` glob matches) and renamed when complete, so a part
+file is either complete or absent. The manifest (metadata, chunk size, per-part row
+counts, ``complete`` flag) is written first, atomically; a rerun with the same arguments
+checks it, removes stray temporaries and generates only the missing parts. Peak memory is
+one chunk per worker, whatever ``n``.
+
+The dataset opens as one array with ``ak.from_parquet(DIR)``, ``dask_awkward.from_parquet(DIR)``
+or ``uproot.dask({"DIR/part-*.root": "events"})``; :func:`read_dataset` adds the vector
+behaviour of :func:`evtgen.io.read_events`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from . import channels, rng
+from .errors import PhiphiError, check_positive_int
+
+MANIFEST = "manifest.json"
+PART_FORMATS = ("parquet", "root")
+#: manifest entries that must match when a production is resumed
+IDENTITY_KEYS = ("channel", "n_events", "chunk_size", "format", "seed", "frame", "mass", "couplings", "options", "version")
+
+
+def part_name(k: int, fmt: str) -> str:
+    """File name of part ``k``: ``part-00003.parquet``."""
+    return f"part-{k:05d}.{fmt}"
+
+
+def part_seed(seed: int, k: int) -> int:
+    """Seed of part ``k`` for channels without block generation (independent of workers/order)."""
+    return int(np.random.SeedSequence(int(seed), spawn_key=(int(k),)).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+# --- Dask ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None, client: Any = None) -> Iterator[Any]:
+    """A ``distributed.Client``: ``client`` itself, one connected to ``scheduler``
+    (``tcp://host:port``), or a LocalCluster of ``workers`` processes (default: one per core,
+    one thread each, numba threads = cores / workers). Closed on exit unless given."""
+    if client is not None:
+        yield client
+        return
+    if workers is not None and scheduler is not None:
+        raise PhiphiError("give either workers or a scheduler address, not both")
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            c = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise PhiphiError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
+        with c:
+            yield c
+        return
+    ncores = os.cpu_count() or 1
+    n = ncores if workers is None else check_positive_int("workers", workers)
+    env = {"NUMBA_NUM_THREADS": str(max(1, ncores // n)), "OMP_NUM_THREADS": "1"}
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR, env=env) as cluster, Client(cluster) as c:
+        yield c
+
+
+def _progress(total: int, initial: int, desc: str, unit: str, enabled: bool | None):
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr)
+
+
+# --- manifest -------------------------------------------------------------------------------
+def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of a partitioned dataset."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        raise PhiphiError(f"{str(directory)!r} has no {MANIFEST}: not a partitioned phiphi dataset")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise PhiphiError(f"cannot read {str(path)!r}: {exc}") from None
+
+
+def _write_json_atomic(path: Path, obj: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=1, sort_keys=True, default=_json_default)
+            f.flush()
+            os.fsync(f.fileno())
+        _publish(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _publish(tmp: str | Path, final: Path) -> None:
+    """Give ``tmp`` the usual permissions (mkstemp makes it private) and rename it to ``final``."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, final)
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    return str(o)
+
+
+def _canonical(x: Any) -> Any:
+    """JSON round trip, so manifests built now compare equal to manifests read back."""
+    return json.loads(json.dumps(x, sort_keys=True, default=_json_default))
+
+
+def _check_same(old: dict, new: dict, directory: Path) -> None:
+    for k in IDENTITY_KEYS:
+        if old.get(k) != new.get(k):
+            raise PhiphiError(f"{str(directory)!r} holds a different production ({k} = {old.get(k)!r} there, {new.get(k)!r} now); use another directory")
+
+
+# --- one part -------------------------------------------------------------------------------
+def _peak_rss_bytes() -> int:
+    import resource
+
+    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(kb * (1 if sys.platform == "darwin" else 1024))
+
+
+def write_part(spec: dict[str, Any], k: int) -> dict[str, Any]:
+    """Generate part ``k`` of the production ``spec`` and write it (temp name + rename).
+
+    Returns ``{"part", "n_events", "peak_rss"}`` (peak RSS of this process in bytes). Runs
+    in the client or on a Dask worker.
+    """
+    from .io import _write_parquet, _write_root
+
+    directory = Path(spec["directory"])
+    fmt = spec["format"]
+    first = k * spec["chunk_size"]
+    n = min(spec["chunk_size"], spec["n_events"] - first)
+    ch = channels.get(spec["channel"])
+    if hasattr(ch, "generate_block"):
+        cols = ch.generate_block(first, n, key=rng.derive_key(spec["seed"]), mass=spec["mass"], couplings=spec["couplings"], frame=spec["frame"])
+    else:
+        from .events import to_columns
+
+        ev = ch.generate(n, mass=spec["mass"], couplings=spec["couplings"], seed=part_seed(spec["seed"], k), frame=spec["frame"], options=spec["options"])
+        cols = to_columns(ev)
+    meta = dict(spec["metadata"], part=k, first_event=first, n_events_part=n)
+    final = directory / part_name(k, fmt)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=directory)
+    os.close(fd)
+    try:
+        (_write_parquet if fmt == "parquet" else _write_root)(Path(tmp), [cols], meta)
+        _publish(tmp, final)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    del cols
+    return {"part": k, "n_events": n, "peak_rss": _peak_rss_bytes()}
+
+
+def _part_rows(path: Path, fmt: str) -> int | None:
+    """Row count of an existing part file (None if it cannot be read)."""
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(path).metadata.num_rows)
+        import uproot
+
+        with uproot.open(path) as f:
+            return int(f["events"].num_entries)
+    except Exception:  # a foreign or damaged file: regenerate it
+        return None
+
+
+# --- production -----------------------------------------------------------------------------
+def generate_to(name: str, n: int, directory: str | os.PathLike, *, chunk_size: int = 1_000_000, mphi: float | None = None, mx: float | None = None, ms: float | None = None, couplings: dict[str, float] | None = None, seed: int | None = None, frame: str = "lab", format: str = "parquet", options: dict | None = None, workers: int | None = None, scheduler: str | None = None, client: Any = None, progress: bool | None = None) -> dict[str, Any]:
+    """Generate ``n`` events of channel ``name`` into the partitioned dataset ``directory``.
+
+    Serial in this process unless ``workers``, ``scheduler`` (``tcp://host:port``) or a
+    ``distributed.Client`` is given. Resumes an interrupted production (same arguments;
+    ``seed=None`` then reuses the manifest's seed). Returns the manifest, with
+    ``peak_rss_bytes`` = the largest peak RSS of the processes that wrote parts in this call.
+    """
+    from . import __version__, _mass
+    from .production import run_metadata
+
+    n = check_positive_int("n", n)
+    chunk_size = check_positive_int("chunk_size", chunk_size)
+    if format not in PART_FORMATS:
+        raise PhiphiError(f"format {format!r} must be one of {', '.join(PART_FORMATS)}")
+    if workers is not None and scheduler is not None:
+        raise PhiphiError("give either workers or a scheduler address, not both")
+    ch = channels.get(name)
+    mass = _mass(ch, mphi, mx, ms)
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    d = Path(directory).expanduser().resolve()
+    if d.exists() and not d.is_dir():
+        raise PhiphiError(f"output path {str(d)!r} exists and is not a directory")
+    if not d.parent.is_dir():
+        raise PhiphiError(f"parent directory {str(d.parent)!r} does not exist")
+    old = read_manifest(d) if (d / MANIFEST).is_file() else None
+    if seed is None and old is not None:
+        seed = old.get("seed")
+    seed = rng.resolve_seed(seed)
+
+    rate = ch.rate(mass=mass, couplings=couplings, options=options)
+    cpl = ch.resolve_couplings(couplings) if hasattr(ch, "resolve_couplings") else (couplings or {})
+    meta = run_metadata(ch, n=n, mass=mass, couplings=cpl, seed=seed, frame=frame, rate=rate, options=options)
+    n_parts = -(-n // chunk_size)
+    manifest = _canonical(
+        {
+            "dataset": "phiphi partitioned events",
+            "channel": ch.name,
+            "n_events": n,
+            "chunk_size": chunk_size,
+            "format": format,
+            "seed": seed,
+            "frame": frame,
+            "mass": mass,
+            "couplings": cpl,
+            "options": options,
+            "version": __version__,
+            "metadata": meta,
+            "tree": "events" if format == "root" else None,
+            "parts": [{"file": part_name(k, format), "first_event": k * chunk_size, "n_events": min(chunk_size, n - k * chunk_size)} for k in range(n_parts)],
+            "complete": False,
+        }
+    )
+    if old is not None:
+        _check_same(old, manifest, d)
+    else:
+        d.mkdir(exist_ok=True)
+        if any(d.glob("part-*")):
+            raise PhiphiError(f"{str(d)!r} holds part files but no {MANIFEST}; use an empty directory")
+        if not os.access(d, os.W_OK):
+            raise PhiphiError(f"output directory {str(d)!r} is not writable")
+        _write_json_atomic(d / MANIFEST, manifest)
+
+    for stray in d.glob(".part-*.tmp-*"):  # left by a killed run
+        with contextlib.suppress(OSError):
+            stray.unlink()
+    missing = [p for p in range(n_parts) if _part_rows(d / part_name(p, format), format) != manifest["parts"][p]["n_events"]]
+    spec = {"directory": str(d), "channel": ch.name, "n_events": n, "chunk_size": chunk_size, "format": format, "seed": seed, "frame": frame, "mass": mass, "couplings": cpl, "options": options, "metadata": meta}
+
+    peak = 0
+    bar = _progress(n_parts, n_parts - len(missing), f"{ch.name} parts", "part", progress)
+    try:
+        if missing and workers is None and scheduler is None and client is None:
+            for k in missing:
+                peak = max(peak, write_part(spec, k)["peak_rss"])
+                if bar is not None:
+                    bar.update(1)
+        elif missing:
+            from distributed import as_completed
+
+            with dask_client(workers, scheduler, client) as c:
+                futures = [c.submit(write_part, spec, k, pure=False) for k in missing]
+                for fut in as_completed(futures):
+                    peak = max(peak, fut.result()["peak_rss"])
+                    if bar is not None:
+                        bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    manifest["complete"] = True
+    _write_json_atomic(d / MANIFEST, manifest)
+    manifest["peak_rss_bytes"] = peak
+    manifest["parts_written"] = len(missing)
+    return manifest
+
+
+def part_files(directory: str | os.PathLike) -> list[Path]:
+    """The part files of a complete partitioned dataset, in event order."""
+    d = Path(directory)
+    man = read_manifest(d)
+    if not man.get("complete"):
+        raise PhiphiError(f"{str(d)!r} is an incomplete production: rerun the same command to finish it")
+    files = [d / p["file"] for p in man["parts"]]
+    absent = [f.name for f in files if not f.is_file()]
+    if absent:
+        raise PhiphiError(f"{str(d)!r} misses part {absent[0]}: rerun the production to regenerate it")
+    return files
+
+
+def read_dataset(directory: str | os.PathLike) -> Any:
+    """All events of a partitioned dataset in memory (records with Momentum4D behaviour)."""
+    import awkward as ak
+
+    from .io import read_events
+
+    parts = [read_events(f) for f in part_files(directory)]
+    return parts[0] if len(parts) == 1 else ak.concatenate(parts)
