@@ -69,7 +69,9 @@ def parse_values(text: str | float | Sequence[float], name: str) -> list[float]:
     start, stop = check_finite(name, parts[0]), check_finite(name, parts[1])
     step = parts[2].strip()
     if step.lower().startswith("log"):
-        n = check_positive_int(f"{name} log points", step[3:] if step[3:].isdigit() else -1)
+        if not step[3:].isdigit() or int(step[3:]) < 1:
+            raise PhiphiError(f"{name} = {text!r}: logN needs a positive integer N")
+        n = int(step[3:])
         if start <= 0 or stop <= 0:
             raise PhiphiError(f"{name} = {text!r}: log spacing needs positive START and STOP")
         return [float(f"{v:.12g}") for v in np.geomspace(start, stop, n)]

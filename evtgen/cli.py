@@ -57,8 +57,13 @@ def _cmd_rate(args) -> int:
 
 def _cmd_generate(args) -> int:
     from . import _mass, channels
+    from .partitioned import cli_generate, is_directory_output
     from .production import generate_file
 
+    if is_directory_output(args.output):
+        return cli_generate(args)
+    if args.workers is not None or args.scheduler is not None:
+        raise PhiphiError("--workers/--scheduler need a partitioned output directory: -o DIR/")
     ch = channels.get(args.channel)
     mass = _mass(ch, args.mphi, args.mx, args.ms)
     path, meta = generate_file(args.channel, args.n, args.output, mass=mass, couplings=parse_couplings(args.coupling), seed=args.seed, frame=args.frame, chunk_size=args.chunk_size, options=_options(args))
@@ -119,7 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="master seed (default: fresh entropy, written to the file)")
     p.add_argument("--frame", choices=("lab", "rest"), default="lab", help="lab = the experiment's frame (default); rest = parent rest frame")
     p.add_argument("--chunk-size", type=int, default=1 << 18, dest="chunk_size", help="events per written chunk (does not change the events)")
-    p.add_argument("-o", "--output", required=True, help="output file (.root, .parquet or .lhe)")
+    p.add_argument("-o", "--output", required=True, help="output file (.root, .parquet or .lhe), or DIR/ for a partitioned dataset (part-*.parquet|root + manifest.json; rerun resumes)")
+    p.add_argument("--format", choices=("parquet", "root"), default="parquet", help="file format of the parts of -o DIR/ (default parquet)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--workers", type=int, help="-o DIR/: spread the chunks over N local Dask worker processes")
+    g.add_argument("--scheduler", help="-o DIR/: spread the chunks over a running Dask cluster, e.g. tcp://10.0.0.1:8786")
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("simulate", help="run a detector emulation on an event file")

@@ -317,3 +317,19 @@ def read_dataset(directory: str | os.PathLike) -> Any:
 
     parts = [read_events(f) for f in part_files(directory)]
     return parts[0] if len(parts) == 1 else ak.concatenate(parts)
+
+
+# --- CLI (phiphi generate ... -o DIR/) ------------------------------------------------------------
+def is_directory_output(path: str) -> bool:
+    """True if ``-o`` names a partitioned dataset: ends in ``/`` or is an existing directory."""
+    return path.endswith(("/", os.sep)) or Path(path).is_dir()
+
+
+def cli_generate(args: Any) -> int:
+    """``phiphi generate CHANNEL -n N --chunk-size M -o DIR/ [--format] [--workers N | --scheduler ADDR]``."""
+    from .cli import _options, parse_couplings
+
+    man = generate_to(args.channel, args.n, args.output, chunk_size=args.chunk_size, mphi=args.mphi, mx=args.mx, ms=args.ms, couplings=parse_couplings(args.coupling), seed=args.seed, frame=args.frame, format=getattr(args, "format", None) or "parquet", options=_options(args), workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None))
+    n_parts = len(man["parts"])
+    print(f"wrote {man['n_events']} {man['channel']} events to {args.output} ({n_parts} parts, {man['parts_written']} new; seed {man['seed']}); manifest {MANIFEST}", file=sys.stderr)
+    return 0
