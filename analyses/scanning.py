@@ -323,7 +323,8 @@ def run_scan(analysis: str, mphi=None, *, mx=None, channel: str | Sequence[str] 
     rows = dict(done)
     if todo:
         rows.update(_compute(module, todo, rows, len(points), output=out if output is not None else None, workers=workers, scheduler=scheduler, client=client, progress=progress, flush_seconds=flush_seconds, callback=callback))
-    result = [rows[i] for i in sorted(rows)]
+    cols = _columns(rows[i] for i in sorted(rows))
+    result = [{k: rows[i].get(k) for k in cols} for i in sorted(rows)]  # one uniform table
     if output is not None and todo:
         write_results(out, result)
     if all(r.get("error") for r in result):

@@ -76,7 +76,9 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, client
     ncores = os.cpu_count() or 1
     n = ncores if workers is None else check_positive_int("workers", workers)
     env = {"NUMBA_NUM_THREADS": str(max(1, ncores // n)), "OMP_NUM_THREADS": "1"}
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR, env=env) as cluster, Client(cluster) as c:
+    # no dashboard; the scheduler's small HTTP server on a free port (not 8787, maybe taken)
+    quiet = {"dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": False}, "silence_logs": logging.ERROR}
+    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, env=env, **quiet) as cluster, Client(cluster) as c:
         yield c
 
 

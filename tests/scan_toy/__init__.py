@@ -1,0 +1,1 @@
+"""A toy analysis for the scan tests (see analysis.py)."""
