@@ -85,6 +85,7 @@ class Measurement:
     sm_br_err: float
     br_measured: float
     subsets: tuple[Subset, ...]
+    expected_sm_published: float | None = None  # None where the paper's number was not read
 
 
 @functools.lru_cache(maxsize=None)
@@ -124,6 +125,7 @@ def load_measurement(dataset: str | None = None, data: dict[str, Any] | None = N
         sm_br_err=float(data["sm_br"]["error"]),
         br_measured=float(d["br_measured"]["value"]),
         subsets=tuple(subsets),
+        expected_sm_published=None if d.get("expected_sm", {}).get("value") is None else float(d["expected_sm"]["value"]),
     )
     if m.observed < 0 or not (0 < m.background and 0 <= m.background_down < m.background and m.background_up >= 0):
         raise PhiphiError(f"bad observed/background for NA62 data set {name!r}")
@@ -341,6 +343,7 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
         "acceptance_np": {s.name: asdict(a) for s, a in zip(meas.subsets, accs)},
         "calibration": [asdict(c) for c in calib],
         "expected_sm": expected_sm,
+        "expected_sm_published": meas.expected_sm_published,
         "observed": meas.observed,
         "background": meas.background,
         "np_events": {"best_fit": ev.s_hat, "upper_limit_95": ev.upper_limit_95, "interval_68": list(ev.interval_68), "interval_95": list(ev.interval_95)},
@@ -349,6 +352,7 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
         "seed": seed,
         "n_events": n_events,
     }
+    result["calibration_summary"] = calibration_summary(result).replace("\n", "; ")
     if plot:
         plot_spectrum(plot, channel=channel, mass=mass, couplings={parameter: best if best else ref}, meas=meas, calib=calib, seed=seed, n_events=n_events)
         result["plot"] = str(plot)
@@ -393,7 +397,8 @@ def calibration_summary(result: dict[str, Any]) -> str:
     for c in result["calibration"]:
         tag = " (SES derived, not published)" if c["ses_derived"] else ""
         lines.append(f"{c['subset']}: A_SM = {c['a_sm']:.4f} +- {c['a_sm_err']:.4f}, N_K*eps = {c['nk_eps']:.4e}, SES = {c['ses']:.3e}{tag}, expected SM = {c['expected_sm']:.2f}")
-    lines.append(f"total expected SM = {result['expected_sm']:.2f}, background = {result['background']}, observed = {result['observed']}")
+    pub = result.get("expected_sm_published")
+    lines.append(f"total expected SM = {result['expected_sm']:.2f} (published: {pub if pub is not None else 'not read'}), background = {result['background']}, observed = {result['observed']}")
     return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ def test_calibration_reproduces_published_sm_yield():
     calib = na62a.calibrate(meas, seed=5)
     # BR_SM / SES = 8.4e-11 / 0.839e-11 = 10.01; NA62 quotes 10.0 (arXiv:2103.15389)
     assert calib[0].expected_sm == pytest.approx(10.0, abs=0.05)
+    assert calib[0].expected_sm == pytest.approx(meas.expected_sm_published, abs=0.05)
     # the calibration is not a tautology of one sample: an independent SM sample (other seed)
     # through the same emulation gives the same yield within its binomial error (3 sigma)
     other = na62a.calibrate(meas, seed=6)[0]
