@@ -197,7 +197,13 @@ def calibrate(meas: Measurement, *, seed: int = DEFAULT_SEED, n_events: int = SM
 # ----------------------------------------------------------------------- likelihood
 @dataclass(frozen=True)
 class CountingLikelihood:
-    """One Poisson bin with log-normal background, SM-rate and normalisation nuisances."""
+    """One Poisson bin with log-normal background, SM-rate, normalisation and NP-rate nuisances.
+
+    The model is exactly a pyhf one-bin model with ``normsys`` modifiers interpolated with
+    code 1 (exponential), see :meth:`to_pyhf`; build it with
+    ``ws.model(modifier_settings={"normsys": {"interpcode": "code1"}, "histosys": {"interpcode": "code0"}})``
+    (pyhf's default normsys code 4 differs slightly inside |theta| < 1).
+    """
 
     observed: int
     background: float
@@ -205,30 +211,49 @@ class CountingLikelihood:
     ln_b_down: float  # -ln(1 - down/b)
     s_sm: float
     ln_sm: float  # ln(1 + sigma_BR/BR)
-    ln_norm: float  # ln(1 + sigma_SES/SES)
+    ln_norm: float  # ln(1 + sigma_SES/SES), common to SM and NP
+    ln_np: float = 0.0  # ln(1 + sigma/s) of the NP yield (form factor, MC statistics)
 
     @classmethod
-    def from_measurement(cls, meas: Measurement, expected_sm: float) -> "CountingLikelihood":
+    def from_measurement(cls, meas: Measurement, expected_sm: float, rel_np: float = 0.0) -> "CountingLikelihood":
         b = meas.background
         wsum = sum(1.0 / s.ses for s in meas.subsets)
         rel_norm = sum((s.ses_err / s.ses) / s.ses for s in meas.subsets) / wsum
-        return cls(meas.observed, b, math.log1p(meas.background_up / b), -math.log1p(-meas.background_down / b), expected_sm, math.log1p(meas.sm_br_err / meas.sm_br), math.log1p(rel_norm))
+        return cls(meas.observed, b, math.log1p(meas.background_up / b), -math.log1p(-meas.background_down / b), expected_sm, math.log1p(meas.sm_br_err / meas.sm_br), math.log1p(rel_norm), math.log1p(rel_np))
 
     def expected(self, s_np: float, theta: np.ndarray) -> float:
-        tb, tsm, tn = theta
+        tb, tsm, tn, tnp = theta
         fb = math.exp(tb * (self.ln_b_up if tb >= 0 else self.ln_b_down))
-        return self.background * fb + (self.s_sm * math.exp(tsm * self.ln_sm) + s_np) * math.exp(tn * self.ln_norm)
+        return self.background * fb + (self.s_sm * math.exp(tsm * self.ln_sm) + s_np * math.exp(tnp * self.ln_np)) * math.exp(tn * self.ln_norm)
 
     def twice_nll(self, s_np: float, theta: np.ndarray) -> float:
-        """-2 ln L (full Poisson term, constraints included)."""
+        """-2 ln L (full Poisson term, unit-Gaussian constraints without their constant)."""
         nu = self.expected(s_np, theta)
         n = self.observed
         return 2.0 * (nu - n * math.log(nu) + special.gammaln(n + 1.0)) + float(np.dot(theta, theta))
 
     def profile(self, s_np: float) -> float:
         """-2 ln L at ``s_np`` with the nuisances profiled."""
-        res = optimize.minimize(lambda t: self.twice_nll(s_np, t), np.zeros(3), method="BFGS", options={"gtol": 1e-8})
+        res = optimize.minimize(lambda t: self.twice_nll(s_np, t), np.zeros(4), method="BFGS", options={"gtol": 1e-8})
         return float(res.fun)
+
+    def to_pyhf(self, s_np_ref: float) -> dict[str, Any]:
+        """The same model as a pyhf workspace; POI ``mu`` scales ``s_np_ref`` NP events."""
+        def normsys(name: str, ln_hi: float, ln_lo: float) -> dict[str, Any]:
+            return {"name": name, "type": "normsys", "data": {"hi": math.exp(ln_hi), "lo": math.exp(-ln_lo)}}
+
+        norm = normsys("ses_normalisation", self.ln_norm, self.ln_norm)
+        samples = [
+            {"name": "background", "data": [self.background], "modifiers": [normsys("background", self.ln_b_up, self.ln_b_down)]},
+            {"name": "sm_kpinunu", "data": [self.s_sm], "modifiers": [normsys("sm_br", self.ln_sm, self.ln_sm), norm]},
+            {"name": "new_physics", "data": [float(s_np_ref)], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}, norm, normsys("np_rate", self.ln_np, self.ln_np)]},
+        ]
+        return {
+            "channels": [{"name": "na62_sr1_sr2", "samples": samples}],
+            "observations": [{"name": "na62_sr1_sr2", "data": [float(self.observed)]}],
+            "measurements": [{"name": "na62_kpinunu", "config": {"poi": "mu", "parameters": [{"name": "mu", "bounds": [[0.0, 1e4]], "inits": [1.0]}]}}],
+            "version": "1.0.0",
+        }
 
 
 @dataclass(frozen=True)
@@ -307,7 +332,10 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
     s_ref_sr1 = sum(c.nk_eps * a.sr1 * rate.br for c, a in zip(calib, accs))
     s_ref_sr2 = sum(c.nk_eps * a.sr2 * rate.br for c, a in zip(calib, accs))
     s_ref = s_ref_sr1 + s_ref_sr2
-    lik = CountingLikelihood.from_measurement(meas, expected_sm)
+    # NP-yield uncertainty: form-factor error of the rate and MC statistics of the acceptance
+    s_mc_err = math.sqrt(sum((c.nk_eps * a.total_err * rate.br) ** 2 for c, a in zip(calib, accs)))
+    rel_np = math.hypot(rate.br_err / rate.br, s_mc_err / s_ref) if s_ref > 0.0 and rate.br > 0.0 else 0.0
+    lik = CountingLikelihood.from_measurement(meas, expected_sm, rel_np)
     ev = _event_fit(lik, cache)
 
     def to_param(s: float | None) -> float | None:
@@ -347,7 +375,8 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
         "observed": meas.observed,
         "background": meas.background,
         "np_events": {"best_fit": ev.s_hat, "upper_limit_95": ev.upper_limit_95, "interval_68": list(ev.interval_68), "interval_95": list(ev.interval_95)},
-        "statistics": "single Poisson bin (SR1+SR2), log-normal b/SM/normalisation nuisances profiled; asymptotic q: UL 95% one-sided (2.71), intervals 68%/95% (1, 3.84); intervals = where the NP fills the gap between the measured BR and the SM",
+        "np_rate_rel_uncertainty": rel_np,
+        "statistics": "single Poisson bin (SR1+SR2), log-normal b/SM-BR/SES/NP-rate nuisances profiled; asymptotic q: UL 95% one-sided (2.71), intervals 68%/95% (1, 3.84); intervals = where the NP fills the gap between the measured BR and the SM",
         "note": note,
         "seed": seed,
         "n_events": n_events,

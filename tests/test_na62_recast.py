@@ -62,6 +62,26 @@ def test_likelihood_without_uncertainties_matches_closed_form():
     assert ev.twice_nll_null - ev.twice_nll_best == pytest.approx(q(0.0), abs=1e-6)
 
 
+def test_likelihood_agrees_with_pyhf():
+    # independent implementation: the same model as a pyhf workspace (normsys, exponential code 1)
+    pyhf = pytest.importorskip("pyhf")
+    pyhf.set_backend("numpy")
+    meas = na62a.load_measurement("2016-22")
+    lik = na62a.CountingLikelihood.from_measurement(meas, 21.3, rel_np=0.05)
+    ev = na62a.fit_events(lik)
+    s_ref = 10.0
+    ws = pyhf.Workspace(lik.to_pyhf(s_ref))
+    model = ws.model(modifier_settings={"normsys": {"interpcode": "code1"}, "histosys": {"interpcode": "code0"}})
+    data = ws.data(model)
+    pars, best = pyhf.infer.mle.fit(data, model, return_fitted_val=True)
+    # optimiser tolerances of the two minimisers: 1e-3 relative on mu, 2e-3 on q
+    assert float(pars[model.config.poi_index]) * s_ref == pytest.approx(ev.s_hat, rel=1e-3)
+    _, at_ul = pyhf.infer.mle.fixed_poi_fit(ev.upper_limit_95 / s_ref, data, model, return_fitted_val=True)
+    assert float(at_ul - best) == pytest.approx(na62a.Q_UL95_ONE_SIDED, abs=2e-3)
+    _, at_lo = pyhf.infer.mle.fixed_poi_fit(ev.interval_68[0] / s_ref, data, model, return_fitted_val=True)
+    assert float(at_lo - best) == pytest.approx(1.0, abs=2e-3)
+
+
 def test_uncertainties_widen_the_limit():
     meas = na62a.load_measurement("2016-22")
     full = na62a.fit_events(na62a.CountingLikelihood.from_measurement(meas, 21.3))
