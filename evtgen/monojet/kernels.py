@@ -383,3 +383,23 @@ def weights_frozen(first, n, key0, key1, edges, par, g, apar):
         w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw)
         out[i] = w * jv
     return out
+
+
+@nb.njit(cache=True, parallel=True)
+def weighted_points(rand, edges, par, g, apar):
+    """Weighted sample on uniforms ``rand`` (n, d): columns (w, p_T, Q², ŝ) (for validation)."""
+    n, d = rand.shape
+    out = np.empty((n, 4))
+    for i in nb.prange(n):
+        x = np.empty(4)
+        x[3] = 0.5
+        jv = vegas_map(rand[i], edges, x)
+        wv = np.empty(1)
+        chw = np.empty(NCH)
+        w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw)
+        p = (shat - q2) / (2.0 * np.sqrt(shat))
+        out[i, 0] = w * jv
+        out[i, 1] = p * np.sqrt(max(0.0, 1.0 - cth * cth))
+        out[i, 2] = q2
+        out[i, 3] = shat
+    return out
