@@ -232,9 +232,23 @@ class CountingLikelihood:
         n = self.observed
         return 2.0 * (nu - n * math.log(nu) + special.gammaln(n + 1.0)) + float(np.dot(theta, theta))
 
+    def _twice_nll_and_grad(self, theta: np.ndarray, s_np: float) -> tuple[float, np.ndarray]:
+        tb, tsm, tn, tnp = theta
+        ln_b = self.ln_b_up if tb >= 0 else self.ln_b_down
+        bkg = self.background * math.exp(tb * ln_b)
+        norm = math.exp(tn * self.ln_norm)
+        sm = self.s_sm * math.exp(tsm * self.ln_sm)
+        npv = s_np * math.exp(tnp * self.ln_np)
+        nu = bkg + (sm + npv) * norm
+        n = self.observed
+        val = 2.0 * (nu - n * math.log(nu) + special.gammaln(n + 1.0)) + float(np.dot(theta, theta))
+        w = 2.0 * (1.0 - n / nu)
+        grad = np.array([w * bkg * ln_b, w * sm * self.ln_sm * norm, w * (sm + npv) * norm * self.ln_norm, w * npv * self.ln_np * norm]) + 2.0 * theta
+        return val, grad
+
     def profile(self, s_np: float) -> float:
         """-2 ln L at ``s_np`` with the nuisances profiled."""
-        res = optimize.minimize(lambda t: self.twice_nll(s_np, t), np.zeros(4), method="BFGS", options={"gtol": 1e-8})
+        res = optimize.minimize(self._twice_nll_and_grad, np.zeros(4), args=(s_np,), jac=True, method="BFGS", options={"gtol": 1e-9})
         return float(res.fun)
 
     def to_pyhf(self, s_np_ref: float) -> dict[str, Any]:
