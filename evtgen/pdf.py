@@ -108,6 +108,12 @@ class PDFGrid:
         q = np.broadcast_to(np.asarray(q, dtype=np.float64), x.shape)
         return xfx_array(self.arrays, pid + 6, x.ravel(), np.ascontiguousarray(q.ravel()) ** 2).reshape(x.shape)
 
+    def xfx_flavours(self, x, q) -> np.ndarray:
+        """x·f for all flavours at once: array (n, 13), column pid + 6 (gluon in column 6)."""
+        x = np.ascontiguousarray(np.atleast_1d(np.asarray(x, dtype=np.float64)).ravel())
+        q = np.ascontiguousarray(np.broadcast_to(np.asarray(q, dtype=np.float64), x.shape))
+        return xfx_all_array(self.arrays, x, q * q)
+
     def alphas(self, q):
         """LO alpha_s(Q) matching the set."""
         return alphas_array(alphas_params(self.alphas_mz), np.atleast_1d(np.asarray(q, float)) ** 2)
@@ -429,6 +435,14 @@ def xfx_array(g, iflav, x, q2):
     for i in range(x.size):
         xfx_all(g, x[i], q2[i], buf)
         out[i] = buf[iflav]
+    return out
+
+
+@nb.njit(cache=True)
+def xfx_all_array(g, x, q2):
+    out = np.empty((x.size, 13))
+    for i in range(x.size):
+        xfx_all(g, x[i], q2[i], out[i])
     return out
 
 

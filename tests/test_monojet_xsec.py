@@ -69,8 +69,10 @@ def reference_sigma(mass, *, c=0.0, yq=None, phiphi=False, scale="pythia", neval
         else:
             muf = mur = 0.5 * (pt + np.sqrt(pt * pt + m2))
         gs2 = 4 * np.pi * pdf.alphas(mur)
-        F1 = {k: pdf.xfx(k, x1, muf) / x1 for k in pids}
-        F2 = {k: pdf.xfx(k, x2, muf) / x2 for k in pids}
+        a1 = pdf.xfx_flavours(x1, muf) / x1[:, None]
+        a2 = pdf.xfx_flavours(x2, muf) / x2[:, None]
+        F1 = {k: a1[:, 6 if k == 21 else k + 6] for k in pids}
+        F2 = {k: a2[:, 6 if k == 21 else k + 6] for k in pids}
         c2 = c * c
         tot = F1[21] * F2[21] * _me("gg", sh, t, uu, m2, gs2, c2, 0.0)
         for q in range(1, 6):
