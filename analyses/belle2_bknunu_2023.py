@@ -367,9 +367,11 @@ def recast_point(channel: str | None, mass: float, *, couplings: dict | None = N
     if err is not None:
         res["yield_mc_error"] = err
     if parameter == "CS_sb":
-        import evtgen
+        from evtgen import constants as C
+        from evtgen import spectra
 
-        res["br_best_fit"] = evtgen.rate(channel, mphi=mass, couplings={"CS_sb": max(res["best_fit"], 1e-30)}).br
+        br_in = spectra.integrate(ch.kind, ch.spectrum_par(mass, cpl)) / C.total_width(ch.parent)
+        res["br_best_fit"] = br_in * (res["best_fit"] / cpl[parameter]) ** 2
     res["_best_pars"] = fit["best_pars"]
     res["_yields"] = (ita * scale, hta * scale)
     return res
@@ -404,7 +406,16 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
 def scan(masses: Sequence[float], *, channel: str = "b2kphiphi", couplings: dict | None = None, method: str = "fold", plot: str | None = None) -> list[dict[str, Any]]:
     """Results at each mass (m_phi for b2kphiphi, m_X for b2kx), one likelihood for all."""
     lik = _default_likelihood()
-    out = [_public(recast_point(channel, float(m), couplings=couplings, method=method, lik=lik)) for m in masses]
+    out = []
+    for m in masses:
+        try:
+            out.append(_public(recast_point(channel, float(m), couplings=couplings, method=method, lik=lik)))
+        except PhiphiError as exc:
+            if "no events" not in str(exc) and "no sensitivity" not in str(exc):
+                raise
+            # a mass without sensitivity is a result too (no numbers), not a failed scan
+            _, ch = _channel(channel)
+            out.append({"analysis": ANALYSIS, "channel": channel, ch.mass_option: float(m), "parameter": PARAMETERS[channel], "best_fit": None, "interval_68": None, "interval_95": None, "upper_limit_95": None, "twice_nll_best": None, "twice_nll_null": None, "note": str(exc)})
     if plot:
         from .belle2_plots import plot_scan
 
