@@ -75,11 +75,43 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, client
         return
     ncores = os.cpu_count() or 1
     n = ncores if workers is None else check_positive_int("workers", workers)
-    env = {"NUMBA_NUM_THREADS": str(max(1, ncores // n)), "OMP_NUM_THREADS": "1"}
     # no dashboard; the scheduler's small HTTP server on a free port (not 8787, maybe taken)
     quiet = {"dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": False}, "silence_logs": logging.ERROR}
-    with LocalCluster(n_workers=n, threads_per_worker=1, processes=True, env=env, **quiet) as cluster, Client(cluster) as c:
+    with _worker_environment(max(1, ncores // n)):
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **quiet)
+    with cluster, Client(cluster) as c:
         yield c
+
+
+#: set by Dask's nanny before it spawns workers (``distributed.nanny.pre-spawn-environ``)
+_SPAWN_KEYS = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _worker_environment(threads: int) -> Iterator[None]:
+    """Environment inherited by LocalCluster workers spawned inside this block; restored after.
+
+    Dask's default MALLOC_TRIM_THRESHOLD_=65536 makes glibc mmap (and page-fault) every
+    array above 64 KiB afresh, which halves the speed of event generation and Parquet
+    writing: it is not passed on. numba's (OpenMP) pool gets ``threads`` threads.
+    (The nanny would otherwise write its values into this process's os.environ, where
+    they would override the next cluster's.)
+    """
+    import dask
+
+    saved = {k: os.environ.get(k) for k in _SPAWN_KEYS}
+    if os.environ.get("MALLOC_TRIM_THRESHOLD_") == "65536":
+        del os.environ["MALLOC_TRIM_THRESHOLD_"]
+    os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    try:
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": None for k in _SPAWN_KEYS}):
+            yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _progress(total: int, initial: int, desc: str, unit: str, enabled: bool | None):

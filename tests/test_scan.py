@@ -28,9 +28,16 @@ def client():
     pytest.importorskip("distributed")
     from evtgen.partitioned import dask_client
 
-    os.environ["PYTHONPATH"] = os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")])  # workers import the toy analysis
-    with dask_client(workers=2) as c:  # LocalCluster: 2 processes x 1 thread, 1 numba thread each
-        yield c
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([TESTS, saved or ""])  # workers import the toy analysis
+    try:
+        with dask_client(workers=2) as c:  # LocalCluster: 2 processes x 1 thread, 1 numba thread each
+            yield c
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
 
 
 @pytest.fixture(autouse=True)
