@@ -15,6 +15,7 @@ from evtgen.errors import PhiphiError
 ANALYSES: dict[str, str] = {
     "belle2": "analyses.belle2_bknunu_2023",
     "na62": "analyses.na62_kpinunu_2025",
+    "koto": "analyses.koto_klpi0nunu_2025",
     "atlas": "analyses.atlas_monojet_2021",
 }
 

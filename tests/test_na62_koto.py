@@ -1,0 +1,86 @@
+"""KOTO K_L -> pi0 phi phi / pi0 X recast (analyses/koto_klpi0nunu_2025.py), the optional
+companion of the NA62 recast."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import evtgen
+from analyses import koto_klpi0nunu_2025 as koto
+from evtgen import constants as C
+from evtgen.errors import PhiphiError
+
+
+def test_width_formula_reproduces_evtgen_k_plus_rate():
+    # independent integration (scipy quad) of the same formula with the K+ / pi+ masses
+    for m in (0.0, 0.08, 0.15):
+        ours = koto.width_phiphi(m, 1e-11, C.mass("K+"), C.mass("pi+"))
+        ref = evtgen.rate("k2piphiphi", mphi=m, couplings={"CS_sd": 1e-11}).width
+        assert ours == pytest.approx(ref, rel=1e-4)  # evtgen's own q2 integration accuracy
+
+
+def test_kl_rate_is_k_plus_rate_up_to_phase_space():
+    mk, tau_l = koto.kl_mass_lifetime()
+    g_l = koto.width_phiphi(0.05, 1e-11, mk, C.mass("pi0"))
+    g_p = evtgen.rate("k2piphiphi", mphi=0.05, couplings={"CS_sd": 1e-11}).width
+    # Grossman-Nir-type relation, real C: equal amplitudes; the K_L/pi0 masses open the phase
+    # space by O(10%), never by a factor 2 (which would signal a lost isospin sqrt 2)
+    assert 1.0 < g_l / g_p < 1.2
+    assert tau_l / C.lifetime_s("K+") == pytest.approx(4.13, rel=0.01)  # PDG lifetimes
+
+
+def test_pt_acceptance_against_monte_carlo():
+    rng = np.random.default_rng(7)
+    cos = rng.uniform(-1, 1, 400_000)
+    q2 = 0.03
+    pt = koto.p_star(q2) * np.sqrt(1 - cos**2)
+    frac = np.mean(pt > 0.13)
+    err = math.sqrt(frac * (1 - frac) / cos.size)
+    assert abs(koto.acceptance_pt(q2, 0.13) - frac) < 4 * err
+
+
+def test_reproduces_published_koto_limits():
+    d = koto._data()
+    ses = d["ses"]["value"]
+    s90 = -math.log(0.10)  # CLs 90% upper limit for n_obs = 0
+    # K_L -> pi0 nu nu: 2.2e-9 published (their SES systematics included): 5%
+    assert s90 * ses == pytest.approx(d["validation"]["br_limit_90_pi0nunu"]["value"], rel=0.05)
+    # K_L -> pi0 X at 135 MeV through the P_T acceptance model: 1.6e-9 published. The model
+    # keeps only the P_T edge of the signal box, so allow 20% (it gives 1.76e-9).
+    r = koto.recast(channel="kl2pi0x", mx=0.135)
+    br90 = s90 * ses * r["acceptance_nunu"] / r["acceptance_signal"]
+    assert br90 == pytest.approx(d["validation"]["br_limit_90_pi0x_135MeV"]["value"], rel=0.2)
+
+
+def test_count_limits_n0():
+    lim = koto.count_limits(0, 0.252)
+    assert lim["upper_limit_95"] == pytest.approx(-math.log(0.05), rel=1e-8)  # CLs, n = 0
+    assert lim["interval_68"] == pytest.approx([0.0, 0.5])  # q(s) = 2 s for n = 0
+    assert lim["s_hat"] == 0.0
+
+
+def test_phiphi_limit_json_and_weaker_than_na62():
+    r = koto.recast(mphi=0.1)
+    json.dumps(r, allow_nan=False)
+    assert r["parameter"] == "CS_sd" and r["analysis"] == "koto_klpi0nunu_2025"
+    assert 2e-11 < r["upper_limit_95"] < 3e-10
+    # limit on |C|: events at the limit = CLs s_UL
+    br = koto.width_phiphi(0.1, r["upper_limit_95"], koto.kl_mass_lifetime()[0], C.mass("pi0")) * koto.kl_mass_lifetime()[1] / C.HBAR_GEV_S
+    s = br * r["acceptance_ratio"] / r["ses"]
+    assert s == pytest.approx(-math.log(0.05), rel=1e-6)
+
+
+def test_no_acceptance_and_errors():
+    r = koto.recast(channel="kl2pi0x", mx=0.30)  # p* = 114 MeV < 130 MeV: below the P_T edge
+    assert r["upper_limit_95"] is None and "no acceptance" in r["note"]
+    with pytest.raises(PhiphiError, match="kinematic limit"):
+        koto.recast(mphi=0.19)
+    with pytest.raises(PhiphiError, match="not recast by KOTO"):
+        koto.recast(channel="b2kphiphi", mphi=0.1)
+    with pytest.raises(PhiphiError, match="takes --mphi"):
+        koto.recast(mx=0.1)
+    assert koto.recast(channel="k2piphiphi", mphi=0.05)["channel"] == "kl2pi0phiphi"  # alias
