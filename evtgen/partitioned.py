@@ -251,6 +251,8 @@ def generate_to(name: str, n: int, directory: str | os.PathLike, *, chunk_size: 
         raise PhiphiError(f"format {format!r} must be one of {', '.join(PART_FORMATS)}")
     if workers is not None and scheduler is not None:
         raise PhiphiError("give either workers or a scheduler address, not both")
+    if frame not in ("lab", "rest"):
+        raise PhiphiError(f"frame {frame!r} must be 'lab' or 'rest'")
     ch = channels.get(name)
     mass = _mass(ch, mphi, mx, ms)
     options = {k: v for k, v in (options or {}).items() if v is not None}
