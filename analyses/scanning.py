@@ -399,7 +399,8 @@ def plot_scan(rows: list[dict[str, Any]], path: str | os.PathLike, *, column: st
     if ys and len(ys) == sum(isinstance(r.get(column), (int, float)) for r in ok) and max(ys) / min(ys) > 30:
         ax.set_yscale("log")
     ax.set_xlabel(f"{'m_phi' if mass == 'mphi' else 'm_X'} [GeV]")
-    ax.set_ylabel(column)
+    parameter = ok[0].get("parameter")
+    ax.set_ylabel(f"{column} ({parameter})" if isinstance(parameter, str) and column in PLOT_COLUMNS[:3] else column)
     ax.set_title(f"{ok[0].get('analysis')} scan")
     if ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize=7)
