@@ -98,26 +98,35 @@ def em_limit(signal_events: np.ndarray, mu_guess: float | None = None) -> tuple[
     em, _ = tables()
     if not np.any(signal_events > 0):
         return math.inf, math.inf
-    # normalise the signal so that the limit is O(1) for the root finder
-    norm = mu_guess if (mu_guess and np.isfinite(mu_guess) and mu_guess > 0) else 1.0
+    # normalise the signal so that the limit is O(1) for the fits and the root finder: the best
+    # single-bin Gaussian estimate 2*sqrt(b + db^2)/s (the combined limit is at most ~this)
+    pos = signal_events > 0
+    norm = float(np.min(2.0 * np.sqrt(em["n_bkg"][pos] + em["n_bkg_err"][pos] ** 2) / signal_events[pos]))
     s = signal_events * norm
     model = pyhf.simplemodels.uncorrelated_background(
         signal=s.tolist(), bkg=em["n_bkg"].tolist(), bkg_uncertainty=em["n_bkg_err"].tolist()
     )
     data = em["n_obs"].tolist() + model.config.auxdata
-    hi = 10.0
-    bounds = model.config.suggested_bounds()
-    poi = model.config.poi_index
-    for _ in range(6):
-        bounds[poi] = (0.0, 2 * hi)
-        cls_hi = float(pyhf.infer.hypotest(hi, data, model, test_stat="qtilde", par_bounds=bounds))
-        if cls_hi < 0.05:
-            break
-        hi *= 4
-    from pyhf.infer.intervals.upper_limits import toms748_scan
+    cache: dict[float, tuple[float, float]] = {}
 
-    obs, exp = toms748_scan(data, model, 0.0, hi, level=0.05, test_stat="qtilde", par_bounds=bounds, rtol=1e-3)
-    return float(obs) * norm, float(np.asarray(exp)[2]) * norm
+    def cls(mu: float) -> tuple[float, float]:
+        if mu not in cache:
+            o, e = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected=True)
+            cache[mu] = (max(float(o), 1e-300), max(float(e), 1e-300))
+        return cache[mu]
+
+    from scipy.optimize import brentq
+
+    limits = []
+    for k in (0, 1):  # observed, expected (median)
+        lo, hi = 0.05, 2.0
+        while cls(hi)[k] > 0.05 and hi < 1e3:
+            lo, hi = hi, hi * 3
+        while cls(lo)[k] < 0.05 and lo > 1e-6:
+            lo, hi = lo / 3, lo
+        f = lambda mu: math.log(cls(mu)[k] / 0.05)  # noqa: E731
+        limits.append(brentq(f, lo, hi, xtol=1e-4, rtol=2e-3))
+    return limits[0] * norm, limits[1] * norm
 
 
 def _channel(channel):
