@@ -9,8 +9,10 @@ through the released number densities (default, ``method="fold"``) or from emula
 (``method="events"``, ``detector.belle2``).
 
 The NP sample carries the signal's detector systematics (histosys scaled bin by bin to the
-NP yield, and the HTA normsys); it does not carry the SM signal's form-factor histosys
-(``corr_ff_*``: those describe the SM f+ shape) nor its MC-statistics staterror.
+NP yield, and the HTA normsys) and shares the signal's MC-statistics gammas (staterror; the
+maps reweight the same simulated events, so the fluctuation is common and the relative error
+is kept); it does not carry the SM signal's form-factor histosys (``corr_ff_*``: those describe
+the SM f+ shape, not the NP spectrum).
 
 Statistics (all asymptotic): best fit and the 68% / 95% intervals from the profile likelihood
 in mu_np (Delta(-2 ln L) = 1, 3.84 with mu_np >= 0), converted to the coupling with
@@ -106,6 +108,13 @@ def add_np_sample(spec: dict, yields: Sequence[np.ndarray]) -> dict:
                 mods.append({"type": "histosys", "name": m["name"], "data": {"hi_data": list(y + (hi - nom) * ratio), "lo_data": list(y + (lo - nom) * ratio)}})
             elif m["type"] == "normsys":
                 mods.append(copy.deepcopy(m))
+            elif m["type"] == "staterror":
+                # the NP yields reweight the same simulated events as the SM template, so their
+                # MC fluctuation is the same one: share the signal's gamma, with data chosen so
+                # that pyhf's quadrature combination keeps the signal's relative error
+                err = np.asarray(m["data"], float)
+                rel = np.divide(err, nom, out=np.zeros_like(err), where=nom > 0)
+                mods.append({"type": "staterror", "name": m["name"], "data": list(np.sqrt(np.maximum((rel * (nom + y)) ** 2 - err**2, 0.0)))})
         ch["samples"].append({"name": NP_SAMPLE, "data": list(y), "modifiers": mods})
     meas = out["measurements"][0]
     meas["config"]["poi"] = NP_POI
