@@ -106,12 +106,22 @@ def em_limit(signal_events: np.ndarray, mu_guess: float | None = None) -> tuple[
     model = pyhf.simplemodels.uncorrelated_background(
         signal=s.tolist(), bkg=em["n_bkg"].tolist(), bkg_uncertainty=em["n_bkg_err"].tolist()
     )
-    data = em["n_obs"].tolist() + model.config.auxdata
+    obs, exp = _limit_on_model(model, em["n_obs"].tolist())
+    return obs * norm, exp * norm
+
+
+def _limit_on_model(model, observed) -> tuple[float, float]:
+    """Observed and median expected CLs 95% limits on the POI of a pyhf model (asymptotic q̃)."""
+    import pyhf
+
+    data = list(observed) + model.config.auxdata
     cache: dict[float, tuple[float, float]] = {}
 
     def cls(mu: float) -> tuple[float, float]:
         if mu not in cache:
-            o, e = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected=True)
+            bounds = model.config.suggested_bounds()
+            bounds[model.config.poi_index] = (0.0, max(10.0, 3.0 * mu))
+            o, e = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected=True, par_bounds=bounds)
             cache[mu] = (max(float(o), 1e-300), max(float(e), 1e-300))
         return cache[mu]
 
@@ -126,7 +136,7 @@ def em_limit(signal_events: np.ndarray, mu_guess: float | None = None) -> tuple[
             lo, hi = lo / 3, lo
         f = lambda mu: math.log(cls(mu)[k] / 0.05)  # noqa: E731
         limits.append(brentq(f, lo, hi, xtol=1e-4, rtol=2e-3))
-    return limits[0] * norm, limits[1] * norm
+    return limits[0], limits[1]
 
 
 def _channel(channel):
@@ -154,6 +164,10 @@ def point(*, channel=None, mass, couplings, cutoff=None, seed=1, n_events=DEFAUL
     ch = _channel(channel)
     cpl = _one_coupling(couplings)
     (name, cref), = cpl.items()
+    if cutoff is not None:
+        cutoff = check_finite("cutoff", cutoff)
+        if cutoff <= 0:
+            raise PhiphiError(f"--cutoff {cutoff:g} GeV must be positive")
     ev, rate, stats = ch.generate_with_stats(n_events, mass=mass, couplings=cpl, seed=seed, options=options)
     reco = simulate(ev, seed=seed)
     sigma_fb = rate.sigma_pb * 1000.0
@@ -179,9 +193,6 @@ def point(*, channel=None, mass, couplings, cutoff=None, seed=1, n_events=DEFAUL
         upper_limit_im_expected=cref * math.sqrt(im["mu95_exp"]),
     )
     if cutoff is not None:
-        cutoff = check_finite("cutoff", cutoff)
-        if cutoff <= 0:
-            raise PhiphiError(f"--cutoff {cutoff:g} GeV must be positive")
         keep = np.sqrt(np.asarray(ev.shat)) < cutoff
         eff_t, im_t, sig_t, mu_obs_t, mu_exp_t = limits(keep)
         out.update(
