@@ -390,12 +390,17 @@ def _public(res: dict) -> dict:
     return {k: v for k, v in res.items() if not k.startswith("_")}
 
 
-def recast(*, channel: str | None = None, mphi: float | None = None, mx: float | None = None, couplings: dict | None = None, seed: int | None = None, n_events: int | None = None, plot: str | None = None, method: str = "fold", **_: Any) -> dict[str, Any]:
+def recast(*, channel: str | None = None, mphi: float | None = None, mx: float | None = None, couplings: dict | None = None, seed: int | None = None, n_events: int | None = None, plot: str | None = None, method: str | None = None, **_: Any) -> dict[str, Any]:
     """Belle II recast at one model point. Returns ``analysis``, ``channel``, ``mphi``/``mx``,
     ``parameter`` (CS_sb in GeV^-1 or br), ``best_fit``, ``interval_68``, ``interval_95``,
     ``upper_limit_95``, ``twice_nll_best``, ``twice_nll_null`` and diagnostics. ``plot``:
-    PNG path for the reconstructed spectrum (data, backgrounds, SM and NP at the best fit)."""
+    PNG path for the reconstructed spectrum (data, backgrounds, SM and NP at the best fit).
+    ``method``: "fold" (default: NP spectrum folded through the released maps) or "events"
+    (``n_events`` generated and emulated with ``seed``); giving ``n_events`` (CLI ``-n``)
+    without a method selects "events"."""
     channel, ch = _channel(channel)
+    if method is None:
+        method = "events" if n_events else "fold"
     given = {"mphi": mphi, "mx": mx}
     mass = given.get(ch.mass_option)
     other = [k for k, v in given.items() if v is not None and k != ch.mass_option]
@@ -419,10 +424,11 @@ def scan(masses: Sequence[float], *, channel: str = "b2kphiphi", couplings: dict
     for m in masses:
         try:
             out.append(_public(recast_point(channel, float(m), couplings=couplings, method=method, lik=lik)))
-        except PhiphiError as exc:
-            if "no events" not in str(exc) and "no sensitivity" not in str(exc):
+        except (PhiphiError, RuntimeError) as exc:
+            if isinstance(exc, PhiphiError) and "no events" not in str(exc) and "no sensitivity" not in str(exc):
                 raise
-            # a mass without sensitivity is a result too (no numbers), not a failed scan
+            # a mass without sensitivity (or whose fits all failed to converge: RuntimeError)
+            # is recorded without numbers instead of stopping the scan
             _, ch = _channel(channel)
             out.append({"analysis": ANALYSIS, "channel": channel, ch.mass_option: float(m), "parameter": PARAMETERS[channel], "best_fit": None, "interval_68": None, "interval_95": None, "upper_limit_95": None, "twice_nll_best": None, "twice_nll_null": None, "note": str(exc)})
     if plot:
