@@ -227,6 +227,16 @@ class Belle2Likelihood:
         self.asimov_null_nll = -2.0 * self.fast.logpdf_and_grad(self.null.pars, self.asimov_main, self.asimov_aux)[0]
         self.n_fits = 1
 
+    def fork(self) -> "Belle2Likelihood":
+        """A copy whose NP yields can be changed without touching this one (the shared
+        cached likelihood is never modified, so concurrent recasts cannot interfere)."""
+        new = copy.copy(self)
+        new.fast = copy.copy(self.fast)
+        for name in ("nominal", "hist_up", "hist_dn"):
+            setattr(new.fast, name, getattr(self.fast, name).copy())
+        new.n_fits = 0
+        return new
+
     def set_np(self, ita: np.ndarray, hta: np.ndarray) -> None:
         """Use these NP yields (ITA[12] in workspace order, HTA[6]) at mu_np = 1."""
         for cn, y, (ru, rd) in zip(self.channels, (ita[:9], ita[9:12], hta), self._rel):
@@ -344,7 +354,7 @@ def recast_point(channel: str | None, mass: float, *, couplings: dict | None = N
         err = float(math.sqrt(np.sum(e_ita**2) + np.sum(e_hta**2)))
     else:
         raise PhiphiError(f"method {method!r} must be 'fold' or 'events'")
-    lik = lik or _default_likelihood()
+    lik = lik or _default_likelihood().fork()
     total = float(ita.sum() + hta.sum())
     if not total > 0:
         raise PhiphiError(f"{channel} at {ch.mass_option} = {mass:g} GeV gives no events in the Belle II analysis bins")
@@ -382,6 +392,7 @@ def recast_point(channel: str | None, mass: float, *, couplings: dict | None = N
         br_in = spectra.integrate(ch.kind, ch.spectrum_par(mass, cpl)) / C.total_width(ch.parent)
         res["br_best_fit"] = br_in * (res["best_fit"] / cpl[parameter]) ** 2
     res["_best_pars"] = fit["best_pars"]
+    res["_lik"] = lik
     res["_yields"] = (ita * scale, hta * scale)
     return res
 
@@ -412,14 +423,14 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
     if plot:
         from .belle2_plots import plot_spectrum
 
-        plot_spectrum(_default_likelihood(), res, plot)
+        plot_spectrum(res["_lik"], res, plot)
         res["plot"] = str(plot)
     return _public(res)
 
 
 def scan(masses: Sequence[float], *, channel: str = "b2kphiphi", couplings: dict | None = None, method: str = "fold", plot: str | None = None) -> list[dict[str, Any]]:
     """Results at each mass (m_phi for b2kphiphi, m_X for b2kx), one likelihood for all."""
-    lik = _default_likelihood()
+    lik = _default_likelihood().fork()
     out = []
     for m in masses:
         try:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture(scope="module")
 def lik():
-    return A._default_likelihood()
+    return A._default_likelihood().fork()
 
 
 def test_fast_likelihood_equals_pyhf(lik):
@@ -135,6 +135,14 @@ def test_recast_result_b2kphiphi(lik):
     import evtgen
 
     assert r["br_best_fit"] == pytest.approx(evtgen.rate("b2kphiphi", mphi=1.0, couplings={"CS_sb": r["best_fit"]}).br, rel=1e-6)
+
+
+def test_recast_leaves_the_shared_likelihood_alone():
+    # recasts work on a fork: the cached likelihood (shared by threads) keeps its NP placeholder
+    shared = A._default_likelihood()
+    before = shared.fast.nominal.copy()
+    A.recast(channel="b2kx", mx=1.0)
+    assert np.array_equal(shared.fast.nominal, before)
 
 
 def test_recast_b2kx_and_scan(tmp_path):
