@@ -12,7 +12,10 @@ The NP sample carries the signal's detector systematics (histosys scaled bin by 
 NP yield, and the HTA normsys) and shares the signal's MC-statistics gammas (staterror; the
 maps reweight the same simulated events, so the fluctuation is common and the relative error
 is kept); it does not carry the SM signal's form-factor histosys (``corr_ff_*``: those describe
-the SM f+ shape, not the NP spectrum).
+the SM f+ shape, not the NP spectrum), but its own normalisation uncertainty ``np_formfactor``
+(Gaussian-constrained normsys): the spread of the folded NP yield over the published
+form-factor covariance (GRvDV 2023 f0 for b2kphiphi; none for b2kx, whose BR is the input).
+The form-factor effect on the NP *shape* across bins is not included.
 
 Statistics (all asymptotic): best fit and the 68% / 95% intervals from the profile likelihood
 in mu_np (Delta(-2 ln L) = 1, 3.84 with mu_np >= 0), converted to the coupling with
@@ -46,6 +49,8 @@ PARAMETERS = {"b2kphiphi": "CS_sb", "b2kx": "br"}
 UNITS = {"CS_sb": "GeV^-1", "br": "1"}
 NP_SAMPLE = "new_physics"
 NP_POI = "mu_np"
+#: normsys of the NP yield from the hadronic form factor (its size is set per mass point)
+NP_FF = "np_formfactor"
 SM_POI = "mu"
 MU_NP_MAX = 200.0
 #: (channel-name prefix, SM signal sample, number of bins) in the order of the map rows
@@ -100,7 +105,7 @@ def add_np_sample(spec: dict, yields: Sequence[np.ndarray]) -> dict:
         nom = np.asarray(sig["data"], float)
         y = np.asarray(y, float)
         ratio = np.divide(y, nom, out=np.zeros_like(y), where=nom > 0)
-        mods: list[dict[str, Any]] = [{"type": "normfactor", "name": NP_POI, "data": None}]
+        mods: list[dict[str, Any]] = [{"type": "normfactor", "name": NP_POI, "data": None}, {"type": "normsys", "name": NP_FF, "data": {"hi": 1.05, "lo": 0.95}}]
         for m in sig["modifiers"]:
             if m["type"] == "histosys" and not m["name"].startswith("corr_ff"):
                 hi = np.asarray(m["data"]["hi_data"], float)
@@ -169,6 +174,32 @@ def folded_yields(channel: str, mass: float, couplings: dict | None = None) -> t
     return response().fold(br_per_q2_bin(channel, mass, couplings))
 
 
+def formfactor_rel_error(channel: str, mass: float, couplings: dict | None = None) -> float:
+    """Relative standard deviation of the folded NP yield (ITA + HTA) over the published
+    form-factor covariance (the draws evtgen uses for its rate errors); 0 for b2kx."""
+    from detector.belle2 import _GL8, response
+    from evtgen import spectra
+
+    channel, ch = _channel(channel)
+    if channel == "b2kx":
+        return 0.0
+    resp = response()
+    m = ch.check_mass(mass)
+    cpl = ch.resolve_couplings(couplings)
+    nodes, weights = _GL8
+    e = resp.q2_edges
+    half = 0.5 * (e[1:] - e[:-1])
+    q2 = ((e[:-1] + e[1:])[:, None] * 0.5 + half[:, None] * nodes[None, :]).ravel()
+    per_bin = (resp.n_ita[:, 1:].sum(axis=0) + resp.n_hta[:, 1:].sum(axis=0)) / resp.br_sm_bins
+
+    def total(ff) -> float:
+        f = spectra.dgamma_dq2_array(ch.kind, q2, ch.spectrum_par(m, cpl, ff)).reshape(len(half), -1)
+        return float(per_bin @ ((f * weights).sum(axis=1) * half))
+
+    draws = np.array([total(ff) for ff in ch._ff_draws()])
+    return float(np.std(draws, ddof=1) / total(None))
+
+
 def event_yields(channel: str, mass: float, couplings: dict | None = None, *, n_events: int = 200_000, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """NP (ITA, HTA) yields from emulated events, with their MC standard errors:
     (count_i / N) x 2 f_+- N_BB x BR_NP."""
@@ -232,15 +263,17 @@ class Belle2Likelihood:
         cached likelihood is never modified, so concurrent recasts cannot interfere)."""
         new = copy.copy(self)
         new.fast = copy.copy(self.fast)
-        for name in ("nominal", "hist_up", "hist_dn"):
+        for name in ("nominal", "hist_up", "hist_dn", "norm_lu", "norm_ld", "norm_coef"):
             setattr(new.fast, name, getattr(self.fast, name).copy())
         new.n_fits = 0
         return new
 
-    def set_np(self, ita: np.ndarray, hta: np.ndarray) -> None:
-        """Use these NP yields (ITA[12] in workspace order, HTA[6]) at mu_np = 1."""
+    def set_np(self, ita: np.ndarray, hta: np.ndarray, ff_rel: float = 0.0) -> None:
+        """Use these NP yields (ITA[12] in workspace order, HTA[6]) at mu_np = 1, with a
+        relative form-factor uncertainty ``ff_rel`` on their normalisation."""
         for cn, y, (ru, rd) in zip(self.channels, (ita[:9], ita[9:12], hta), self._rel):
             self.fast.set_sample(cn, NP_SAMPLE, y, ru, rd)
+            self.fast.set_normsys(NP_FF, cn, NP_SAMPLE, 1.0 + ff_rel, max(1.0 - ff_rel, 1e-3))
 
     def profile(self, mu_np: float, *, asimov: bool = False, init: np.ndarray | None = None) -> float:
         """-2 ln L at fixed mu_np, everything else profiled."""
@@ -275,11 +308,11 @@ def _upper_bracket(f, start: float, step: float, level: float) -> float:
     return hi
 
 
-def fit_np(lik: Belle2Likelihood, ita: np.ndarray, hta: np.ndarray) -> dict[str, Any]:
+def fit_np(lik: Belle2Likelihood, ita: np.ndarray, hta: np.ndarray, ff_rel: float = 0.0) -> dict[str, Any]:
     """Best fit, profile-likelihood intervals and CLs upper limit in mu_np for NP yields
-    (ITA, HTA) at mu_np = 1."""
+    (ITA, HTA) at mu_np = 1 (``ff_rel``: relative form-factor uncertainty of the yield)."""
     t0 = time.perf_counter()
-    lik.set_np(ita, hta)
+    lik.set_np(ita, hta, ff_rel)
     best = lik.best_fit()
     mu_hat = float(best.pars[lik.poi])
     nll0 = best.twice_nll
@@ -361,7 +394,8 @@ def recast_point(channel: str | None, mass: float, *, couplings: dict | None = N
     sm_total = float(sum(y.sum() for y in lik.sm_yields))
     scale = sm_total / total  # mu_np = 1 <=> as many NP as SM signal events
     ref = _to_parameter(parameter, cpl[parameter], scale)
-    fit = fit_np(lik, ita * scale, hta * scale)
+    ff_rel = formfactor_rel_error(channel, mass, cpl)
+    fit = fit_np(lik, ita * scale, hta * scale, ff_rel)
     conv = functools.partial(_to_parameter, parameter, ref)
     res: dict[str, Any] = {
         "analysis": ANALYSIS,
@@ -378,6 +412,7 @@ def recast_point(channel: str | None, mass: float, *, couplings: dict | None = N
         "significance": math.sqrt(max(fit["twice_nll_null"] - fit["twice_nll_best"], 0.0)),
         "yields_best_fit": {"ita": float(ita.sum() * scale * fit["mu_np_hat"]), "hta": float(hta.sum() * scale * fit["mu_np_hat"])},
         "yields_per_unit": {"parameter_value": cpl[parameter], "ita": ita.tolist(), "hta": hta.tolist()},
+        "formfactor_rel_error": ff_rel,
         "method": method,
         "statistics": "intervals: profile likelihood Delta(-2lnL) = 1, 3.84 in the rate (mu_np >= 0); upper limit: CLs, q~mu, asymptotic; SM B+ -> K+ nu nu fixed at mu = 1",
         "fit_seconds": fit["fit_seconds"],

@@ -232,6 +232,7 @@ class FastLikelihood:
         b = np.stack([nup - 1, ndn - 1, lu * nup, -ld * ndn, lu * lu * nup, ld * ld * ndn])
         self.norm_coef = np.einsum("ij,jnk->ink", _CODE4_AINV, b)  # (6, nnorm, rows)
         self.norm_lu, self.norm_ld = lu, ld
+        self.norm_names = list(norm)
         for p in list(self.hist_par) + list(self.norm_par):
             self.aux[p], self.sigma[p] = 0.0, 1.0
         self.constrained = np.where(np.isfinite(self.sigma))[0]
@@ -261,6 +262,17 @@ class FastLikelihood:
             self.hist_up[:, rows] = rel_up * new
             self.hist_dn[:, rows] = rel_dn * new
         self.nominal[rows] = new
+
+    def set_normsys(self, name: str, channel: str, sample: str, hi: float, lo: float) -> None:
+        """Change the (hi, lo) factors of normsys ``name`` on a sample (code-4 coefficients
+        recomputed); hi = lo = 1 switches it off."""
+        rows = self.rows_of(channel, sample)
+        n = self.norm_names.index(name)
+        lu, ld = np.log(hi), np.log(lo)
+        b = np.array([hi - 1, lo - 1, lu * hi, -ld * lo, lu * lu * hi, ld * ld * lo])
+        self.norm_lu[n, rows] = lu
+        self.norm_ld[n, rows] = ld
+        self.norm_coef[:, n, rows] = (_CODE4_AINV @ b)[:, None]
 
     def expected_rows(self, pars: np.ndarray):
         """Per-row expected yields and the pieces of the gradient."""
