@@ -370,7 +370,8 @@ def fit_np(lik: Belle2Likelihood, ita: np.ndarray, hta: np.ndarray, ff_rel: floa
 # public entry points
 # ---------------------------------------------------------------------------------------
 def _to_parameter(parameter: str, ref: float, mu: float) -> float:
-    return ref * math.sqrt(max(mu, 0.0)) if parameter != "br" else ref * mu
+    # rates scale as |C|^2: the coupling is reported as a modulus
+    return abs(ref) * math.sqrt(max(mu, 0.0)) if parameter != "br" else ref * mu
 
 
 def recast_point(channel: str | None, mass: float, *, couplings: dict | None = None, method: str = "fold", n_events: int | None = None, seed: int | None = None, lik: Belle2Likelihood | None = None) -> dict[str, Any]:
@@ -379,6 +380,8 @@ def recast_point(channel: str | None, mass: float, *, couplings: dict | None = N
     parameter = PARAMETERS[channel]
     mass = ch.check_mass(mass)
     cpl = ch.resolve_couplings(couplings)
+    if cpl[parameter] == 0.0:
+        raise PhiphiError(f"{parameter} = 0 gives no signal: give a non-zero reference value (the result does not depend on it)")
     if method == "fold":
         ita, hta = folded_yields(channel, mass, cpl)
         err = None
