@@ -42,9 +42,10 @@ PART_FORMATS = ("parquet", "root")
 IDENTITY_KEYS = ("channel", "n_events", "chunk_size", "format", "seed", "frame", "mass", "couplings", "options", "version")
 
 
-def part_name(k: int, fmt: str) -> str:
-    """File name of part ``k``: ``part-00003.parquet``."""
-    return f"part-{k:05d}.{fmt}"
+def part_name(k: int, fmt: str, n_parts: int = 1) -> str:
+    """File name of part ``k`` of ``n_parts``: ``part-00003.parquet`` (at least 5 digits,
+    more if needed, so that the names sort in event order)."""
+    return f"part-{k:0{max(5, len(str(n_parts - 1)))}d}.{fmt}"
 
 
 def part_seed(seed: int, k: int) -> int:
@@ -54,10 +55,10 @@ def part_seed(seed: int, k: int) -> int:
 
 # --- Dask ---------------------------------------------------------------------------------
 @contextlib.contextmanager
-def dask_client(workers: int | None = None, scheduler: str | None = None, client: Any = None) -> Iterator[Any]:
+def dask_client(workers: int | None = None, scheduler: str | None = None, client: Any = None, numba_threads: int | None = None) -> Iterator[Any]:
     """A ``distributed.Client``: ``client`` itself, one connected to ``scheduler``
     (``tcp://host:port``), or a LocalCluster of ``workers`` processes (default: one per core,
-    one thread each, numba threads = cores / workers). Closed on exit unless given."""
+    one thread each, ``numba_threads`` = cores / workers by default). Closed on exit unless given."""
     if client is not None:
         yield client
         return
@@ -77,7 +78,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, client
     n = ncores if workers is None else check_positive_int("workers", workers)
     # no dashboard; the scheduler's small HTTP server on a free port (not 8787, maybe taken)
     quiet = {"dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": False}, "silence_logs": logging.ERROR}
-    with _worker_environment(max(1, ncores // n)):
+    with _worker_environment(check_positive_int("numba_threads", numba_threads) if numba_threads is not None else max(1, ncores // n)):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **quiet)
     with cluster, Client(cluster) as c:
         yield c
@@ -204,7 +205,7 @@ def write_part(spec: dict[str, Any], k: int) -> dict[str, Any]:
         ev = ch.generate(n, mass=spec["mass"], couplings=spec["couplings"], seed=part_seed(spec["seed"], k), frame=spec["frame"], options=spec["options"])
         cols = to_columns(ev)
     meta = dict(spec["metadata"], part=k, first_event=first, n_events_part=n)
-    final = directory / part_name(k, fmt)
+    final = directory / part_name(k, fmt, -(-spec["n_events"] // spec["chunk_size"]))
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=directory)
     os.close(fd)
     try:
@@ -285,7 +286,7 @@ def generate_to(name: str, n: int, directory: str | os.PathLike, *, chunk_size: 
             "version": __version__,
             "metadata": meta,
             "tree": "events" if format == "root" else None,
-            "parts": [{"file": part_name(k, format), "first_event": k * chunk_size, "n_events": min(chunk_size, n - k * chunk_size)} for k in range(n_parts)],
+            "parts": [{"file": part_name(k, format, n_parts), "first_event": k * chunk_size, "n_events": min(chunk_size, n - k * chunk_size)} for k in range(n_parts)],
             "complete": False,
         }
     )
@@ -302,7 +303,7 @@ def generate_to(name: str, n: int, directory: str | os.PathLike, *, chunk_size: 
     for stray in d.glob(".part-*.tmp-*"):  # left by a killed run
         with contextlib.suppress(OSError):
             stray.unlink()
-    missing = [p for p in range(n_parts) if _part_rows(d / part_name(p, format), format) != manifest["parts"][p]["n_events"]]
+    missing = [p for p in range(n_parts) if _part_rows(d / manifest["parts"][p]["file"], format) != manifest["parts"][p]["n_events"]]
     spec = {"directory": str(d), "channel": ch.name, "n_events": n, "chunk_size": chunk_size, "format": format, "seed": seed, "frame": frame, "mass": mass, "couplings": cpl, "options": options, "metadata": meta}
 
     peak = 0

@@ -179,8 +179,18 @@ def test_bad_input(serial, tmp_path):
         evtgen.generate_to("b2kphiphi", N, tmp_path / "no" / "such", **ARGS)
 
 
-def test_cli_directory_output(tmp_path, capsys):
+def test_part_names_sort_in_event_order():
+    names = [partitioned.part_name(k, "parquet", 123_456) for k in (9, 10, 99_999, 100_000)]
+    assert names == sorted(names) and names[0] == "part-000009.parquet"
+    assert partitioned.part_name(7, "root", 12) == "part-00007.root"
+
+
+def test_cli_directory_output(client, tmp_path, capsys):
     from evtgen.cli import main
+
+    d = tmp_path / "sched"
+    assert main(["generate", "k2pix", "-n", "6000", "--mx", "0.1", "--seed", "2", "--chunk-size", "2500", "--format", "root", "--scheduler", client.scheduler.address, "-o", f"{d}/"]) == 0
+    np.testing.assert_array_equal(columns(d)["pi_pz"], to_columns(evtgen.generate("k2pix", 6000, mx=0.1, seed=2))["pi_pz"])
 
     d = tmp_path / "cli"
     assert main(["generate", "b2kx", "-n", "7000", "--mx", "1.5", "--seed", "1", "--chunk-size", "3000", "-o", f"{d}/"]) == 0
