@@ -362,6 +362,13 @@ def _atq(g, isub, lx, ix, low, iq, out):
 @nb.njit(cache=True)
 def xfx_all(g, x, q2, out):
     """x·f(x, Q²) for all 13 flavours into ``out`` (index pid+6; gluon 6)."""
+    work = np.empty((4, 13))
+    xfx_all_w(g, x, q2, out, work)
+
+
+@nb.njit(cache=True)
+def xfx_all_w(g, x, q2, out, work):
+    """As :func:`xfx_all` with a caller-provided work array (4, 13): no allocation."""
     q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
     nsub = q2lo.size
     isub = 0
@@ -385,8 +392,11 @@ def xfx_all(g, x, q2, out):
     low = lx < logx[xoff[isub]]
     ix = _find(logx, xoff[isub], nx, lx)
     iq = _find(logq2, q0, nq, lq)
-    vl = np.empty(13)
-    vh = np.empty(13)
+    if not low and not above and nq >= 4:
+        _xfx_fast(g, isub, lx, lq, ix, iq, nq, out)
+        return
+    vl = work[0]
+    vh = work[1]
     _atq(g, isub, lx, ix, low, iq, vl)
     _atq(g, isub, lx, ix, low, iq + 1, vh)
     d1 = logq2[q0 + iq + 1] - logq2[q0 + iq]
@@ -403,8 +413,8 @@ def xfx_all(g, x, q2, out):
         for f in range(13):
             out[f] = vl[f] + t * (vh[f] - vl[f])
         return
-    vll = np.empty(13)
-    vhh = np.empty(13)
+    vll = work[2]
+    vhh = work[3]
     if iq > 0:
         _atq(g, isub, lx, ix, low, iq - 1, vll)
         d0 = logq2[q0 + iq] - logq2[q0 + iq - 1]
@@ -429,11 +439,71 @@ def xfx_all(g, x, q2, out):
 
 
 @nb.njit(cache=True)
+def _xfx_fast(g, isub, lx, lq, ix, iq, nq, out):
+    """Log-cubic interpolation written as a tensor product: the Hermite basis in ln x and the
+    knot weights in ln Q² (which encode LHAPDF's finite-difference Q derivatives) are computed
+    once and shared by the 13 flavours. Identical in exact arithmetic to the two-step form."""
+    xoff, qoff, voff, logx, logq2, xf, dxf = g[1], g[2], g[3], g[4], g[5], g[6], g[7]
+    x0 = xoff[isub]
+    q0 = qoff[isub]
+    dlx = logx[x0 + ix + 1] - logx[x0 + ix]
+    t = (lx - logx[x0 + ix]) / dlx
+    t2 = t * t
+    t3 = t2 * t
+    ha = 2 * t3 - 3 * t2 + 1
+    hb = (t3 - 2 * t2 + t) * dlx
+    hc = -2 * t3 + 3 * t2
+    hd = (t3 - t2) * dlx
+    d1 = logq2[q0 + iq + 1] - logq2[q0 + iq]
+    u = (lq - logq2[q0 + iq]) / d1
+    u2 = u * u
+    u3 = u2 * u
+    g00 = 2 * u3 - 3 * u2 + 1
+    g10 = u3 - 2 * u2 + u
+    g01 = -2 * u3 + 3 * u2
+    g11 = u3 - u2
+    # weights of Q knots iq-1, iq, iq+1, iq+2
+    wll = 0.0
+    wl = g00
+    wh = g01
+    whh = 0.0
+    if iq == 0:
+        wl -= g10
+        wh += g10
+    else:
+        r0 = d1 / (logq2[q0 + iq] - logq2[q0 + iq - 1])
+        wl += -0.5 * g10 + 0.5 * g10 * r0
+        wh += 0.5 * g10
+        wll = -0.5 * g10 * r0
+    if iq + 2 >= nq:
+        wl -= g11
+        wh += g11
+    else:
+        r2 = d1 / (logq2[q0 + iq + 2] - logq2[q0 + iq + 1])
+        wl -= 0.5 * g11
+        wh += 0.5 * g11 - 0.5 * g11 * r2
+        whh = 0.5 * g11 * r2
+    base = voff[isub]
+    for f in range(13):
+        out[f] = 0.0
+    for a in range(4):
+        qa = iq - 1 + a
+        wa = wll if a == 0 else (wl if a == 1 else (wh if a == 2 else whh))
+        if wa == 0.0:
+            continue
+        b0 = base + (ix * nq + qa) * 13
+        b1 = base + ((ix + 1) * nq + qa) * 13
+        for f in range(13):
+            out[f] += wa * (ha * xf[b0 + f] + hb * dxf[b0 + f] + hc * xf[b1 + f] + hd * dxf[b1 + f])
+
+
+@nb.njit(cache=True)
 def xfx_array(g, iflav, x, q2):
     out = np.empty(x.size)
     buf = np.empty(13)
+    work = np.empty((4, 13))
     for i in range(x.size):
-        xfx_all(g, x[i], q2[i], buf)
+        xfx_all_w(g, x[i], q2[i], buf, work)
         out[i] = buf[iflav]
     return out
 
@@ -441,8 +511,9 @@ def xfx_array(g, iflav, x, q2):
 @nb.njit(cache=True)
 def xfx_all_array(g, x, q2):
     out = np.empty((x.size, 13))
+    work = np.empty((4, 13))
     for i in range(x.size):
-        xfx_all(g, x[i], q2[i], out[i])
+        xfx_all_w(g, x[i], q2[i], out[i], work)
     return out
 
 
@@ -457,6 +528,7 @@ __all__ = [
     "pythia_pdfdata_dir",
     "parse_lhagrid1",
     "xfx_all",
+    "xfx_all_w",
     "alphas_lo",
     "alphas_params",
     "gev2_to_pb",

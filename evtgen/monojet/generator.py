@@ -122,6 +122,10 @@ class Integration:
     edges: np.ndarray
     wmax: float
     n_points: int
+    cell_cdf: np.ndarray = None
+    cell_max: np.ndarray = None
+    n_cells_per_dim: int = 1
+    unweighting_efficiency: float = 0.0
 
     @property
     def scale_up_pb(self) -> float:
@@ -190,9 +194,17 @@ def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> I
     chi2 = float(((means - sigma) ** 2 * w).sum() / max(n_it - 1, 1))
     # the variations share the points of the central value: same weights
     var_pb = (w[:, None] * varis).sum(axis=0) / w.sum()
+    # cell-wise maxima for the unweighting (nc^d equal cells of the VEGAS u-space)
     key = np.random.SeedSequence([int(seed), 1]).generate_state(2, dtype=np.uint64)
-    wts = K.weights_frozen(0, int(ic["wmax_points"]), key[0], key[1], edges, par, g, apar)
-    return Integration(sigma, err, var_pb, chi2, edges, float(wts.max()), n_it * int(ic["points"]))
+    nc = int(ic["cells_per_dim"][d])
+    cmax, csum, cnt = K.scan_cells(int(ic["wmax_points"]), key[0], key[1], edges, nc, par, g, apar)
+    cmax = cmax * float(ic["cell_max_safety"])
+    prop = cmax / cmax.sum()
+    cdf = np.cumsum(prop)
+    cdf[-1] = 1.0
+    eff = float((csum / max(cnt.sum(), 1)).sum() * len(cmax) / cmax.sum()) if cmax.sum() > 0 else 0.0
+    return Integration(sigma, err, var_pb, chi2, edges, float(cmax.max()), n_it * int(ic["points"]),
+                       cdf, cmax, nc, eff)
 
 
 def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: int | None = None) -> tuple[dict, dict]:
@@ -203,24 +215,24 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
     """
     if integ.sigma_pb <= 0:
         raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
-    eff_guess = max(integ.sigma_pb / integ.wmax, 1e-4)
+    eff_guess = max(integ.unweighting_efficiency, 1e-4)
     if chunk is None:
-        chunk = int(min(max(2 * n / eff_guess, 10000), 2_000_000))
+        chunk = int(min(max(1.2 * n / eff_guess, 20000), 4_000_000))
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
-    parts, first, n_acc, n_over = [], 0, 0, 0
+    picked, first, n_acc, n_over = [], 0, 0, 0
     while n_acc < n:
-        acc, kin, ids, over, aux = K.generate_trials(first, chunk, key[0], key[1], integ.edges, integ.wmax, par, g, apar)
+        acc, over = K.accept_trials(first, chunk, key[0], key[1], integ.edges, integ.cell_cdf, integ.cell_max,
+                                    integ.n_cells_per_dim, par, g, apar)
         idx = np.nonzero(acc)[0][: n - n_acc]
-        parts.append((kin[idx], ids[idx], aux[idx]))
+        picked.append(idx + first)
         n_over += int(over[idx].sum())
         n_acc += idx.size
-        last = first + (idx[-1] + 1 if n_acc >= n and idx.size else chunk)
         first += chunk
-    n_trials = int(last)
-    kin = np.concatenate([p[0] for p in parts])
-    ids = np.concatenate([p[1] for p in parts])
-    aux = np.concatenate([p[2] for p in parts])
-    stats = {"n_trials": n_trials, "efficiency": n / n_trials, "n_overweight": n_over, "wmax_pb": integ.wmax}
+    indices = np.concatenate(picked)
+    n_trials = int(indices[-1] + 1)
+    kin, ids, aux = K.build_events(indices, key[0], key[1], integ.edges, integ.cell_cdf, integ.n_cells_per_dim, par, g, apar)
+    stats = {"n_trials": n_trials, "efficiency": n / n_trials, "n_overweight": n_over, "wmax_pb": integ.wmax,
+             "n_cells": int(integ.cell_max.size), "overweight_fraction": n_over / n}
     return {"kin": kin, "ids": ids, "aux": aux}, stats
 
 

@@ -36,7 +36,7 @@ import numba as nb
 import numpy as np
 
 from evtgen import rng
-from evtgen.pdf import alphas_lo, xfx_all
+from evtgen.pdf import alphas_lo, xfx_all_w
 
 # ---------------------------------------------------------------------- partonic channels
 # type 0: g g -> g S; 1: q(1) qbar(2) -> g S; 2: q(1) g(2) -> q S; 3: g(1) q(2) -> q S
@@ -98,37 +98,59 @@ def _lumi_channels(f1, f2, me, out, scale):
 
 @nb.njit(cache=True)
 def phase_space(u, par):
-    """Map u (hypercube) to (x1, x2, shat, Q², cosθ, jac). jac = 0 outside."""
+    """Map u (hypercube) to (x1, x2, shat, Q², cosθ*, jac); jac = 0 outside the physical region.
+
+    Variables: u0 → p_T (1/p_T linear on [p_T,min, √s/2]), u1 → jet rapidity y_j on
+    [−acosh(√s/2p_T), +acosh(√s/2p_T)], u3 → Q² on [Q²_min, A·B − p_T²] (φφ only), u2 → rapidity of
+    S on its exact range [ln(m_T/B), ln(A/m_T)], with A = √s − p_T e^{y_j}, B = √s − p_T e^{−y_j}
+    (so that x₁, x₂ ≤ 1). x₁ = (p_T e^{y_j} + m_T e^{y_S})/√s, x₂ = (p_T e^{−y_j} + m_T e^{−y_S})/√s.
+    dx₁ dx₂ dt̂ = x₁ x₂ dy_j dy_S dp_T²; the returned jac includes x₁ x₂ (the caller divides the
+    x·f values by x₁ x₂).
+    """
     sqrts = par[P_SQRTS]
-    s = sqrts * sqrts
     ptmin = par[P_PTMIN]
     m2min = par[P_M2MIN]
     phiphi = par[P_MODE] > 0.5
-    tau_min = (ptmin + np.sqrt(ptmin * ptmin + m2min)) ** 2 / s
-    ltm = -np.log(tau_min)
-    tau = tau_min * np.exp(ltm * u[0])
-    jac = tau * ltm
-    ymax = -0.5 * np.log(tau)
-    y = (2.0 * u[1] - 1.0) * ymax
+    ptmax = 0.5 * sqrts
+    a = 1.0 / ptmin - 1.0 / ptmax
+    pt = 1.0 / (1.0 / ptmin - u[0] * a)
+    jac = 2.0 * pt * pt * pt * a  # dpT² = 2 pT dpT, dpT = pT² a du
+    ymax = np.arccosh(max(sqrts / (2.0 * pt), 1.0))
+    yj = (2.0 * u[1] - 1.0) * ymax
     jac *= 2.0 * ymax
-    x1 = np.sqrt(tau) * np.exp(y)
-    x2 = np.sqrt(tau) * np.exp(-y)
-    shat = tau * s
-    rs = np.sqrt(shat)
+    ea = np.exp(yj)
+    A = sqrts - pt * ea
+    B = sqrts - pt / ea
+    if A <= 0.0 or B <= 0.0:
+        return 0.5, 0.5, 0.0, m2min, 0.0, 0.0
+    mt2max = A * B
     if phiphi:
-        q2max = shat - 2.0 * ptmin * rs
+        q2max = mt2max - pt * pt
         if q2max <= m2min:
-            return x1, x2, shat, m2min, 0.0, 0.0
+            return 0.5, 0.5, 0.0, m2min, 0.0, 0.0
         q2 = m2min + (q2max - m2min) * u[3]
         jac *= q2max - m2min
     else:
         q2 = m2min
-    p = (shat - q2) / (2.0 * rs)
-    if p <= ptmin:
-        return x1, x2, shat, q2, 0.0, 0.0
-    cmax = np.sqrt(1.0 - (ptmin / p) ** 2)
-    cth = (2.0 * u[2] - 1.0) * cmax
-    jac *= 2.0 * cmax * 0.5 * (shat - q2)  # dt = (s - Q2)/2 dcos
+    mt2 = pt * pt + q2
+    if mt2 >= mt2max:
+        return 0.5, 0.5, 0.0, q2, 0.0, 0.0
+    mt = np.sqrt(mt2)
+    lo = np.log(mt / B)
+    hi = np.log(A / mt)
+    ys = lo + (hi - lo) * u[2]
+    jac *= hi - lo
+    es = np.exp(ys)
+    x1 = (pt * ea + mt * es) / sqrts
+    x2 = (pt / ea + mt / es) / sqrts
+    shat = x1 * x2 * sqrts * sqrts
+    t = -x1 * sqrts * pt / ea
+    cth = 1.0 + 2.0 * t / (shat - q2)
+    if cth > 1.0:
+        cth = 1.0
+    elif cth < -1.0:
+        cth = -1.0
+    jac *= x1 * x2
     return x1, x2, shat, q2, cth, jac
 
 
@@ -144,11 +166,20 @@ def scales(par, shat, q2, cth):
     return mu * mu, mu * mu, pt
 
 
+NBUF = 2 * NCH + 2 * 13 + 3
+
+
 @nb.njit(cache=True)
-def point_weight(u, par, g, apar, nvar, wvar, chw):
+def make_buffers():
+    """Per-thread work space of :func:`point_weight` (no allocation in the inner loops)."""
+    return np.empty(NBUF), np.empty((4, 13))
+
+
+@nb.njit(cache=True)
+def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
     """Cross-section weight (pb) of point u; fills wvar[0:nvar] (scale variations) and chw.
 
-    Returns (w, x1, x2, shat, q2, cth, muR2).
+    ``buf``/``work`` come from :func:`make_buffers`. Returns (w, x1, x2, shat, q2, cth, muR2).
     """
     x1, x2, shat, q2, cth, jac = phase_space(u, par)
     for i in range(nvar):
@@ -157,9 +188,13 @@ def point_weight(u, par, g, apar, nvar, wvar, chw):
         for k in range(NCH):
             chw[k] = 0.0
         return 0.0, x1, x2, shat, q2, cth, 0.0
+    me = buf[0:NCH]
+    tmp = buf[NCH : 2 * NCH]
+    f1 = buf[2 * NCH : 2 * NCH + 13]
+    f2 = buf[2 * NCH + 13 : 2 * NCH + 26]
+    lum = buf[2 * NCH + 26 : 2 * NCH + 29]
     t = -0.5 * (shat - q2) * (1.0 - cth)
     uu = -0.5 * (shat - q2) * (1.0 + cth)
-    me = np.empty(NCH)
     me2_channels(shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5], me)
     mur2, muf2, pt = scales(par, shat, q2, cth)
     # common factor: g_s² = 4π α_s ; dσ/dt = |M|²/(16π s²); f = xf/x; jacobian; GeV^-2 -> pb
@@ -167,23 +202,19 @@ def point_weight(u, par, g, apar, nvar, wvar, chw):
     if par[P_MODE] > 0.5:
         beta = np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2))
         common *= beta / (32.0 * np.pi * np.pi)
-    f1 = np.empty(13)
-    f2 = np.empty(13)
     nf = 3 if nvar > 1 else 1
-    lum = np.empty(3)
-    tmp = np.empty(NCH)
     for j in range(nf):
         mf2 = muf2 * FAC_F[j] * FAC_F[j]
-        xfx_all(g, x1, mf2, f1)
-        xfx_all(g, x2, mf2, f2)
+        xfx_all_w(g, x1, mf2, f1, work)
+        xfx_all_w(g, x2, mf2, f2, work)
         if j == 0:
             lum[0] = _lumi_channels(f1, f2, me, chw, common)
         else:
             lum[j] = _lumi_channels(f1, f2, me, tmp, common)
-    as0 = alphas_lo(apar, mur2)
-    w = 4.0 * np.pi * as0 * lum[0]
+    g2 = 4.0 * np.pi * alphas_lo(apar, mur2)
+    w = g2 * lum[0]
     for k in range(NCH):
-        chw[k] *= 4.0 * np.pi * as0
+        chw[k] *= g2
     if nvar > 1:
         for i in range(nvar):
             fr = VAR_R[i]
@@ -213,37 +244,6 @@ def vegas_map(r, edges, x):
     return jac
 
 
-@nb.njit(cache=True, parallel=True)
-def vegas_iteration(rand, edges, par, g, apar, nvar):
-    """Evaluate one VEGAS iteration on the uniforms ``rand`` (n, d).
-
-    Returns (f (n,), fvar (n, nvar), bins (n, d)) with f = weight × VEGAS jacobian.
-    """
-    n, d = rand.shape
-    nb_ = edges.shape[1] - 1
-    f = np.empty(n)
-    fvar = np.empty((n, nvar))
-    bins = np.empty((n, d), dtype=np.int64)
-    for i in nb.prange(n):
-        x = np.empty(4)
-        x[3] = 0.5
-        r = rand[i]
-        jv = vegas_map(r, edges, x)
-        for k in range(d):
-            b = int(r[k] * nb_)
-            bins[i, k] = b if b < nb_ else nb_ - 1
-        wv = np.empty(nvar)
-        chw = np.empty(NCH)
-        w, x1, x2, sh, q2, cth, mur2 = point_weight(x, par, g, apar, nvar, wv, chw)
-        f[i] = w * jv
-        for j in range(nvar):
-            fvar[i, j] = wv[j] * jv
-    return f, fvar, bins
-
-
-# ---------------------------------------------------------------------- events
-
-
 @nb.njit(cache=True)
 def _boost_z(px, py, pz, e, bz):
     """Boost along z with velocity bz."""
@@ -268,121 +268,229 @@ def _boost(p, b):
     return out
 
 
-@nb.njit(cache=True, parallel=True)
-def generate_trials(first, ntrial, key0, key1, edges, wmax, par, g, apar):
-    """Try events first..first+ntrial-1 (counter-based RNG per trial) and unweight them.
+NBLOCK = 64  # blocks per parallel loop (each with its own work space)
 
-    Returns (accepted (n,), kin (n, 16), ids (n, 3), overweight (n,)).
-    kin columns: jet px,py,pz,E | S px,py,pz,E | phi1 px,py,pz,E | shat, Q², x1, x2;
-    plus muR² and p_T in a second array.
+
+@nb.njit(cache=True, parallel=True)
+def vegas_iteration(rand, edges, par, g, apar, nvar):
+    """Evaluate one VEGAS iteration on the uniforms ``rand`` (n, d).
+
+    Returns (f (n,), fvar (n, nvar), bins (n, d)) with f = weight × VEGAS jacobian.
     """
+    n, d = rand.shape
+    nb_ = edges.shape[1] - 1
+    f = np.empty(n)
+    fvar = np.empty((n, nvar))
+    bins = np.empty((n, d), dtype=np.int64)
+    for blk in nb.prange(NBLOCK):
+        buf, work = make_buffers()
+        x = np.empty(4)
+        wv = np.empty(nvar)
+        chw = np.empty(NCH)
+        for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
+            x[3] = 0.5
+            r = rand[i]
+            jv = vegas_map(r, edges, x)
+            for k in range(d):
+                b = int(r[k] * nb_)
+                bins[i, k] = b if b < nb_ else nb_ - 1
+            w, x1, x2, sh, q2, cth, mur2 = point_weight(x, par, g, apar, nvar, wv, chw, buf, work)
+            f[i] = w * jv
+            for j in range(nvar):
+                fvar[i, j] = wv[j] * jv
+    return f, fvar, bins
+
+
+@nb.njit(cache=True)
+def _trial_point(key0, key1, idx, edges, x, r, cdf, nc):
+    """Trial ``idx``: a cell of the (nc^d) cell grid in u-space chosen from ``cdf``, uniforms
+    inside it mapped through the VEGAS grid into x. Returns (cell, jacobian, rng state)."""
+    d = edges.shape[0]
+    st = rng.event_state(key0, key1, idx)
+    uc, st = rng.uniform(st)
+    c = np.searchsorted(cdf, uc, side="right")
+    if c >= cdf.size:
+        c = cdf.size - 1
+    cc = c
+    for k in range(d):
+        u, st = rng.uniform(st)
+        j = cc % nc
+        cc //= nc
+        r[k] = (j + u) / nc
+    x[3] = 0.5
+    return c, vegas_map(r, edges, x), st
+
+
+@nb.njit(cache=True)
+def cell_of(r, nc):
+    c = 0
+    m = 1
+    for k in range(r.size):
+        j = int(r[k] * nc)
+        if j >= nc:
+            j = nc - 1
+        c += j * m
+        m *= nc
+    return c
+
+
+@nb.njit(cache=True, parallel=True)
+def accept_trials(first, ntrial, key0, key1, edges, cdf, cmax, nc, par, g, apar):
+    """First pass of the unweighting: (accepted (n,) bool, overweight (n,) bool) for trials
+    first..first+ntrial-1; trial i uses the counter-based RNG stream (key, i).
+
+    Cell-wise unweighting: a cell c is proposed with probability ∝ cmax[c] (its maximum weight;
+    cells have equal volume in u), a point is drawn uniformly in it and accepted with probability
+    w/cmax[c]. Accepted points are distributed ∝ w (exactly, as long as w <= cmax[c])."""
     d = edges.shape[0]
     acc = np.zeros(ntrial, dtype=np.bool_)
     over = np.zeros(ntrial, dtype=np.bool_)
-    kin = np.zeros((ntrial, 16))
-    aux = np.zeros((ntrial, 3))
-    ids = np.zeros((ntrial, 3), dtype=np.int64)
-    sqrts = par[P_SQRTS]
-    for i in nb.prange(ntrial):
-        st = rng.event_state(key0, key1, first + i)
-        r = np.empty(d)
-        for k in range(d):
-            r[k], st = rng.uniform(st)
+    for blk in nb.prange(NBLOCK):
+        buf, work = make_buffers()
         x = np.empty(4)
-        x[3] = 0.5
-        jv = vegas_map(r, edges, x)
+        r = np.empty(d)
         wv = np.empty(1)
         chw = np.empty(NCH)
-        w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw)
-        w *= jv
-        ua, st = rng.uniform(st)
-        if not (w > 0.0 and ua * wmax < w):
-            continue
-        acc[i] = True
-        over[i] = w > wmax
-        # partonic channel, chosen with probability ∝ its weight
-        uc, st = rng.uniform(st)
-        tot = 0.0
-        for k in range(NCH):
-            tot += chw[k]
-        target = uc * tot
-        run = 0.0
-        kc = NCH - 1
-        for k in range(NCH):
-            run += chw[k]
-            if run >= target and chw[k] > 0.0:
-                kc = k
-                break
-        ids[i, 0] = CHANNELS[kc, 0]
-        ids[i, 1] = CHANNELS[kc, 1]
-        ids[i, 2] = CHANNELS[kc, 2]
-        # partonic CM kinematics, then boost to the lab along z
-        rs = np.sqrt(shat)
-        p = (shat - q2) / (2.0 * rs)
-        sth = np.sqrt(max(0.0, 1.0 - cth * cth))
-        uphi, st = rng.uniform(st)
-        phi = 2.0 * np.pi * uphi
-        bz = (x1 - x2) / (x1 + x2)
-        jx, jy, jz, je = _boost_z(p * sth * np.cos(phi), p * sth * np.sin(phi), p * cth, p, bz)
-        es = np.sqrt(p * p + q2)
-        sx, sy, sz, se = _boost_z(-p * sth * np.cos(phi), -p * sth * np.sin(phi), -p * cth, es, bz)
-        kin[i, 0] = jx
-        kin[i, 1] = jy
-        kin[i, 2] = jz
-        kin[i, 3] = je
-        kin[i, 4] = sx
-        kin[i, 5] = sy
-        kin[i, 6] = sz
-        kin[i, 7] = se
-        if par[P_MODE] > 0.5:
-            # S* -> phi phi, isotropic in the S* rest frame
-            m = np.sqrt(q2)
-            pst = 0.5 * m * np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2))
-            uc2, st = rng.uniform(st)
-            up2, st = rng.uniform(st)
-            c2 = 2.0 * uc2 - 1.0
-            s2 = np.sqrt(max(0.0, 1.0 - c2 * c2))
-            ph2 = 2.0 * np.pi * up2
-            v = np.empty(4)
-            v[0] = pst * s2 * np.cos(ph2)
-            v[1] = pst * s2 * np.sin(ph2)
-            v[2] = pst * c2
-            v[3] = 0.5 * m
-            b = np.empty(3)
-            b[0] = sx / se
-            b[1] = sy / se
-            b[2] = sz / se
-            q = _boost(v, b)
-            for k in range(4):
-                kin[i, 8 + k] = q[k]
-        kin[i, 12] = shat
-        kin[i, 13] = q2
-        kin[i, 14] = x1
-        kin[i, 15] = x2
-        aux[i, 0] = mur2
-        aux[i, 1] = p * sth
-        aux[i, 2] = alphas_lo(apar, mur2)
-    return acc, kin, ids, over, aux
+        for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
+            c, jv, st = _trial_point(key0, key1, first + i, edges, x, r, cdf, nc)
+            w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw, buf, work)
+            w *= jv
+            ua, st = rng.uniform(st)
+            if w > 0.0 and ua * cmax[c] < w:
+                acc[i] = True
+                over[i] = w > cmax[c]
+    return acc, over
 
 
 @nb.njit(cache=True, parallel=True)
-def weights_frozen(first, n, key0, key1, edges, par, g, apar):
-    """Weights of points first..first+n-1 drawn with the counter RNG on a frozen grid."""
+def build_events(indices, key0, key1, edges, cdf, nc, par, g, apar):
+    """Second pass: kinematics of the accepted trials ``indices`` (same RNG streams).
+
+    Returns (kin (n, 16), ids (n, 3), aux (n, 3)); kin columns: jet px,py,pz,E | S px,py,pz,E |
+    phi1 px,py,pz,E | shat, Q², x1, x2; aux: muR², p_T, alpha_s(muR).
+    """
+    n = indices.size
     d = edges.shape[0]
-    out = np.empty(n)
-    for i in nb.prange(n):
-        st = rng.event_state(key0, key1, first + i)
-        r = np.empty(d)
-        for k in range(d):
-            r[k], st = rng.uniform(st)
+    kin = np.zeros((n, 16))
+    aux = np.zeros((n, 3))
+    ids = np.zeros((n, 3), dtype=np.int64)
+    for blk in nb.prange(NBLOCK):
+        buf, work = make_buffers()
         x = np.empty(4)
-        x[3] = 0.5
-        jv = vegas_map(r, edges, x)
+        r = np.empty(d)
         wv = np.empty(1)
         chw = np.empty(NCH)
-        w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw)
-        out[i] = w * jv
-    return out
+        for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
+            c, jv, st = _trial_point(key0, key1, indices[i], edges, x, r, cdf, nc)
+            w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw, buf, work)
+            ua, st = rng.uniform(st)  # the acceptance draw of the first pass
+            _fill_event(i, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin, ids, aux)
+    return kin, ids, aux
+
+
+@nb.njit(cache=True)
+def _fill_event(i, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin, ids, aux):
+    # partonic channel, chosen with probability ∝ its weight
+    uc, st = rng.uniform(st)
+    tot = 0.0
+    for k in range(NCH):
+        tot += chw[k]
+    target = uc * tot
+    run = 0.0
+    kc = NCH - 1
+    for k in range(NCH):
+        run += chw[k]
+        if run >= target and chw[k] > 0.0:
+            kc = k
+            break
+    ids[i, 0] = CHANNELS[kc, 0]
+    ids[i, 1] = CHANNELS[kc, 1]
+    ids[i, 2] = CHANNELS[kc, 2]
+    # partonic CM kinematics, then boost to the lab along z
+    rs = np.sqrt(shat)
+    p = (shat - q2) / (2.0 * rs)
+    sth = np.sqrt(max(0.0, 1.0 - cth * cth))
+    uphi, st = rng.uniform(st)
+    phi = 2.0 * np.pi * uphi
+    bz = (x1 - x2) / (x1 + x2)
+    jx, jy, jz, je = _boost_z(p * sth * np.cos(phi), p * sth * np.sin(phi), p * cth, p, bz)
+    es = np.sqrt(p * p + q2)
+    sx, sy, sz, se = _boost_z(-p * sth * np.cos(phi), -p * sth * np.sin(phi), -p * cth, es, bz)
+    kin[i, 0] = jx
+    kin[i, 1] = jy
+    kin[i, 2] = jz
+    kin[i, 3] = je
+    kin[i, 4] = sx
+    kin[i, 5] = sy
+    kin[i, 6] = sz
+    kin[i, 7] = se
+    if par[P_MODE] > 0.5:
+        # S* -> phi phi, isotropic in the S* rest frame
+        m = np.sqrt(q2)
+        pst = 0.5 * m * np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2))
+        uc2, st = rng.uniform(st)
+        up2, st = rng.uniform(st)
+        c2 = 2.0 * uc2 - 1.0
+        s2 = np.sqrt(max(0.0, 1.0 - c2 * c2))
+        ph2 = 2.0 * np.pi * up2
+        v = np.empty(4)
+        v[0] = pst * s2 * np.cos(ph2)
+        v[1] = pst * s2 * np.sin(ph2)
+        v[2] = pst * c2
+        v[3] = 0.5 * m
+        b = np.empty(3)
+        b[0] = sx / se
+        b[1] = sy / se
+        b[2] = sz / se
+        q = _boost(v, b)
+        for k in range(4):
+            kin[i, 8 + k] = q[k]
+    kin[i, 12] = shat
+    kin[i, 13] = q2
+    kin[i, 14] = x1
+    kin[i, 15] = x2
+    aux[i, 0] = mur2
+    aux[i, 1] = p * sth
+    aux[i, 2] = alphas_lo(apar, mur2)
+
+
+@nb.njit(cache=True, parallel=True)
+def scan_cells(n, key0, key1, edges, nc, par, g, apar):
+    """Uniform points on the frozen grid (counter RNG): per-cell (max, sum, count) of the weight."""
+    d = edges.shape[0]
+    ncell = nc**d
+    cmax = np.zeros((NBLOCK, ncell))
+    csum = np.zeros((NBLOCK, ncell))
+    cnt = np.zeros((NBLOCK, ncell), dtype=np.int64)
+    for blk in nb.prange(NBLOCK):
+        buf, work = make_buffers()
+        x = np.empty(4)
+        r = np.empty(d)
+        wv = np.empty(1)
+        chw = np.empty(NCH)
+        for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
+            st = rng.event_state(key0, key1, i)
+            for k in range(d):
+                r[k], st = rng.uniform(st)
+            x[3] = 0.5
+            jv = vegas_map(r, edges, x)
+            w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw, buf, work)
+            w *= jv
+            c = cell_of(r, nc)
+            if w > cmax[blk, c]:
+                cmax[blk, c] = w
+            csum[blk, c] += w
+            cnt[blk, c] += 1
+    mx = np.zeros(ncell)
+    sm = np.zeros(ncell)
+    ct = np.zeros(ncell, dtype=np.int64)
+    for blk in range(NBLOCK):
+        for c in range(ncell):
+            if cmax[blk, c] > mx[c]:
+                mx[c] = cmax[blk, c]
+            sm[c] += csum[blk, c]
+            ct[c] += cnt[blk, c]
+    return mx, sm, ct
 
 
 @nb.njit(cache=True, parallel=True)
@@ -390,16 +498,18 @@ def weighted_points(rand, edges, par, g, apar):
     """Weighted sample on uniforms ``rand`` (n, d): columns (w, p_T, Q², ŝ) (for validation)."""
     n, d = rand.shape
     out = np.empty((n, 4))
-    for i in nb.prange(n):
+    for blk in nb.prange(NBLOCK):
+        buf, work = make_buffers()
         x = np.empty(4)
-        x[3] = 0.5
-        jv = vegas_map(rand[i], edges, x)
         wv = np.empty(1)
         chw = np.empty(NCH)
-        w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw)
-        p = (shat - q2) / (2.0 * np.sqrt(shat))
-        out[i, 0] = w * jv
-        out[i, 1] = p * np.sqrt(max(0.0, 1.0 - cth * cth))
-        out[i, 2] = q2
-        out[i, 3] = shat
+        for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
+            x[3] = 0.5
+            jv = vegas_map(rand[i], edges, x)
+            w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw, buf, work)
+            p = (shat - q2) / (2.0 * np.sqrt(shat)) if shat > 0 else 0.0
+            out[i, 0] = w * jv
+            out[i, 1] = p * np.sqrt(max(0.0, 1.0 - cth * cth))
+            out[i, 2] = q2
+            out[i, 3] = shat
     return out
