@@ -68,18 +68,24 @@ FAC_F = np.array([1.0, 2.0, 0.5])
 def me2_channels(s, t, u, m2, c2, y2, out):
     """Coupling-included |M|²/g_s² for every channel (spin/colour averaged)."""
     m4 = m2 * m2
+    # the distinct kinematic factors, computed once
+    k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
+    k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
+    k_qqy = 4.0 / 9.0 * (s * s + m4) / (t * u)
+    k_qgc = 2.0 / 3.0 * c2 * (s * s + u * u) / (-t)  # quark from beam 1: t_q = t
+    k_qgy = 1.0 / 6.0 * (t * t + m4) / (-s * u)
+    k_gqc = 2.0 / 3.0 * c2 * (s * s + t * t) / (-u)  # quark from beam 2: t_q = u
+    k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
     for k in range(NCH):
         typ = CHANNELS[k, 3]
         if typ == 0:
-            out[k] = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
+            out[k] = k_gg
         elif typ == 1:
-            q = abs(CHANNELS[k, 0])
-            out[k] = 16.0 / 9.0 * c2 * (t * t + u * u) / s + 4.0 / 9.0 * y2[q - 1] * (s * s + m4) / (t * u)
+            out[k] = k_qqc + k_qqy * y2[abs(CHANNELS[k, 0]) - 1]
+        elif typ == 2:
+            out[k] = k_qgc + k_qgy * y2[abs(CHANNELS[k, 0]) - 1]
         else:
-            q = abs(CHANNELS[k, 0]) if typ == 2 else abs(CHANNELS[k, 1])
-            tq = t if typ == 2 else u
-            uq = u if typ == 2 else t
-            out[k] = 2.0 / 3.0 * c2 * (s * s + uq * uq) / (-tq) + 1.0 / 6.0 * y2[q - 1] * (tq * tq + m4) / (-s * uq)
+            out[k] = k_gqc + k_gqy * y2[abs(CHANNELS[k, 1]) - 1]
 
 
 @nb.njit(cache=True)
@@ -251,23 +257,6 @@ def _boost_z(px, py, pz, e, bz):
     return px, py, gam * (pz + bz * e), gam * (e + bz * pz)
 
 
-@nb.njit(cache=True)
-def _boost(p, b):
-    """Boost 4-vector p (px,py,pz,E) by velocity vector b (3,)."""
-    b2 = b[0] * b[0] + b[1] * b[1] + b[2] * b[2]
-    out = np.empty(4)
-    if b2 <= 0.0:
-        out[:] = p
-        return out
-    gam = 1.0 / np.sqrt(1.0 - b2)
-    bp = b[0] * p[0] + b[1] * p[1] + b[2] * p[2]
-    g2 = (gam - 1.0) / b2
-    for k in range(3):
-        out[k] = p[k] + g2 * bp * b[k] + gam * b[k] * p[3]
-    out[3] = gam * (p[3] + bp)
-    return out
-
-
 NBLOCK = 64  # blocks per parallel loop (each with its own work space)
 
 
@@ -433,18 +422,22 @@ def _fill_event(i, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin, ids, au
         c2 = 2.0 * uc2 - 1.0
         s2 = np.sqrt(max(0.0, 1.0 - c2 * c2))
         ph2 = 2.0 * np.pi * up2
-        v = np.empty(4)
-        v[0] = pst * s2 * np.cos(ph2)
-        v[1] = pst * s2 * np.sin(ph2)
-        v[2] = pst * c2
-        v[3] = 0.5 * m
-        b = np.empty(3)
-        b[0] = sx / se
-        b[1] = sy / se
-        b[2] = sz / se
-        q = _boost(v, b)
-        for k in range(4):
-            kin[i, 8 + k] = q[k]
+        vx = pst * s2 * np.cos(ph2)
+        vy = pst * s2 * np.sin(ph2)
+        vz = pst * c2
+        ve = 0.5 * m
+        # boost (vx, vy, vz, ve) from the S* rest frame by beta = p_S/E_S (no allocation)
+        bx = sx / se
+        by = sy / se
+        bzz = sz / se
+        b2 = bx * bx + by * by + bzz * bzz
+        gam = 1.0 / np.sqrt(1.0 - b2)
+        bp = bx * vx + by * vy + bzz * vz
+        g2 = (gam - 1.0) / b2 if b2 > 0.0 else 0.0
+        kin[i, 8] = vx + g2 * bp * bx + gam * bx * ve
+        kin[i, 9] = vy + g2 * bp * by + gam * by * ve
+        kin[i, 10] = vz + g2 * bp * bzz + gam * bzz * ve
+        kin[i, 11] = gam * (ve + bp)
     kin[i, 12] = shat
     kin[i, 13] = q2
     kin[i, 14] = x1
