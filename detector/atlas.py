@@ -85,6 +85,24 @@ def _jets_from_events(events: ak.Array):
     return px, py, pz, e, -px[:, 0], -py[:, 0], np.zeros(n, dtype=bool)
 
 
+def read_input(path) -> ak.Array:
+    """Events for :func:`simulate` from a file: showered Parquet files (jagged ``jets``, written by
+    ``phiphi shower``) are read with awkward directly, parton-level files with ``evtgen.io``."""
+    from pathlib import Path
+
+    from evtgen.io import read_events
+
+    p = Path(path)
+    if p.suffix.lower() == ".parquet" and p.is_file():
+        try:
+            arr = ak.from_parquet(p)
+        except Exception as exc:
+            raise PhiphiError(f"cannot read events from {str(path)!r}: {type(exc).__name__}") from None
+        if "jets" in arr.fields:
+            return arr
+    return read_events(path)
+
+
 def simulate(events: ak.Array, *, seed: int = 0) -> ak.Array:
     """Reconstructed-level monojet quantities (flat fields) for ``events``."""
     c = card()
