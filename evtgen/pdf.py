@@ -241,7 +241,7 @@ def load_pdf(name: str | None = None, alphas_mz: float | None = None) -> PDFGrid
             # validate the name first, so an unknown set gives the 'unknown set' message
             find_member_file(name)
             raise PhiphiError(
-                f"alpha_s(M_Z) of PDF set {name!r} is not known to phiphi; give it with --alphas-mz"
+                f"alpha_s(M_Z) of PDF set {name!r} is not known to phiphi; give it as options['alphas_mz'] (--alphas-mz)"
             )
         alphas_mz = float(known["alphas_mz"])
     if not 0.05 < alphas_mz < 0.2:

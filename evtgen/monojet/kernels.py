@@ -20,10 +20,16 @@ The gluon and scalar-quark operators do not interfere for massless quarks (the Y
 flips chirality, the gluon vertex does not), and different quark flavours have different
 initial states, so |M|² is the sum of the squared pieces above.
 
-Phase-space variables (unit hypercube u → physics; VEGAS adapts a grid on each u):
-    u0 → τ = x₁x₂ ∈ [τ_min, 1] (logarithmic),  u1 → y = ½ ln(x₁/x₂) (linear in its range),
-    u2 → cos θ* (linear in the range allowed by the p_T cut), u3 → Q² (φφ only, linear).
-dx₁dx₂ = dτ dy;  dt = (ŝ − Q²)/2 dcos θ*.
+Phase-space variables (unit hypercube u → physics; VEGAS adapts a grid on each u): p_T of the
+jet (1/p_T linear), its rapidity y_j, Q² (φφ only) and the rapidity y_S of S within its exact
+range (see :func:`phase_space`); dx₁ dx₂ dt̂ = x₁x₂ dy_j dy_S dp_T², so the p_T cut is a fixed
+boundary and x₁, x₂ ≤ 1 hold by construction.
+
+Unweighting: after the VEGAS grid is frozen, the u-cube is split into n_c^d equal cells and the
+maximum weight of each cell is found from a scan (× a safety factor); trials pick a cell with
+probability ∝ its maximum and are accepted with probability w/max_cell — exact except for the
+rare "overweight" trials (w > max_cell, counted and reported, ~1e-3 of the events), which are
+kept with unit weight.
 
 Scales (``scale_mode``): 0 = H_T/2 = (p_T + √(p_T² + Q²))/2 for μ_R = μ_F (the default);
 1 = Pythia 8's 2→2 default, μ_F² = min(m_T,j², m_T,S²) = p_T², μ_R² = √(m_T,j² m_T,S²).
