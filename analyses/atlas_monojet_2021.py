@@ -274,6 +274,7 @@ def make_plot(path, result, signal_events, *, channel, coupling, cutoff, seed, m
     scale = (result["upper_limit"] / result["reference_value"]) ** 2
     a.stairs(bkg, edges, label="SM prediction (ATLAS)", color="C0")
     a.stairs(bkg + signal_events * scale, edges, label=f"+ signal at 95% CL limit ({result['parameter']})", color="C3")
+    a.stairs(signal_events * scale, edges, label="signal alone (at the limit)", color="C3", ls=":")
     a.errorbar(0.5 * (edges[:-1] + edges[1:]), em["n_obs"], yerr=np.sqrt(em["n_obs"]), fmt="ko", ms=3, label="data")
     for lo in edges:
         a.axvline(lo, color="0.85", lw=0.5, zorder=0)
