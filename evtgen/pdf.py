@@ -438,22 +438,10 @@ def xfx_all_w(g, x, q2, out, work):
         out[f] = _hermite(t, vl[f], dl * d1, vh[f], dh * d1)
 
 
-@nb.njit(cache=True)
-def _xfx_fast(g, isub, lx, lq, ix, iq, nq, out):
-    """Log-cubic interpolation written as a tensor product: the Hermite basis in ln x and the
-    knot weights in ln Q² (which encode LHAPDF's finite-difference Q derivatives) are computed
-    once and shared by the 13 flavours. Identical in exact arithmetic to the two-step form."""
-    xoff, qoff, voff, logx, logq2, xf, dxf = g[1], g[2], g[3], g[4], g[5], g[6], g[7]
-    x0 = xoff[isub]
-    q0 = qoff[isub]
-    dlx = logx[x0 + ix + 1] - logx[x0 + ix]
-    t = (lx - logx[x0 + ix]) / dlx
-    t2 = t * t
-    t3 = t2 * t
-    ha = 2 * t3 - 3 * t2 + 1
-    hb = (t3 - 2 * t2 + t) * dlx
-    hc = -2 * t3 + 3 * t2
-    hd = (t3 - t2) * dlx
+@nb.njit(cache=True, inline="always")
+def _qweights(logq2, q0, iq, nq, lq):
+    """Weights of the Q knots iq-1..iq+2 in LHAPDF's Hermite interpolation in ln Q², with the
+    knot derivatives written as finite differences (one-sided at the subgrid edges)."""
     d1 = logq2[q0 + iq + 1] - logq2[q0 + iq]
     u = (lq - logq2[q0 + iq]) / d1
     u2 = u * u
@@ -462,7 +450,6 @@ def _xfx_fast(g, isub, lx, lq, ix, iq, nq, out):
     g10 = u3 - 2 * u2 + u
     g01 = -2 * u3 + 3 * u2
     g11 = u3 - u2
-    # weights of Q knots iq-1, iq, iq+1, iq+2
     wll = 0.0
     wl = g00
     wh = g01
@@ -483,6 +470,21 @@ def _xfx_fast(g, isub, lx, lq, ix, iq, nq, out):
         wl -= 0.5 * g11
         wh += 0.5 * g11 - 0.5 * g11 * r2
         whh = 0.5 * g11 * r2
+    return wll, wl, wh, whh
+
+
+@nb.njit(cache=True, inline="always")
+def _apply(g, isub, lx, ix, iq, nq, wll, wl, wh, whh, out):
+    xoff, voff, logx, xf, dxf = g[1], g[3], g[4], g[6], g[7]
+    x0 = xoff[isub]
+    dlx = logx[x0 + ix + 1] - logx[x0 + ix]
+    t = (lx - logx[x0 + ix]) / dlx
+    t2 = t * t
+    t3 = t2 * t
+    ha = 2 * t3 - 3 * t2 + 1
+    hb = (t3 - 2 * t2 + t) * dlx
+    hc = -2 * t3 + 3 * t2
+    hd = (t3 - t2) * dlx
     base = voff[isub]
     for f in range(13):
         out[f] = 0.0
@@ -495,6 +497,40 @@ def _xfx_fast(g, isub, lx, lq, ix, iq, nq, out):
         b1 = base + ((ix + 1) * nq + qa) * 13
         for f in range(13):
             out[f] += wa * (ha * xf[b0 + f] + hb * dxf[b0 + f] + hc * xf[b1 + f] + hd * dxf[b1 + f])
+
+
+@nb.njit(cache=True)
+def _xfx_fast(g, isub, lx, lq, ix, iq, nq, out):
+    """Log-cubic interpolation written as a tensor product: the Hermite basis in ln x and the
+    knot weights in ln Q² (which encode LHAPDF's finite-difference Q derivatives) are computed
+    once and shared by the 13 flavours. Identical in exact arithmetic to the two-step form."""
+    wll, wl, wh, whh = _qweights(g[5], g[2][isub], iq, nq, lq)
+    _apply(g, isub, lx, ix, iq, nq, wll, wl, wh, whh, out)
+
+
+@nb.njit(cache=True)
+def xfx_pair_w(g, xa, xb, q2, fa, fb, work):
+    """x·f at (xa, Q²) and (xb, Q²) for all flavours; the Q part is shared (fast path)."""
+    q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
+    isub = 0
+    for k in range(q2lo.size):
+        if q2 >= q2lo[k]:
+            isub = k
+    nq = qoff[isub + 1] - qoff[isub]
+    q0 = qoff[isub]
+    lq = np.log(q2)
+    la = np.log(xa)
+    lb = np.log(xb)
+    xmin = logx[xoff[isub]]
+    if nq < 4 or lq < logq2[q0] or lq > logq2[q0 + nq - 1] or la < xmin or lb < xmin or xa > 1.0 or xb > 1.0:
+        xfx_all_w(g, xa, q2, fa, work)
+        xfx_all_w(g, xb, q2, fb, work)
+        return
+    nx = xoff[isub + 1] - xoff[isub]
+    iq = _find(logq2, q0, nq, lq)
+    wll, wl, wh, whh = _qweights(logq2, q0, iq, nq, lq)
+    _apply(g, isub, la, _find(logx, xoff[isub], nx, la), iq, nq, wll, wl, wh, whh, fa)
+    _apply(g, isub, lb, _find(logx, xoff[isub], nx, lb), iq, nq, wll, wl, wh, whh, fb)
 
 
 @nb.njit(cache=True)
@@ -529,6 +565,7 @@ __all__ = [
     "parse_lhagrid1",
     "xfx_all",
     "xfx_all_w",
+    "xfx_pair_w",
     "alphas_lo",
     "alphas_params",
     "gev2_to_pb",

@@ -42,7 +42,7 @@ import numba as nb
 import numpy as np
 
 from evtgen import rng
-from evtgen.pdf import alphas_lo, xfx_all_w
+from evtgen.pdf import alphas_lo, xfx_pair_w
 
 # ---------------------------------------------------------------------- partonic channels
 # type 0: g g -> g S; 1: q(1) qbar(2) -> g S; 2: q(1) g(2) -> q S; 3: g(1) q(2) -> q S
@@ -217,8 +217,7 @@ def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
     nf = 3 if nvar > 1 else 1
     for j in range(nf):
         mf2 = muf2 * FAC_F[j] * FAC_F[j]
-        xfx_all_w(g, x1, mf2, f1, work)
-        xfx_all_w(g, x2, mf2, f2, work)
+        xfx_pair_w(g, x1, x2, mf2, f1, f2, work)
         if j == 0:
             lum[0] = _lumi_channels(f1, f2, me, chw, common)
         else:
