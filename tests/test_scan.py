@@ -9,7 +9,6 @@ these tests do not depend on the cost of the published analyses.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
