@@ -217,20 +217,36 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
         raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
     eff_guess = max(integ.unweighting_efficiency, 1e-4)
     if chunk is None:
-        chunk = int(min(max(1.2 * n / eff_guess, 20000), 4_000_000))
+        chunk = int(min(max(1.2 * n / eff_guess, 20000), 500_000))
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
-    picked, first, n_acc, n_over = [], 0, 0, 0
+    cap = int(1.5 * eff_guess * chunk / K.NBLOCK) + 200
+    parts, first, n_acc, n_over = [], 0, 0, 0
     while n_acc < n:
-        acc, over = K.accept_trials(first, chunk, key[0], key[1], integ.edges, integ.cell_cdf, integ.cell_max,
-                                    integ.n_cells_per_dim, par, g, apar)
-        idx = np.nonzero(acc)[0][: n - n_acc]
-        picked.append(idx + first)
-        n_over += int(over[idx].sum())
+        count, index, kin, ids, aux, over, overflow = K.accept_and_build(
+            first, chunk, key[0], key[1], integ.edges, integ.cell_cdf, integ.cell_max, integ.n_cells_per_dim,
+            par, g, apar, cap)
+        if overflow.any():  # rare: fall back to accept + rebuild for this chunk
+            acc, ov = K.accept_trials(first, chunk, key[0], key[1], integ.edges, integ.cell_cdf, integ.cell_max,
+                                      integ.n_cells_per_dim, par, g, apar)
+            idx = np.nonzero(acc)[0][: n - n_acc] + first
+            k_, i_, a_ = K.build_events(idx, key[0], key[1], integ.edges, integ.cell_cdf, integ.n_cells_per_dim, par, g, apar)
+            ovs = ov[idx - first]
+        else:
+            sel = [slice(0, int(c)) for c in count]
+            idx = np.concatenate([index[b, s] for b, s in enumerate(sel)])[: n - n_acc]
+            m = idx.size
+            k_ = np.concatenate([kin[b, s] for b, s in enumerate(sel)])[:m]
+            i_ = np.concatenate([ids[b, s] for b, s in enumerate(sel)])[:m]
+            a_ = np.concatenate([aux[b, s] for b, s in enumerate(sel)])[:m]
+            ovs = np.concatenate([over[b, s] for b, s in enumerate(sel)])[:m]
+        parts.append((idx, k_, i_, a_))
+        n_over += int(ovs.sum())
         n_acc += idx.size
         first += chunk
-    indices = np.concatenate(picked)
-    n_trials = int(indices[-1] + 1)
-    kin, ids, aux = K.build_events(indices, key[0], key[1], integ.edges, integ.cell_cdf, integ.n_cells_per_dim, par, g, apar)
+    n_trials = int(parts[-1][0][-1] + 1)
+    kin = np.concatenate([p[1] for p in parts])
+    ids = np.concatenate([p[2] for p in parts])
+    aux = np.concatenate([p[3] for p in parts])
     stats = {"n_trials": n_trials, "efficiency": n / n_trials, "n_overweight": n_over, "wmax_pb": integ.wmax,
              "n_cells": int(integ.cell_max.size), "overweight_fraction": n_over / n}
     return {"kin": kin, "ids": ids, "aux": aux}, stats

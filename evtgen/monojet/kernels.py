@@ -357,6 +357,45 @@ def accept_trials(first, ntrial, key0, key1, edges, cdf, cmax, nc, par, g, apar)
 
 
 @nb.njit(cache=True, parallel=True)
+def accept_and_build(first, ntrial, key0, key1, edges, cdf, cmax, nc, par, g, apar, cap):
+    """One-pass unweighting: as :func:`accept_trials`, and the accepted events are built at once
+    into per-block buffers of capacity ``cap`` (blocks cover contiguous trial ranges, so the
+    concatenation keeps the trial order). ``overflow`` > 0 means a block ran out of space and the
+    caller must fall back to the two-pass path for this chunk.
+
+    Returns (count (NBLOCK,), index, kin, ids, aux, over, overflow)."""
+    d = edges.shape[0]
+    count = np.zeros(NBLOCK, dtype=np.int64)
+    index = np.zeros((NBLOCK, cap), dtype=np.int64)
+    kin = np.zeros((NBLOCK, cap, 16))
+    aux = np.zeros((NBLOCK, cap, 3))
+    ids = np.zeros((NBLOCK, cap, 3), dtype=np.int64)
+    over = np.zeros((NBLOCK, cap), dtype=np.bool_)
+    overflow = np.zeros(NBLOCK, dtype=np.int64)
+    for blk in nb.prange(NBLOCK):
+        buf, work = make_buffers()
+        x = np.empty(4)
+        r = np.empty(d)
+        wv = np.empty(1)
+        chw = np.empty(NCH)
+        for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
+            c, jv, st = _trial_point(key0, key1, first + i, edges, x, r, cdf, nc)
+            w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw, buf, work)
+            w *= jv
+            ua, st = rng.uniform(st)
+            if w > 0.0 and ua * cmax[c] < w:
+                j = count[blk]
+                if j >= cap:
+                    overflow[blk] += 1
+                    continue
+                index[blk, j] = first + i
+                over[blk, j] = w > cmax[c]
+                _fill_event(j, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin[blk], ids[blk], aux[blk])
+                count[blk] = j + 1
+    return count, index, kin, ids, aux, over, overflow
+
+
+@nb.njit(cache=True, parallel=True)
 def build_events(indices, key0, key1, edges, cdf, nc, par, g, apar):
     """Second pass: kinematics of the accepted trials ``indices`` (same RNG streams).
 
