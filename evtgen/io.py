@@ -37,7 +37,6 @@ def file_format(path: str | os.PathLike) -> str:
 def check_writable(path: str | os.PathLike) -> Path:
     """Resolve ``path`` and fail early (one line) if its directory cannot be written."""
     p = Path(path).expanduser().resolve()
-    file_format(p)
     d = p.parent
     if not d.is_dir():
         raise PhiphiError(f"output directory {str(d)!r} does not exist")
@@ -48,18 +47,30 @@ def check_writable(path: str | os.PathLike) -> Path:
     return p
 
 
+def temp_prefix(path: str | os.PathLike) -> str:
+    """Prefix of the hidden temporary files written before ``path`` (``.NAME.tmp-``)."""
+    return f".{Path(path).name}.tmp-"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it to ``path`` only on success.
+
+    The temporary file is hidden (``.NAME.tmp-XXXX``, matched by no ``*.ext`` glob) and gets the permissions a plain
+    ``open`` would give (mkstemp makes it private) before the rename.
+    """
     p = check_writable(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".phiphi-tmp-{p.stem}-", suffix=p.suffix, dir=p.parent)
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(p), dir=p.parent)
     except OSError as exc:
         raise PhiphiError(f"cannot write in output directory {str(p.parent)!r}: {exc.strerror}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp_path, 0o666 & ~mask)
         os.replace(tmp_path, p)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -81,6 +92,7 @@ def _jsonable(meta: dict[str, Any]) -> str:
 def write_events(path: str | os.PathLike, chunks: ak.Array | Iterable[dict[str, np.ndarray] | ak.Array], metadata: dict[str, Any]) -> Path:
     """Write events (one array, or an iterable of chunks) with ``metadata``; returns the path."""
     fmt = file_format(path)
+    check_writable(path)
     if isinstance(chunks, ak.Array):
         chunks = [chunks]
     if fmt == "lhe":

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -35,6 +34,7 @@ import numpy as np
 
 from . import channels, rng
 from .errors import PhiphiError, check_positive_int
+from .io import atomic_path, write_events
 
 MANIFEST = "manifest.json"
 PART_FORMATS = ("parquet", "root")
@@ -138,25 +138,10 @@ def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
 
 
 def _write_json_atomic(path: Path, obj: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=1, sort_keys=True, default=_json_default)
-            f.flush()
-            os.fsync(f.fileno())
-        _publish(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _publish(tmp: str | Path, final: Path) -> None:
-    """Give ``tmp`` the usual permissions (mkstemp makes it private) and rename it to ``final``."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    os.chmod(tmp, 0o666 & ~mask)
-    os.replace(tmp, final)
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True, default=_json_default)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _json_default(o):
@@ -190,8 +175,6 @@ def write_part(spec: dict[str, Any], k: int) -> dict[str, Any]:
     Returns ``{"part", "n_events", "peak_rss"}`` (peak RSS of this process in bytes). Runs
     in the client or on a Dask worker.
     """
-    from .io import _write_parquet, _write_root
-
     directory = Path(spec["directory"])
     fmt = spec["format"]
     first = k * spec["chunk_size"]
@@ -206,15 +189,7 @@ def write_part(spec: dict[str, Any], k: int) -> dict[str, Any]:
         cols = to_columns(ev)
     meta = dict(spec["metadata"], part=k, first_event=first, n_events_part=n)
     final = directory / part_name(k, fmt, -(-spec["n_events"] // spec["chunk_size"]))
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.tmp-", dir=directory)
-    os.close(fd)
-    try:
-        (_write_parquet if fmt == "parquet" else _write_root)(Path(tmp), [cols], meta)
-        _publish(tmp, final)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_events(final, [cols], meta)  # hidden temp name, renamed when complete
     del cols
     return {"part": k, "n_events": n, "peak_rss": _peak_rss_bytes()}
 

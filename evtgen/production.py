@@ -9,7 +9,7 @@ from typing import Any, Iterator
 
 from . import channels, rng
 from .errors import check_positive_int
-from .io import check_writable, write_events
+from .io import check_writable, file_format, write_events
 
 #: events per chunk written to disk: 262144 float64 = 2 MiB per branch per extend
 DEFAULT_CHUNK = 1 << 18
@@ -64,6 +64,7 @@ def generate_file(name: str, n: int, path: str | os.PathLike, *, mass: float | N
     n = check_positive_int("n", n)
     chunk_size = check_positive_int("chunk_size", chunk_size)
     ch = channels.get(name)
+    file_format(path)
     check_writable(path)
     options = options or {}
     rate = ch.rate(mass=mass, couplings=couplings, options=options)
