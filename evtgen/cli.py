@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("recast", help="limits / allowed regions from a published search")
-    p.add_argument("analysis", help="belle2, na62 or atlas")
+    p.add_argument("analysis", help="belle2, na62, koto or atlas")
     p.add_argument("--channel", help="signal channel (default: the analysis's own)")
     p.add_argument("--mphi", type=float, help="phi mass in GeV")
     p.add_argument("--mx", type=float, help="X mass in GeV (two-body channels)")
@@ -173,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("phiphi: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
