@@ -43,7 +43,7 @@ def simulate_file(path: str | os.PathLike, name: str, output: str | os.PathLike,
 
     module = get(name)
     check_writable(output)
-    events = read_events(path)
+    events = getattr(module, "read_input", read_events)(path)  # e.g. jagged showered jets for ATLAS
     try:
         meta = read_metadata(path)
     except Exception:

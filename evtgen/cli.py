@@ -41,10 +41,11 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ptj-min", type=float, dest="ptj_min", help="LHC channels: parton pT cut in GeV (default 150)")
     p.add_argument("--scale", choices=("default", "pythia"), help="LHC channels: scale choice")
     p.add_argument("--pdf", help="LHC channels: LHAPDF set name (default NNPDF23_lo_as_0130_qed)")
+    p.add_argument("--alphas-mz", type=float, dest="alphas_mz", help="LHC channels: alpha_s(M_Z) for a PDF set not listed in evtgen/data/pdfsets.yaml")
 
 
 def _options(args) -> dict:
-    return {k: getattr(args, k) for k in ("ptj_min", "scale", "pdf", "cutoff") if getattr(args, k, None) is not None}
+    return {k: getattr(args, k) for k in ("ptj_min", "scale", "pdf", "alphas_mz", "cutoff") if getattr(args, k, None) is not None}
 
 
 def _cmd_rate(args) -> int:
@@ -88,6 +89,7 @@ def _cmd_recast(args) -> int:
         "channel": args.channel,
         "mphi": args.mphi,
         "mx": args.mx,
+        "ms": args.ms,
         "couplings": parse_couplings(args.coupling),
         "cutoff": args.cutoff,
         "seed": args.seed,
@@ -143,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", help="signal channel (default: the analysis's own)")
     p.add_argument("--mphi", type=float, help="phi mass in GeV")
     p.add_argument("--mx", type=float, help="X mass in GeV (two-body channels)")
+    p.add_argument("--ms", type=float, help="S mass in GeV (pp2js)")
     p.add_argument("--coupling", action="append", metavar="NAME=VALUE", help=COUPLING_HELP)
     p.add_argument("--cutoff", type=float, help="ATLAS: EFT cut-off in GeV (drop events with sqrt(s_hat) above it)")
     p.add_argument("--seed", type=int, default=1, help="seed of the signal generation")
