@@ -235,7 +235,8 @@ class DecayChannel:
             edges, heights, prob, alias = sampler.build_envelope(kind, par, lo, hi)
         out = np.empty((len(self.particles), 4, n))
         q2 = np.empty(n)
-        vtx = np.zeros((3, n))
+        na62_lab = self.experiment == "na62" and frame == "lab"
+        vtx = np.empty((3, n if na62_lab else 1))  # written only for kaons in the lab
         bad = np.zeros(n, dtype=np.int8)
         sampler.generate_kernel(self.topology, kind, par, masses, edges, heights, prob, alias, code, fpar, key[0], key[1], first, n, out, q2, vtx, bad)
         nbad = int(bad.sum())
@@ -246,7 +247,7 @@ class DecayChannel:
             for c, comp in enumerate(("px", "py", "pz", "E")):
                 cols[f"{p}_{comp}"] = out[j, c]
         cols["q2_true"] = q2
-        if self.experiment == "na62" and frame == "lab":
+        if na62_lab:
             cols["vtx_x"], cols["vtx_y"], cols["vtx_z"] = vtx[0], vtx[1], vtx[2]
         return cols
 

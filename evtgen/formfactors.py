@@ -20,22 +20,16 @@ from . import constants as C
 #   F(q2) = 1/(1 - q2/mR^2) * sum_k alpha_k [z(q2) - z(0)]^k
 #   z(t) = (sqrt(t+ - t) - sqrt(t+ - t0)) / (sqrt(t+ - t) + sqrt(t+ - t0))
 #   t+- = (mB +- mP)^2, t0 = t+ (1 - sqrt(1 - t-/t+))
-# Parameter layout: [mR, t+, t0, z(0), alpha0, alpha1, alpha2]
+# Parameter layout: [mR, t+, sqrt(t+ - t0), z(0), alpha0, alpha1, alpha2]
 # ---------------------------------------------------------------------------------------
 BSZ_NPAR = 7
-
-
-@nb.njit(cache=True, inline="always")
-def _z(t, tp, t0):
-    a = np.sqrt(tp - t)
-    b = np.sqrt(tp - t0)
-    return (a - b) / (a + b)
 
 
 @nb.njit(cache=True)
 def bsz(q2, p):
     """BSZ form factor at ``q2`` for parameter array ``p`` (see module layout)."""
-    dz = _z(q2, p[1], p[2]) - p[3]
+    a = np.sqrt(p[1] - q2)
+    dz = (a - p[2]) / (a + p[2]) - p[3]
     return (p[4] + p[5] * dz + p[6] * dz * dz) / (1.0 - q2 / (p[0] * p[0]))
 
 
@@ -46,7 +40,7 @@ def bsz_params(m_parent: float, m_daughter: float, pole: float, alphas) -> np.nd
     t0 = tp * (1.0 - np.sqrt(1.0 - tm / tp))
     z0 = (np.sqrt(tp) - np.sqrt(tp - t0)) / (np.sqrt(tp) + np.sqrt(tp - t0))
     a = np.asarray(alphas, dtype=np.float64)
-    return np.array([pole, tp, t0, z0, a[0], a[1], a[2]])
+    return np.array([pole, tp, np.sqrt(tp - t0), z0, a[0], a[1], a[2]])
 
 
 # ---------------------------------------------------------------------------------------

@@ -74,7 +74,14 @@ def frame_parameters(experiment: str, frame: str, parent: str) -> tuple[int, np.
         if s4 <= m * m:
             raise PhiphiError(f"sqrt(s) = {beams.sqrt_s:.4f} GeV is below the {parent} pair threshold")
         p_star = np.sqrt(s4 - m * m)
-        return BELLE2, np.concatenate([beams.beta_cm, beams.beam_axis_cm(), [p_star]])
+        beta = beams.beta_cm
+        b2 = float(beta @ beta)
+        gamma = 1.0 / np.sqrt(1.0 - b2)
+        axis = beams.beam_axis_cm()
+        e1 = np.cross([0.0, 1.0, 0.0], axis)
+        e1 /= np.linalg.norm(e1)
+        e2 = np.cross(axis, e1)
+        return BELLE2, np.concatenate([beta, axis, [p_star, gamma, (gamma - 1.0) / b2], e1, e2])
     if experiment == "na62":
         cfg = C.load_yaml("beams.yaml")["na62"]
         return NA62, np.array(

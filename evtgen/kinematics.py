@@ -63,6 +63,24 @@ def boost(px, py, pz, e, bx, by, bz):
 
 
 @nb.njit(cache=True, inline="always")
+def gamma_factors(bx, by, bz):
+    """(gamma, (gamma - 1)/beta^2) of velocity (bx, by, bz), for :func:`boost_with`."""
+    b2 = bx * bx + by * by + bz * bz
+    if b2 <= 0.0:
+        return 1.0, 0.0
+    g = 1.0 / np.sqrt(1.0 - b2)
+    return g, (g - 1.0) / b2
+
+
+@nb.njit(cache=True, inline="always")
+def boost_with(px, py, pz, e, bx, by, bz, g, g2):
+    """:func:`boost` with the gamma factors precomputed (several vectors, one velocity)."""
+    bp = bx * px + by * py + bz * pz
+    f = g2 * bp + g * e
+    return px + f * bx, py + f * by, pz + f * bz, g * (e + bp)
+
+
+@nb.njit(cache=True, inline="always")
 def along(n0, n1, n2, p, m):
     """Four-vector (tuple) of mass ``m`` and momentum ``p`` along unit vector n."""
     return p * n0, p * n1, p * n2, np.sqrt(p * p + m * m)

@@ -1,7 +1,7 @@
 """Unweighted event generation for the decay channels (numba, parallel over events).
 
 q2 is drawn from the exact dGamma/dq2 by accept-reject under a piecewise-constant
-envelope (tabulated from the same kernel, 5% headroom; any point above the envelope is
+envelope (tabulated from the same kernel at 8 points per bin, 5% headroom; any point above the envelope is
 counted and reported, so a too-tight envelope cannot pass silently). The decay angles
 follow the physics README: isotropic phi phi (S-wave), sin^2 for nu nubar (P-wave),
 cos^2 for the K* helicity angle (longitudinal K*). Each event has its own counter-based
@@ -14,7 +14,7 @@ import numba as nb
 import numpy as np
 
 from . import rng
-from .kinematics import along, boost, cos_from_cos2, direction_with_cos, isotropic, sample_sin2, two_body_momentum, unit_circle
+from .kinematics import along, boost, boost_with, cos_from_cos2, direction_with_cos, gamma_factors, isotropic, sample_sin2, two_body_momentum, unit_circle
 from .spectra import dgamma_dq2
 
 # topologies
@@ -99,7 +99,8 @@ def generate_kernel(topology, kind, par, masses, edges, heights, prob, alias, fr
 
     masses: [M_parent, m_a, m_inv, (m_K, m_pi for K*)]; particle order in ``out``:
     TWO_BODY [P, a, X]; SCALAR/NEUTRINO_PAIR [P, a, inv1, inv2]; KSTAR_PAIR [P, K*, K, pi, phi1, phi2].
-    frame_par: BELLE2 [beta_cm(3), beam axis in cm (3), p_star]; NA62 [p0, rel_sigma, slope, zmin, zmax, ctau].
+    frame_par: BELLE2 [beta_cm(3), beam axis in cm (3), p_star, gamma_cm, (gamma_cm - 1)/beta_cm^2,
+    two unit vectors orthogonal to the beam axis (6)]; NA62 [p0, rel_sigma, slope, zmin, zmax, ctau].
     """
     M = masses[0]
     ma = masses[1]
@@ -127,9 +128,12 @@ def generate_kernel(topology, kind, par, masses, edges, heights, prob, alias, fr
             cb0, cb1, cb2 = frame_par[0], frame_par[1], frame_par[2]
             ct, state = sample_sin2(state)  # Upsilon(4S) -> B B: P-wave about the beam axis
             cp, sp, state = unit_circle(state)
-            d0, d1, d2 = direction_with_cos(frame_par[3], frame_par[4], frame_par[5], ct, cp, sp)
+            st = np.sqrt(1.0 - ct * ct)
+            d0 = ct * frame_par[3] + st * (cp * frame_par[9] + sp * frame_par[12])
+            d1 = ct * frame_par[4] + st * (cp * frame_par[10] + sp * frame_par[13])
+            d2 = ct * frame_par[5] + st * (cp * frame_par[11] + sp * frame_par[14])
             b_cm = along(d0, d1, d2, frame_par[6], M)
-            parent = boost(b_cm[0], b_cm[1], b_cm[2], b_cm[3], cb0, cb1, cb2)
+            parent = boost_with(b_cm[0], b_cm[1], b_cm[2], b_cm[3], cb0, cb1, cb2, frame_par[7], frame_par[8])
             pb0, pb1, pb2 = parent[0] / parent[3], parent[1] / parent[3], parent[2] / parent[3]
         elif frame == NA62:
             g, state = rng.normal(state)
@@ -147,6 +151,7 @@ def generate_kernel(topology, kind, par, masses, edges, heights, prob, alias, fr
             vtx_out[1, i] = 0.0
             vtx_out[2, i] = z
         _put(out, i, 0, parent)
+        pg, pg2 = gamma_factors(pb0, pb1, pb2)
         # --- daughters: decay in the parent frame, then boost to the lab ---
         if topology == KSTAR_PAIR:
             mk, mpi = masses[3], masses[4]
@@ -166,9 +171,9 @@ def generate_kernel(topology, kind, par, masses, edges, heights, prob, alias, fr
             j_inv = 4
         else:
             j_inv = 2
-        _put(out, i, 1, boost(a[0], a[1], a[2], a[3], pb0, pb1, pb2))
+        _put(out, i, 1, boost_with(a[0], a[1], a[2], a[3], pb0, pb1, pb2, pg, pg2))
         if topology == TWO_BODY:
-            _put(out, i, 2, boost(qv[0], qv[1], qv[2], qv[3], pb0, pb1, pb2))
+            _put(out, i, 2, boost_with(qv[0], qv[1], qv[2], qv[3], pb0, pb1, pb2, pg, pg2))
             continue
         # --- the invisible pair in its rest frame ---
         pf = two_body_momentum(mq, minv, minv)
@@ -187,9 +192,10 @@ def generate_kernel(topology, kind, par, masses, edges, heights, prob, alias, fr
             # isotropic S-wave pair: any rest frame of the pair will do (a Wigner rotation
             # of an isotropic distribution is isotropic), so boost once with its lab velocity
             e0, e1, e2, state = isotropic(state)
-            ql = boost(qv[0], qv[1], qv[2], qv[3], pb0, pb1, pb2)
+            ql = boost_with(qv[0], qv[1], qv[2], qv[3], pb0, pb1, pb2, pg, pg2)
             lb0, lb1, lb2 = ql[0] / ql[3], ql[1] / ql[3], ql[2] / ql[3]
+            lg, lg2 = gamma_factors(lb0, lb1, lb2)
             f1 = along(e0, e1, e2, pf, minv)
             f2 = along(-e0, -e1, -e2, pf, minv)
-            _put(out, i, j_inv, boost(f1[0], f1[1], f1[2], f1[3], lb0, lb1, lb2))
-            _put(out, i, j_inv + 1, boost(f2[0], f2[1], f2[2], f2[3], lb0, lb1, lb2))
+            _put(out, i, j_inv, boost_with(f1[0], f1[1], f1[2], f1[3], lb0, lb1, lb2, lg, lg2))
+            _put(out, i, j_inv + 1, boost_with(f2[0], f2[1], f2[2], f2[3], lb0, lb1, lb2, lg, lg2))
