@@ -20,6 +20,8 @@ drive the limit).
 
 from __future__ import annotations
 
+from .plotting import save_figure
+
 import csv
 import math
 from functools import lru_cache
@@ -258,8 +260,6 @@ def limits_vs_mass(masses, *, channel="pp2jphiphi", coupling=None, cutoff=None, 
 
 def make_plot(path, result, signal_events, *, channel, coupling, cutoff, seed, masses=None):
     """E_T^miss spectrum of the signal (at the limit) over the published background, and the limit vs mass."""
-    import os
-    import tempfile
 
     import matplotlib
 
@@ -303,15 +303,4 @@ def make_plot(path, result, signal_events, *, channel, coupling, cutoff, seed, m
     b.legend(fontsize=8)
     fig.suptitle(PAPER, fontsize=9)
     fig.tight_layout()
-    d = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(d):
-        raise PhiphiError(f"plot directory {d!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".phiphi-tmp-", suffix=os.path.splitext(str(path))[1] or ".png", dir=d)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    save_figure(fig, path)

@@ -3,6 +3,8 @@ the analysis bins and the allowed / excluded parameter versus mass."""
 
 from __future__ import annotations
 
+from .plotting import check_png, save_figure
+
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -12,32 +14,6 @@ from evtgen.errors import PhiphiError
 
 # bins of the on-resonance ITA channels A (9), B (3) and of the HTA channel (6), in this order
 _BLOCKS = (("ITA region A", 9), ("ITA region B", 3), ("HTA", 6))
-
-
-def _check_png(path: str | Path) -> Path:
-    p = Path(path).expanduser().resolve()
-    if p.suffix.lower() != ".png":
-        raise PhiphiError(f"plot file {str(path)!r} must end in .png")
-    if not p.parent.is_dir():
-        raise PhiphiError(f"plot directory {str(p.parent)!r} does not exist")
-    return p
-
-
-def _save(fig, path: Path) -> None:
-    import os
-    import tempfile
-
-    import matplotlib.pyplot as plt
-
-    fd, tmp = tempfile.mkstemp(prefix=f".phiphi-tmp-{path.stem}-", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def plot_spectrum(lik: Any, result: dict[str, Any], path: str | Path) -> Path:
@@ -51,7 +27,7 @@ def plot_spectrum(lik: Any, result: dict[str, Any], path: str | Path) -> Path:
 
     from .belle2_bknunu_2023 import NP_SAMPLE, SIGNAL_CHANNELS
 
-    p = _check_png(path)
+    p = check_png(path)
     fl = lik.fast
     pars = result["_best_pars"]
     nu = fl.expected_rows(pars)[0]
@@ -88,7 +64,7 @@ def plot_spectrum(lik: Any, result: dict[str, Any], path: str | Path) -> Path:
     ax.set_title(f"Belle II $B^+\\to K^+$ + inv., {mass_key} = {result[mass_key]:g} GeV, {result['parameter']} = {result['best_fit']:.3g}", fontsize=14)
     ax.legend(fontsize=11, loc="lower left")
     fig.tight_layout()
-    _save(fig, p)
+    save_figure(fig, p)
     return p
 
 
@@ -102,7 +78,7 @@ def plot_scan(results: Sequence[dict[str, Any]], path: str | Path) -> Path:
 
     if not results:
         raise PhiphiError("no scan results to plot")
-    p = _check_png(path)
+    p = check_png(path)
     results = [r for r in results if r.get("best_fit") is not None]
     if not results:
         raise PhiphiError("no mass point of the scan has sensitivity: nothing to plot")
@@ -129,5 +105,5 @@ def plot_scan(results: Sequence[dict[str, Any]], path: str | Path) -> Path:
     ax.set_title(r"Belle II $B^+\to K^+\nu\bar\nu$ (362 fb$^{-1}$) recast, SM fixed", fontsize=14)
     ax.legend(fontsize=11)
     fig.tight_layout()
-    _save(fig, p)
+    save_figure(fig, p)
     return p

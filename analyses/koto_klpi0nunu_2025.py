@@ -28,7 +28,6 @@ import math
 from importlib import resources
 from typing import Any
 
-import numpy as np
 import yaml
 from scipy import integrate, optimize, stats
 

@@ -26,14 +26,12 @@ Inputs (observed, background, SES, BR_SM, momentum windows) are in
 
 from __future__ import annotations
 
-import contextlib
+from .plotting import check_png, save_figure
+
 import functools
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -331,7 +329,7 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
     """
     channel, opt, mass, parameter = _check_channel(channel, mphi, mx)
     if plot:
-        _check_png(plot)
+        check_png(plot)
     seed = DEFAULT_SEED if seed is None else int(seed)
     n_events = DEFAULT_N_EVENTS if n_events is None else check_positive_int("n_events", n_events)
     cache = {} if cache is None else cache
@@ -416,7 +414,7 @@ def scan(masses: Sequence[float], *, channel: str = DEFAULT_CHANNEL, dataset: st
         raise PhiphiError("no masses to scan")
     opt = CHANNELS[channel][0] if channel in CHANNELS else "mphi"
     if plot:
-        _check_png(plot)
+        check_png(plot)
     cache: dict = {}
     out = [recast(channel=channel, dataset=dataset, seed=seed, n_events=n_events, cache=cache, **{opt: m}) for m in masses]
     if plot:
@@ -446,30 +444,6 @@ def calibration_summary(result: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------- plots
-def _check_png(path: str) -> Path:
-    p = Path(path).expanduser().resolve()
-    if p.suffix.lower() != ".png":
-        raise PhiphiError(f"plot file {str(path)!r} must end in .png")
-    if not p.parent.is_dir() or not os.access(p.parent, os.W_OK):
-        raise PhiphiError(f"plot directory {str(p.parent)!r} does not exist or is not writable")
-    return p
-
-
-def _save_png(fig, path: str) -> str:
-    """Write ``fig`` to a temporary file beside ``path`` and rename it (never half-written)."""
-    p = _check_png(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".phiphi-tmp-{p.stem}-", suffix=".png", dir=p.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return str(p)
-
-
 def _style():
     import matplotlib
 
@@ -515,7 +489,7 @@ def plot_spectrum(path: str, *, channel: str, mass: float, couplings: dict[str, 
         ax.text(0.98, 0.02, txt, transform=ax.transAxes, ha="right", va="bottom", fontsize=11)
         ax.set_title(f"NA62 {meas.dataset} emulation (selected)", fontsize=14)
         ax.legend(fontsize=11, loc="upper right")
-        _save_png(fig, path)
+        save_figure(fig, path, dpi=110)
         plt.close(fig)
     return str(path)
 
@@ -552,6 +526,6 @@ def plot_scan(path: str, results: Sequence[dict[str, Any]]) -> str:
         ax.set_ylabel(r"$|C_S^{sd}|$ [GeV$^{-1}$]" if param == "CS_sd" else r"BR($K^+\to\pi^+X$)")
         ax.set_title(f"NA62 {results[0]['dataset']} recast ({results[0]['channel']})", fontsize=14)
         ax.legend(fontsize=11, loc="upper left")
-        _save_png(fig, path)
+        save_figure(fig, path, dpi=110)
         plt.close(fig)
     return str(path)

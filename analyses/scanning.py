@@ -405,10 +405,9 @@ def plot_scan(rows: list[dict[str, Any]], path: str | os.PathLike, *, column: st
     if ax.get_legend_handles_labels()[1]:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    from .plotting import save_figure
+
+    return save_figure(fig, path)
 
 
 # --- CLI ---------------------------------------------------------------------------------------

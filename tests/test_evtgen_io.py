@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import awkward as ak
 import numba
 import numpy as np
 import pytest
