@@ -40,6 +40,7 @@ from scipy.optimize import brentq
 from scipy.stats import norm
 
 from evtgen.errors import PhiphiError
+from evtgen.io import atomic_path
 
 ANALYSIS = "belle2_bknunu_2023"
 PAPER = "Belle II, arXiv:2311.14647, PRD 109, 112006 (2024); likelihood arXiv:2507.12393"
@@ -547,35 +548,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     text = json.dumps(out, default=float)
     if args.json:
-        with atomic_path_json(args.json) as tmp:
+        with atomic_path(args.json) as tmp:
             tmp.write_text(text)
     else:
         print(text)
     return 0
-
-
-def atomic_path_json(path: str):
-    """Atomic write of a non-event file (temp file beside it, renamed on success)."""
-    import contextlib
-    import os
-    import tempfile
-
-    @contextlib.contextmanager
-    def _ctx():
-        p = Path(path).expanduser().resolve()
-        if not p.parent.is_dir():
-            raise PhiphiError(f"output directory {str(p.parent)!r} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=f".phiphi-tmp-{p.stem}-", suffix=p.suffix, dir=p.parent)
-        os.close(fd)
-        try:
-            yield Path(tmp)
-            os.replace(tmp, p)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-
-    return _ctx()
 
 
 if __name__ == "__main__":
