@@ -203,7 +203,7 @@ def build_arrays(subgrids) -> tuple:
         xoff.append(xoff[-1] + nx)
         qoff.append(qoff[-1] + nq)
         voff.append(voff[-1] + nx * nq * NFLAV)
-    return (
+    base = (
         np.array(q2lo),
         np.array(xoff, dtype=np.int64),
         np.array(qoff, dtype=np.int64),
@@ -212,6 +212,61 @@ def build_arrays(subgrids) -> tuple:
         np.concatenate(logq2),
         np.concatenate(xf),
         np.concatenate(dxf),
+    )
+    return base + build_fast_tables(base)
+
+
+NPAD = 16  # flavours padded to 16 in the fast tables (whole SIMD vectors; entries 13..15 are zero)
+NBUCKET = 512  # uniform buckets per subgrid and axis for the O(1) knot search
+
+
+def _bucket_table(knots: np.ndarray, nbucket: int) -> tuple[float, float, np.ndarray]:
+    """(lo, 1/width, start) with start[b] = the knot interval holding the lower edge of bucket b."""
+    lo, hi = float(knots[0]), float(knots[-1])
+    h = (hi - lo) / nbucket
+    edges = lo + h * np.arange(nbucket)
+    start = np.clip(np.searchsorted(knots, edges, side="right") - 1, 0, len(knots) - 2)
+    return lo, 1.0 / h, start.astype(np.int64)
+
+
+def build_fast_tables(base: tuple) -> tuple:
+    """Tables of the shared-knot-search evaluation :func:`xfx_pair_fast` (built once at load).
+
+    For every x interval ix and Q knot iq of a subgrid, the four Hermite inputs in ln x
+    (xf[ix], dxf[ix]·Δ, xf[ix+1], dxf[ix+1]·Δ; Δ = ln x[ix+1] − ln x[ix]) of all flavours, padded
+    to :data:`NPAD`, contiguous in (iq, input, flavour): one 4×4 weighted sum per flavour.
+    Bucket tables locate the knot intervals in ln x and ln Q² without a binary search.
+    Returns (coef, coff, xbkt_par, xbkt, qbkt_par, qbkt) appended to the grid tuple.
+    """
+    q2lo, xoff, qoff, voff, logx, logq2, xf, dxf = base
+    coefs, coff = [], [0]
+    xpar, qpar, xb, qb = [], [], [], []
+    for isub in range(q2lo.size):
+        nx = xoff[isub + 1] - xoff[isub]
+        nq = qoff[isub + 1] - qoff[isub]
+        lx = logx[xoff[isub] : xoff[isub + 1]]
+        lq = logq2[qoff[isub] : qoff[isub + 1]]
+        v = xf[voff[isub] : voff[isub + 1]].reshape(nx, nq, NFLAV)
+        d = dxf[voff[isub] : voff[isub + 1]].reshape(nx, nq, NFLAV)
+        dl = np.diff(lx)[:, None, None]
+        c = np.zeros((nx - 1, nq, 4, NPAD))
+        c[:, :, 0, :NFLAV] = v[:-1]
+        c[:, :, 1, :NFLAV] = d[:-1] * dl
+        c[:, :, 2, :NFLAV] = v[1:]
+        c[:, :, 3, :NFLAV] = d[1:] * dl
+        coefs.append(c.ravel())
+        coff.append(coff[-1] + c.size)
+        for knots, par, tab in ((lx, xpar, xb), (lq, qpar, qb)):
+            lo, inv, start = _bucket_table(knots, NBUCKET)
+            par.append((lo, inv))
+            tab.append(start)
+    return (
+        np.concatenate(coefs),
+        np.array(coff, dtype=np.int64),
+        np.array(xpar),
+        np.concatenate(xb),
+        np.array(qpar),
+        np.concatenate(qb),
     )
 
 
@@ -533,6 +588,91 @@ def xfx_pair_w(g, xa, xb, q2, fa, fb, work):
     _apply(g, isub, lb, _find(logx, xoff[isub], nx, lb), iq, nq, wll, wl, wh, whh, fb)
 
 
+@nb.njit(cache=True, inline="always")
+def _bucket_find(a, lo, n, v, bpar, btab, isub):
+    """As :func:`_find` (a[lo+i] <= v < a[lo+i+1], clamped to [0, n-2]), started from the
+    bucket table and corrected by a few linear steps: the same index, no binary search."""
+    b = int((v - bpar[isub, 0]) * bpar[isub, 1])
+    if b < 0:
+        b = 0
+    elif b > NBUCKET - 1:
+        b = NBUCKET - 1
+    i = btab[isub * NBUCKET + b]
+    while i < n - 2 and a[lo + i + 1] <= v:
+        i += 1
+    while i > 0 and a[lo + i] > v:
+        i -= 1
+    return i
+
+
+@nb.njit(cache=True, inline="always")
+def _apply_fast(coef, c0, nq, logx, x0, ix, lx, iq, wll, wl, wh, whh, out):
+    """The 4×4 weighted sum of :func:`_apply` on the contiguous fast table (NPAD flavours),
+    written as one straight-line sum per flavour (vectorised over flavours). Q knots outside the
+    subgrid (weight exactly 0 there) are replaced by a valid neighbour with the same 0 weight."""
+    dlx = logx[x0 + ix + 1] - logx[x0 + ix]
+    t = (lx - logx[x0 + ix]) / dlx
+    t2 = t * t
+    t3 = t2 * t
+    ha = 2 * t3 - 3 * t2 + 1
+    hb = t3 - 2 * t2 + t
+    hc = -2 * t3 + 3 * t2
+    hd = t3 - t2
+    row = 4 * NPAD
+    b1 = c0 + (ix * nq + iq) * row
+    b2 = b1 + row
+    b0 = b1 - row if iq > 0 else b1
+    b3 = b2 + row if iq + 2 < nq else b2
+    a00, a01, a02, a03 = wll * ha, wll * hb, wll * hc, wll * hd
+    a10, a11, a12, a13 = wl * ha, wl * hb, wl * hc, wl * hd
+    a20, a21, a22, a23 = wh * ha, wh * hb, wh * hc, wh * hd
+    a30, a31, a32, a33 = whh * ha, whh * hb, whh * hc, whh * hd
+    # slices first: indices f in range(NPAD) are provably non-negative, so numba's wraparound
+    # test disappears and the loop vectorises with contiguous loads
+    r0 = coef[b0 : b0 + row]
+    r1 = coef[b1 : b1 + row]
+    r2 = coef[b2 : b2 + row]
+    r3 = coef[b3 : b3 + row]
+    for f in range(NPAD):
+        v0 = a00 * r0[f] + a01 * r0[NPAD + f] + a02 * r0[2 * NPAD + f] + a03 * r0[3 * NPAD + f]
+        v1 = a10 * r1[f] + a11 * r1[NPAD + f] + a12 * r1[2 * NPAD + f] + a13 * r1[3 * NPAD + f]
+        v2 = a20 * r2[f] + a21 * r2[NPAD + f] + a22 * r2[2 * NPAD + f] + a23 * r2[3 * NPAD + f]
+        v3 = a30 * r3[f] + a31 * r3[NPAD + f] + a32 * r3[2 * NPAD + f] + a33 * r3[3 * NPAD + f]
+        out[f] = v0 + v1 + v2 + v3
+
+
+@nb.njit(cache=True, inline="always")
+def xfx_pair_fast(g, xa, xb, q2, fa, fb, work):
+    """As :func:`xfx_pair_w` (same interpolation, same fall-backs), on the fast tables of
+    :func:`build_fast_tables`: one knot search in ln Q² shared by both x, O(1) knot searches,
+    one contiguous 4×4 weighted sum per flavour. ``fa``/``fb`` have length NPAD (index pid + 6)."""
+    q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
+    coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
+    isub = 0
+    for k in range(q2lo.size):
+        if q2 >= q2lo[k]:
+            isub = k
+    nq = qoff[isub + 1] - qoff[isub]
+    q0 = qoff[isub]
+    lq = np.log(q2)
+    la = np.log(xa)
+    lb = np.log(xb)
+    x0 = xoff[isub]
+    xmin = logx[x0]
+    if nq < 4 or lq < logq2[q0] or lq > logq2[q0 + nq - 1] or la < xmin or lb < xmin or xa > 1.0 or xb > 1.0:
+        xfx_all_w(g, xa, q2, fa, work)
+        xfx_all_w(g, xb, q2, fb, work)
+        return
+    nx = xoff[isub + 1] - x0
+    iq = _bucket_find(logq2, q0, nq, lq, qbp, qbt, isub)
+    wll, wl, wh, whh = _qweights(logq2, q0, iq, nq, lq)
+    c0 = coff[isub]
+    ia = _bucket_find(logx, x0, nx, la, xbp, xbt, isub)
+    ib = _bucket_find(logx, x0, nx, lb, xbp, xbt, isub)
+    _apply_fast(coef, c0, nq, logx, x0, ia, la, iq, wll, wl, wh, whh, fa)
+    _apply_fast(coef, c0, nq, logx, x0, ib, lb, iq, wll, wl, wh, whh, fb)
+
+
 @nb.njit(cache=True)
 def xfx_array(g, iflav, x, q2):
     out = np.empty(x.size)
@@ -566,6 +706,8 @@ __all__ = [
     "xfx_all",
     "xfx_all_w",
     "xfx_pair_w",
+    "xfx_pair_fast",
+    "NPAD",
     "alphas_lo",
     "alphas_params",
     "gev2_to_pb",
