@@ -126,6 +126,12 @@ class Integration:
     cell_max: np.ndarray = None
     n_cells_per_dim: int = 1
     unweighting_efficiency: float = 0.0
+    cell_prob: np.ndarray = None  # Walker alias table of the cell proposal (∝ cell_max)
+    cell_alias: np.ndarray = None
+
+    @property
+    def cell_bits(self) -> int:
+        return int(self.n_cells_per_dim).bit_length() - 1
 
     @property
     def scale_up_pb(self) -> float:
@@ -163,6 +169,26 @@ def _refine(edges: np.ndarray, bins: np.ndarray, f: np.ndarray, alpha: float) ->
     return new
 
 
+def alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias table (prob, alias) of the discrete distribution ∝ ``p``: column
+    c = ⌊u n⌋ is kept if the fraction u n − c < prob[c], otherwise alias[c] is taken."""
+    n = p.size
+    q = p * (n / p.sum())
+    prob = np.ones(n)
+    alias = np.arange(n, dtype=np.int64)
+    small = [i for i in range(n) if q[i] < 1.0]
+    large = [i for i in range(n) if q[i] >= 1.0]
+    while small and large:
+        s_, l_ = small.pop(), large.pop()
+        prob[s_] = q[s_]
+        alias[s_] = l_
+        q[l_] = q[l_] + q[s_] - 1.0
+        (small if q[l_] < 1.0 else large).append(l_)
+    for i in small + large:  # leftovers are 1 up to rounding
+        prob[i] = 1.0
+    return prob, alias
+
+
 def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> Integration:
     """VEGAS integration of σ with the 7-point scale variation; freezes the grid and finds w_max."""
     ic = dict(config()["integration"])
@@ -197,14 +223,17 @@ def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> I
     # cell-wise maxima for the unweighting (nc^d equal cells of the VEGAS u-space)
     key = np.random.SeedSequence([int(seed), 1]).generate_state(2, dtype=np.uint64)
     nc = int(ic["cells_per_dim"][d])
+    if nc < 1 or nc & (nc - 1):
+        raise PhiphiError(f"cells_per_dim {nc} in monojet.yaml must be a power of two")
     cmax, csum, cnt = K.scan_cells(int(ic["wmax_points"]), key[0], key[1], edges, nc, par, g, apar)
     cmax = cmax * float(ic["cell_max_safety"])
     prop = cmax / cmax.sum()
     cdf = np.cumsum(prop)
     cdf[-1] = 1.0
     eff = float((csum / max(cnt.sum(), 1)).sum() * len(cmax) / cmax.sum()) if cmax.sum() > 0 else 0.0
+    aprob, alias = alias_table(cmax)
     return Integration(sigma, err, var_pb, chi2, edges, float(cmax.max()), n_it * int(ic["points"]),
-                       cdf, cmax, nc, eff)
+                       cdf, cmax, nc, eff, aprob, alias)
 
 
 def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: int | None = None) -> tuple[dict, dict]:
@@ -216,20 +245,21 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
     if integ.sigma_pb <= 0:
         raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
     eff_guess = max(integ.unweighting_efficiency, 1e-4)
-    if chunk is None:
-        chunk = int(min(max(1.2 * n / eff_guess, 20000), 500_000))
+    max_chunk = int(chunk) if chunk is not None else 2_000_000
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
-    cap = int(1.5 * eff_guess * chunk / K.NBLOCK) + 200
+    cells = (integ.edges, integ.cell_prob, integ.cell_alias, integ.cell_bits)
     parts, first, n_acc, n_over = [], 0, 0, 0
     while n_acc < n:
+        # trials expected to give the missing events (+3% and a floor), at most max_chunk: the
+        # events do not depend on the chunking, only the number of wasted trials does
+        size = max_chunk if chunk is not None else int(min(max((n - n_acc) / eff_guess * 1.03, 20000), max_chunk))
+        cap = int(1.3 * eff_guess * size / K.NBLOCK) + 256
         count, index, kin, ids, aux, over, overflow = K.accept_and_build(
-            first, chunk, key[0], key[1], integ.edges, integ.cell_cdf, integ.cell_max, integ.n_cells_per_dim,
-            par, g, apar, cap)
+            first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar, cap)
         if overflow.any():  # rare: fall back to accept + rebuild for this chunk
-            acc, ov = K.accept_trials(first, chunk, key[0], key[1], integ.edges, integ.cell_cdf, integ.cell_max,
-                                      integ.n_cells_per_dim, par, g, apar)
+            acc, ov = K.accept_trials(first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar)
             idx = np.nonzero(acc)[0][: n - n_acc] + first
-            k_, i_, a_ = K.build_events(idx, key[0], key[1], integ.edges, integ.cell_cdf, integ.n_cells_per_dim, par, g, apar)
+            k_, i_, a_ = K.build_events(idx, key[0], key[1], *cells, par, g, apar)
             ovs = ov[idx - first]
         else:
             sel = [slice(0, int(c)) for c in count]
@@ -242,7 +272,7 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
         parts.append((idx, k_, i_, a_))
         n_over += int(ovs.sum())
         n_acc += idx.size
-        first += chunk
+        first += size
     n_trials = int(parts[-1][0][-1] + 1)
     kin = np.concatenate([p[1] for p in parts])
     ids = np.concatenate([p[2] for p in parts])

@@ -42,7 +42,7 @@ import numba as nb
 import numpy as np
 
 from evtgen import rng
-from evtgen.pdf import alphas_lo, xfx_pair_w
+from evtgen.pdf import NPAD, alphas_lo, xfx_pair_fast
 
 # ---------------------------------------------------------------------- partonic channels
 # type 0: g g -> g S; 1: q(1) qbar(2) -> g S; 2: q(1) g(2) -> q S; 3: g(1) q(2) -> q S
@@ -110,7 +110,15 @@ def _lumi_channels(f1, f2, me, out, scale):
 
 @nb.njit(cache=True)
 def phase_space(u, par):
-    """Map u (hypercube) to (x1, x2, shat, Q², cosθ*, jac); jac = 0 outside the physical region.
+    """Map u (hypercube) to (x1, x2, shat, Q², cosθ*, jac); see :func:`phase_space_pt`."""
+    x1, x2, shat, q2, cth, pt, mt, jac = phase_space_pt(u, par)
+    return x1, x2, shat, q2, cth, jac
+
+
+@nb.njit(cache=True, inline="always")
+def phase_space_pt(u, par):
+    """Map u (hypercube) to (x1, x2, shat, Q², cosθ*, p_T, m_T, jac); jac = 0 outside the
+    physical region (m_T = √(p_T² + Q²) of S).
 
     Variables: u0 → p_T (1/p_T linear on [p_T,min, √s/2]), u1 → jet rapidity y_j on
     [−acosh(√s/2p_T), +acosh(√s/2p_T)], u3 → Q² on [Q²_min, A·B − p_T²] (φφ only), u2 → rapidity of
@@ -134,19 +142,19 @@ def phase_space(u, par):
     A = sqrts - pt * ea
     B = sqrts - pt / ea
     if A <= 0.0 or B <= 0.0:
-        return 0.5, 0.5, 0.0, m2min, 0.0, 0.0
+        return 0.5, 0.5, 0.0, m2min, 0.0, 0.0, 0.0, 0.0
     mt2max = A * B
     if phiphi:
         q2max = mt2max - pt * pt
         if q2max <= m2min:
-            return 0.5, 0.5, 0.0, m2min, 0.0, 0.0
+            return 0.5, 0.5, 0.0, m2min, 0.0, 0.0, 0.0, 0.0
         q2 = m2min + (q2max - m2min) * u[3]
         jac *= q2max - m2min
     else:
         q2 = m2min
     mt2 = pt * pt + q2
     if mt2 >= mt2max:
-        return 0.5, 0.5, 0.0, q2, 0.0, 0.0
+        return 0.5, 0.5, 0.0, q2, 0.0, 0.0, 0.0, 0.0
     mt = np.sqrt(mt2)
     lo = np.log(mt / B)
     hi = np.log(A / mt)
@@ -163,7 +171,7 @@ def phase_space(u, par):
     elif cth < -1.0:
         cth = -1.0
     jac *= x1 * x2
-    return x1, x2, shat, q2, cth, jac
+    return x1, x2, shat, q2, cth, pt, mt, jac
 
 
 @nb.njit(cache=True)
@@ -178,7 +186,7 @@ def scales(par, shat, q2, cth):
     return mu * mu, mu * mu, pt
 
 
-NBUF = 2 * NCH + 2 * 13 + 3
+NBUF = 2 * NCH + 2 * NPAD + 3
 
 
 @nb.njit(cache=True)
@@ -202,9 +210,9 @@ def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
         return 0.0, x1, x2, shat, q2, cth, 0.0
     me = buf[0:NCH]
     tmp = buf[NCH : 2 * NCH]
-    f1 = buf[2 * NCH : 2 * NCH + 13]
-    f2 = buf[2 * NCH + 13 : 2 * NCH + 26]
-    lum = buf[2 * NCH + 26 : 2 * NCH + 29]
+    f1 = buf[2 * NCH : 2 * NCH + NPAD]
+    f2 = buf[2 * NCH + NPAD : 2 * NCH + 2 * NPAD]
+    lum = buf[2 * NCH + 2 * NPAD : 2 * NCH + 2 * NPAD + 3]
     t = -0.5 * (shat - q2) * (1.0 - cth)
     uu = -0.5 * (shat - q2) * (1.0 + cth)
     me2_channels(shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5], me)
@@ -217,7 +225,7 @@ def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
     nf = 3 if nvar > 1 else 1
     for j in range(nf):
         mf2 = muf2 * FAC_F[j] * FAC_F[j]
-        xfx_pair_w(g, x1, x2, mf2, f1, f2, work)
+        xfx_pair_fast(g, x1, x2, mf2, f1, f2, work)
         if j == 0:
             lum[0] = _lumi_channels(f1, f2, me, chw, common)
         else:
@@ -233,6 +241,78 @@ def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
     else:
         wvar[0] = w
     return w, x1, x2, shat, q2, cth, mur2
+
+
+@nb.njit(cache=True, inline="always")
+def lumi_total(f1, f2, s, t, u, m2, c2, y2):
+    """Σ_channels f1[a] f2[b] |M|²_k/g_s² (x·f values), summed in closed form: the flavour sums
+    are taken once per point, so this is Σ_k of :func:`_lumi_channels` without the 31 products."""
+    m4 = m2 * m2
+    k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
+    k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
+    k_qqy = 4.0 / 9.0 * (s * s + m4) / (t * u)
+    k_qgc = 2.0 / 3.0 * c2 * (s * s + u * u) / (-t)
+    k_qgy = 1.0 / 6.0 * (t * t + m4) / (-s * u)
+    k_gqc = 2.0 / 3.0 * c2 * (s * s + t * t) / (-u)
+    k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
+    s1 = 0.0
+    s1y = 0.0
+    s2 = 0.0
+    s2y = 0.0
+    qq = 0.0
+    qqy = 0.0
+    for q in range(1, 6):
+        y = y2[q - 1]
+        a1 = f1[6 + q] + f1[6 - q]
+        a2 = f2[6 + q] + f2[6 - q]
+        pq = f1[6 + q] * f2[6 - q] + f1[6 - q] * f2[6 + q]
+        s1 += a1
+        s1y += y * a1
+        s2 += a2
+        s2y += y * a2
+        qq += pq
+        qqy += y * pq
+    g1 = f1[6]
+    g2 = f2[6]
+    return (g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy)
+            + g1 * (s2 * k_gqc + s2y * k_gqy))
+
+
+@nb.njit(cache=True, inline="always")
+def trial_weight(x, par, g, apar, f1, f2, work):
+    """Cross-section weight (pb) of point x, as :func:`point_weight` with nvar = 1, without the
+    per-channel split (done for accepted points only, :func:`channel_weights`).
+
+    Returns (w, x1, x2, shat, q2, cth, muR², norm) with norm = the factor turning
+    f1[a] f2[b] |M|²_k/g_s² into channel weights; f1/f2 hold x·f at (x1, μ_F), (x2, μ_F)."""
+    x1, x2, shat, q2, cth, pt, mt, jac = phase_space_pt(x, par)
+    if jac <= 0.0:
+        return 0.0, x1, x2, shat, q2, cth, 0.0, 0.0
+    if par[P_SCALE] > 0.5:
+        muf2 = pt * pt
+        mur2 = pt * mt
+    else:
+        mu = 0.5 * (pt + mt)
+        muf2 = mu * mu
+        mur2 = muf2
+    norm = jac / (16.0 * np.pi * shat * shat) / (x1 * x2) * par[P_CONV]
+    if par[P_MODE] > 0.5:
+        norm *= np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2)) / (32.0 * np.pi * np.pi)
+    t = -0.5 * (shat - q2) * (1.0 - cth)
+    uu = -0.5 * (shat - q2) * (1.0 + cth)
+    xfx_pair_fast(g, x1, x2, muf2, f1, f2, work)
+    norm *= 4.0 * np.pi * alphas_lo(apar, mur2)
+    lum = lumi_total(f1, f2, shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5])
+    return lum * norm, x1, x2, shat, q2, cth, mur2, norm
+
+
+@nb.njit(cache=True)
+def channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw):
+    """Per-channel weights chw (same normalisation as the trial weight) of an accepted point."""
+    t = -0.5 * (shat - q2) * (1.0 - cth)
+    uu = -0.5 * (shat - q2) * (1.0 + cth)
+    me2_channels(shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5], me)
+    _lumi_channels(f1, f2, me, chw, norm)
 
 
 # ---------------------------------------------------------------------- VEGAS map
@@ -315,6 +395,33 @@ def _trial_point(key0, key1, idx, edges, x, r, cdf, nc):
     return c, vegas_map(r, edges, x), st
 
 
+@nb.njit(cache=True, inline="always")
+def _trial_point_alias(key0, key1, idx, edges, x, r, aprob, alias, nbits):
+    """Trial ``idx``: cell chosen with probability ∝ its maximum by Walker's alias method (one
+    uniform: integer part = column, fraction = the coin; O(1), no search), uniforms inside it
+    (2^nbits cells per dimension, cell digits in bits of the index) mapped through the VEGAS grid.
+    Returns (cell, jacobian, rng state)."""
+    d = edges.shape[0]
+    st = rng.event_state(key0, key1, idx)
+    uc, st = rng.uniform(st)
+    ncell = aprob.size
+    yc = uc * ncell
+    c = int(yc)
+    if c >= ncell:
+        c = ncell - 1
+    if yc - c >= aprob[c]:
+        c = alias[c]
+    mask = (1 << nbits) - 1
+    inv = 1.0 / (1 << nbits)
+    cc = c
+    for k in range(d):
+        u, st = rng.uniform(st)
+        r[k] = ((cc & mask) + u) * inv
+        cc >>= nbits
+    x[3] = 0.5
+    return c, vegas_map(r, edges, x), st
+
+
 @nb.njit(cache=True)
 def cell_of(r, nc):
     c = 0
@@ -329,7 +436,7 @@ def cell_of(r, nc):
 
 
 @nb.njit(cache=True, parallel=True)
-def accept_trials(first, ntrial, key0, key1, edges, cdf, cmax, nc, par, g, apar):
+def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, par, g, apar):
     """First pass of the unweighting: (accepted (n,) bool, overweight (n,) bool) for trials
     first..first+ntrial-1; trial i uses the counter-based RNG stream (key, i).
 
@@ -340,14 +447,14 @@ def accept_trials(first, ntrial, key0, key1, edges, cdf, cmax, nc, par, g, apar)
     acc = np.zeros(ntrial, dtype=np.bool_)
     over = np.zeros(ntrial, dtype=np.bool_)
     for blk in nb.prange(NBLOCK):
-        buf, work = make_buffers()
         x = np.empty(4)
         r = np.empty(d)
-        wv = np.empty(1)
-        chw = np.empty(NCH)
+        f1 = np.zeros(NPAD)
+        f2 = np.zeros(NPAD)
+        work = np.empty((4, 13))
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
-            c, jv, st = _trial_point(key0, key1, first + i, edges, x, r, cdf, nc)
-            w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw, buf, work)
+            c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
+            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             ua, st = rng.uniform(st)
             if w > 0.0 and ua * cmax[c] < w:
@@ -357,7 +464,7 @@ def accept_trials(first, ntrial, key0, key1, edges, cdf, cmax, nc, par, g, apar)
 
 
 @nb.njit(cache=True, parallel=True)
-def accept_and_build(first, ntrial, key0, key1, edges, cdf, cmax, nc, par, g, apar, cap):
+def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, par, g, apar, cap):
     """One-pass unweighting: as :func:`accept_trials`, and the accepted events are built at once
     into per-block buffers of capacity ``cap`` (blocks cover contiguous trial ranges, so the
     concatenation keeps the trial order). ``overflow`` > 0 means a block ran out of space and the
@@ -366,37 +473,45 @@ def accept_and_build(first, ntrial, key0, key1, edges, cdf, cmax, nc, par, g, ap
     Returns (count (NBLOCK,), index, kin, ids, aux, over, overflow)."""
     d = edges.shape[0]
     count = np.zeros(NBLOCK, dtype=np.int64)
-    index = np.zeros((NBLOCK, cap), dtype=np.int64)
-    kin = np.zeros((NBLOCK, cap, 16))
-    aux = np.zeros((NBLOCK, cap, 3))
-    ids = np.zeros((NBLOCK, cap, 3), dtype=np.int64)
-    over = np.zeros((NBLOCK, cap), dtype=np.bool_)
+    index = np.empty((NBLOCK, cap), dtype=np.int64)
+    kin = np.empty((NBLOCK, cap, 16))
+    aux = np.empty((NBLOCK, cap, 3))
+    ids = np.empty((NBLOCK, cap, 3), dtype=np.int64)
+    over = np.empty((NBLOCK, cap), dtype=np.bool_)
     overflow = np.zeros(NBLOCK, dtype=np.int64)
     for blk in nb.prange(NBLOCK):
-        buf, work = make_buffers()
         x = np.empty(4)
         r = np.empty(d)
-        wv = np.empty(1)
+        f1 = np.zeros(NPAD)
+        f2 = np.zeros(NPAD)
+        work = np.empty((4, 13))
+        me = np.empty(NCH)
         chw = np.empty(NCH)
+        kb = kin[blk]
+        ib = ids[blk]
+        ab = aux[blk]
+        n_here = 0
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
-            c, jv, st = _trial_point(key0, key1, first + i, edges, x, r, cdf, nc)
-            w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw, buf, work)
+            c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
+            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             ua, st = rng.uniform(st)
             if w > 0.0 and ua * cmax[c] < w:
-                j = count[blk]
+                j = n_here
                 if j >= cap:
                     overflow[blk] += 1
                     continue
                 index[blk, j] = first + i
                 over[blk, j] = w > cmax[c]
-                _fill_event(j, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin[blk], ids[blk], aux[blk])
-                count[blk] = j + 1
+                channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
+                _fill_event(j, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kb, ib, ab)
+                n_here = j + 1
+        count[blk] = n_here
     return count, index, kin, ids, aux, over, overflow
 
 
 @nb.njit(cache=True, parallel=True)
-def build_events(indices, key0, key1, edges, cdf, nc, par, g, apar):
+def build_events(indices, key0, key1, edges, aprob, alias, nbits, par, g, apar):
     """Second pass: kinematics of the accepted trials ``indices`` (same RNG streams).
 
     Returns (kin (n, 16), ids (n, 3), aux (n, 3)); kin columns: jet px,py,pz,E | S px,py,pz,E |
@@ -408,15 +523,18 @@ def build_events(indices, key0, key1, edges, cdf, nc, par, g, apar):
     aux = np.zeros((n, 3))
     ids = np.zeros((n, 3), dtype=np.int64)
     for blk in nb.prange(NBLOCK):
-        buf, work = make_buffers()
         x = np.empty(4)
         r = np.empty(d)
-        wv = np.empty(1)
+        f1 = np.zeros(NPAD)
+        f2 = np.zeros(NPAD)
+        work = np.empty((4, 13))
+        me = np.empty(NCH)
         chw = np.empty(NCH)
         for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
-            c, jv, st = _trial_point(key0, key1, indices[i], edges, x, r, cdf, nc)
-            w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw, buf, work)
+            c, jv, st = _trial_point_alias(key0, key1, indices[i], edges, x, r, aprob, alias, nbits)
+            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             ua, st = rng.uniform(st)  # the acceptance draw of the first pass
+            channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
             _fill_event(i, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin, ids, aux)
     return kin, ids, aux
 
@@ -482,6 +600,11 @@ def _fill_event(i, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin, ids, au
         kin[i, 9] = vy + g2 * bp * by + gam * by * ve
         kin[i, 10] = vz + g2 * bp * bzz + gam * bzz * ve
         kin[i, 11] = gam * (ve + bp)
+    else:
+        kin[i, 8] = 0.0
+        kin[i, 9] = 0.0
+        kin[i, 10] = 0.0
+        kin[i, 11] = 0.0
     kin[i, 12] = shat
     kin[i, 13] = q2
     kin[i, 14] = x1
