@@ -248,68 +248,64 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
     max_chunk = int(chunk) if chunk is not None else 2_000_000
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
     cells = (integ.edges, integ.cell_prob, integ.cell_alias, integ.cell_bits)
-    parts, first, n_acc, n_over = [], 0, 0, 0
+    out = np.empty((K.NCOL, n))
+    ids = np.empty((3, n), dtype=np.int32)
+    first, n_acc, n_over, last = 0, 0, 0, -1
     while n_acc < n:
         # trials expected to give the missing events (+3% and a floor), at most max_chunk: the
         # events do not depend on the chunking, only the number of wasted trials does
         size = max_chunk if chunk is not None else int(min(max((n - n_acc) / eff_guess * 1.03, 20000), max_chunk))
         cap = int(1.3 * eff_guess * size / K.NBLOCK) + 256
-        count, index, kin, ids, aux, over, overflow = K.accept_and_build(
+        count, index, rec, over, overflow = K.accept_and_build(
             first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar, cap)
         if overflow.any():  # rare: fall back to accept + rebuild for this chunk
             acc, ov = K.accept_trials(first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar)
             idx = np.nonzero(acc)[0][: n - n_acc] + first
-            k_, i_, a_ = K.build_events(idx, key[0], key[1], *cells, par, g, apar)
+            rec = K.build_events(idx, key[0], key[1], *cells, par, g, apar)[None]
+            count = np.array([idx.size])
             ovs = ov[idx - first]
         else:
             sel = [slice(0, int(c)) for c in count]
             idx = np.concatenate([index[b, s] for b, s in enumerate(sel)])[: n - n_acc]
-            m = idx.size
-            k_ = np.concatenate([kin[b, s] for b, s in enumerate(sel)])[:m]
-            i_ = np.concatenate([ids[b, s] for b, s in enumerate(sel)])[:m]
-            a_ = np.concatenate([aux[b, s] for b, s in enumerate(sel)])[:m]
-            ovs = np.concatenate([over[b, s] for b, s in enumerate(sel)])[:m]
-        parts.append((idx, k_, i_, a_))
+            ovs = np.concatenate([over[b, s] for b, s in enumerate(sel)])[: idx.size]
+        m = K.records_to_columns(count, rec, par, apar, out, ids, n_acc, n - n_acc)
+        assert m == idx.size
+        if m:
+            last = int(idx[-1])
         n_over += int(ovs.sum())
-        n_acc += idx.size
+        n_acc += m
         first += size
-    n_trials = int(parts[-1][0][-1] + 1)
-    kin = np.concatenate([p[1] for p in parts])
-    ids = np.concatenate([p[2] for p in parts])
-    aux = np.concatenate([p[3] for p in parts])
+    n_trials = last + 1
     stats = {"n_trials": n_trials, "efficiency": n / n_trials, "n_overweight": n_over, "wmax_pb": integ.wmax,
              "n_cells": int(integ.cell_max.size), "overweight_fraction": n_over / n}
-    return {"kin": kin, "ids": ids, "aux": aux}, stats
+    return {"cols": out, "ids": ids}, stats
 
 
 def to_awkward(setup: Setup, cols: dict) -> ak.Array:
-    """Awkward record array (Momentum4D records + scalars) from the numpy columns."""
-    kin, ids, aux = cols["kin"], cols["ids"], cols["aux"]
+    """Awkward record array (Momentum4D records + scalars) from the event columns (no copies:
+    every field is a contiguous row of the column-major arrays)."""
+    out, ids = cols["cols"], cols["ids"]
 
     def mom(c):
-        return ak.zip({"px": kin[:, c], "py": kin[:, c + 1], "pz": kin[:, c + 2], "E": kin[:, c + 3]}, with_name="Momentum4D")
+        return ak.zip({"px": out[c], "py": out[c + 1], "pz": out[c + 2], "E": out[c + 3]}, with_name="Momentum4D")
 
-    fields = {"j": mom(0)}
+    fields = {"j": mom(K.C_J)}
     if setup.mode == "phiphi":
-        phi1 = kin[:, 8:12]
-        phi2 = kin[:, 4:8] - phi1
-        fields["phi1"] = mom(8)
-        fields["phi2"] = ak.zip(
-            {"px": phi2[:, 0], "py": phi2[:, 1], "pz": phi2[:, 2], "E": phi2[:, 3]}, with_name="Momentum4D"
-        )
-        fields["m2_phiphi"] = kin[:, 13]
+        fields["phi1"] = mom(K.C_PHI1)
+        fields["phi2"] = mom(K.C_PHI2)
+        fields["m2_phiphi"] = out[K.C_Q2]
     else:
-        fields["S"] = mom(4)
-        fields["m2_S"] = kin[:, 13]
+        fields["S"] = mom(K.C_S)
+        fields["m2_S"] = out[K.C_Q2]
     fields.update(
-        shat=kin[:, 12],
-        x1=kin[:, 14],
-        x2=kin[:, 15],
-        id1=ids[:, 0].astype(np.int32),
-        id2=ids[:, 1].astype(np.int32),
-        id_j=ids[:, 2].astype(np.int32),
-        scale=np.sqrt(aux[:, 0]),
-        alphas=aux[:, 2],
-        pt_parton=aux[:, 1],
+        shat=out[K.C_SHAT],
+        x1=out[K.C_X1],
+        x2=out[K.C_X2],
+        id1=ids[0],
+        id2=ids[1],
+        id_j=ids[2],
+        scale=out[K.C_SCALE],
+        alphas=out[K.C_ALPHAS],
+        pt_parton=out[K.C_PT],
     )
     return ak.zip(fields, depth_limit=1)

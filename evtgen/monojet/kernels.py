@@ -463,20 +463,57 @@ def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, p
     return acc, over
 
 
+# compact record of an accepted trial (what the event kinematics need), one row per event
+R_X1, R_X2, R_SHAT, R_Q2, R_CTH, R_MUR2, R_UPHI, R_UC2, R_UP2, R_CH, NREC = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+# event columns (float64, column-major: out[c, i]): jet, S, phi1, phi2 four-vectors (px, py, pz, E),
+# then ŝ, Q², x1, x2, scale = μ_R, parton p_T, alpha_s(μ_R). S columns are filled for pp2js,
+# phi columns for pp2jphiphi.
+C_J, C_S, C_PHI1, C_PHI2, C_SHAT, C_Q2, C_X1, C_X2, C_SCALE, C_PT, C_ALPHAS, NCOL = 0, 4, 8, 12, 16, 17, 18, 19, 20, 21, 22, 23
+
+
+@nb.njit(cache=True, inline="always")
+def _record(row, st, chw, x1, x2, shat, q2, cth, mur2):
+    """Choose the partonic channel (probability ∝ its weight) and draw the remaining uniforms
+    of the event (azimuth, S* decay angles) from the trial's stream; store them in ``row``."""
+    uc, st = rng.uniform(st)
+    tot = 0.0
+    for k in range(NCH):
+        tot += chw[k]
+    target = uc * tot
+    run = 0.0
+    kc = NCH - 1
+    for k in range(NCH):
+        run += chw[k]
+        if run >= target and chw[k] > 0.0:
+            kc = k
+            break
+    uphi, st = rng.uniform(st)
+    uc2, st = rng.uniform(st)
+    up2, st = rng.uniform(st)
+    row[R_X1] = x1
+    row[R_X2] = x2
+    row[R_SHAT] = shat
+    row[R_Q2] = q2
+    row[R_CTH] = cth
+    row[R_MUR2] = mur2
+    row[R_UPHI] = uphi
+    row[R_UC2] = uc2
+    row[R_UP2] = up2
+    row[R_CH] = kc
+
+
 @nb.njit(cache=True, parallel=True)
 def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, par, g, apar, cap):
-    """One-pass unweighting: as :func:`accept_trials`, and the accepted events are built at once
-    into per-block buffers of capacity ``cap`` (blocks cover contiguous trial ranges, so the
-    concatenation keeps the trial order). ``overflow`` > 0 means a block ran out of space and the
-    caller must fall back to the two-pass path for this chunk.
+    """One-pass unweighting: as :func:`accept_trials`, and the accepted trials are recorded at
+    once (:func:`_record`) into per-block buffers of capacity ``cap`` (blocks cover contiguous
+    trial ranges, so concatenating them keeps the trial order). ``overflow`` > 0 means a block ran
+    out of space and the caller must fall back to the two-pass path for this chunk.
 
-    Returns (count (NBLOCK,), index, kin, ids, aux, over, overflow)."""
+    Returns (count (NBLOCK,), index (NBLOCK, cap), rec (NBLOCK, cap, NREC), over, overflow)."""
     d = edges.shape[0]
     count = np.zeros(NBLOCK, dtype=np.int64)
     index = np.empty((NBLOCK, cap), dtype=np.int64)
-    kin = np.empty((NBLOCK, cap, 16))
-    aux = np.empty((NBLOCK, cap, 3))
-    ids = np.empty((NBLOCK, cap, 3), dtype=np.int64)
+    rec = np.empty((NBLOCK, cap, NREC))
     over = np.empty((NBLOCK, cap), dtype=np.bool_)
     overflow = np.zeros(NBLOCK, dtype=np.int64)
     for blk in nb.prange(NBLOCK):
@@ -487,9 +524,6 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
         work = np.empty((4, 13))
         me = np.empty(NCH)
         chw = np.empty(NCH)
-        kb = kin[blk]
-        ib = ids[blk]
-        ab = aux[blk]
         n_here = 0
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
             c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
@@ -504,24 +538,18 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
                 index[blk, j] = first + i
                 over[blk, j] = w > cmax[c]
                 channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
-                _fill_event(j, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kb, ib, ab)
+                _record(rec[blk, j], st, chw, x1, x2, shat, q2, cth, mur2)
                 n_here = j + 1
         count[blk] = n_here
-    return count, index, kin, ids, aux, over, overflow
+    return count, index, rec, over, overflow
 
 
 @nb.njit(cache=True, parallel=True)
 def build_events(indices, key0, key1, edges, aprob, alias, nbits, par, g, apar):
-    """Second pass: kinematics of the accepted trials ``indices`` (same RNG streams).
-
-    Returns (kin (n, 16), ids (n, 3), aux (n, 3)); kin columns: jet px,py,pz,E | S px,py,pz,E |
-    phi1 px,py,pz,E | shat, Q², x1, x2; aux: muR², p_T, alpha_s(muR).
-    """
+    """Second pass: records (n, NREC) of the accepted trials ``indices`` (same RNG streams)."""
     n = indices.size
     d = edges.shape[0]
-    kin = np.zeros((n, 16))
-    aux = np.zeros((n, 3))
-    ids = np.zeros((n, 3), dtype=np.int64)
+    rec = np.empty((n, NREC))
     for blk in nb.prange(NBLOCK):
         x = np.empty(4)
         r = np.empty(d)
@@ -535,55 +563,64 @@ def build_events(indices, key0, key1, edges, aprob, alias, nbits, par, g, apar):
             w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             ua, st = rng.uniform(st)  # the acceptance draw of the first pass
             channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
-            _fill_event(i, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin, ids, aux)
-    return kin, ids, aux
+            _record(rec[i], st, chw, x1, x2, shat, q2, cth, mur2)
+    return rec
 
 
-@nb.njit(cache=True)
-def _fill_event(i, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin, ids, aux):
-    # partonic channel, chosen with probability ∝ its weight
-    uc, st = rng.uniform(st)
-    tot = 0.0
-    for k in range(NCH):
-        tot += chw[k]
-    target = uc * tot
-    run = 0.0
-    kc = NCH - 1
-    for k in range(NCH):
-        run += chw[k]
-        if run >= target and chw[k] > 0.0:
-            kc = k
-            break
-    ids[i, 0] = CHANNELS[kc, 0]
-    ids[i, 1] = CHANNELS[kc, 1]
-    ids[i, 2] = CHANNELS[kc, 2]
+@nb.njit(cache=True, parallel=True)
+def records_to_columns(count, rec, par, apar, out, ids, offset, nmax):
+    """Events from the per-block records ``rec`` (nblock, cap, NREC) with ``count`` rows each,
+    written to columns out[:, offset + j] and ids[:, offset + j] (at most ``nmax`` events, in
+    block order). Returns the number written."""
+    nblk = count.size
+    start = np.zeros(nblk + 1, dtype=np.int64)
+    for b in range(nblk):
+        start[b + 1] = start[b] + count[b]
+    total = min(start[nblk], nmax)
+    for b in nb.prange(nblk):
+        for j in range(count[b]):
+            k = start[b] + j
+            if k >= total:
+                break
+            _event_columns(rec[b, j], par, apar, out, ids, offset + k)
+    return total
+
+
+@nb.njit(cache=True, inline="always")
+def _event_columns(row, par, apar, out, ids, i):
+    """Four-vectors and event quantities of record ``row`` into column i of out / ids."""
+    x1 = row[R_X1]
+    x2 = row[R_X2]
+    shat = row[R_SHAT]
+    q2 = row[R_Q2]
+    cth = row[R_CTH]
+    mur2 = row[R_MUR2]
+    kc = int(row[R_CH])
+    ids[0, i] = CHANNELS[kc, 0]
+    ids[1, i] = CHANNELS[kc, 1]
+    ids[2, i] = CHANNELS[kc, 2]
     # partonic CM kinematics, then boost to the lab along z
     rs = np.sqrt(shat)
     p = (shat - q2) / (2.0 * rs)
     sth = np.sqrt(max(0.0, 1.0 - cth * cth))
-    uphi, st = rng.uniform(st)
-    phi = 2.0 * np.pi * uphi
+    phi = 2.0 * np.pi * row[R_UPHI]
+    cph = np.cos(phi)
+    sph = np.sin(phi)
     bz = (x1 - x2) / (x1 + x2)
-    jx, jy, jz, je = _boost_z(p * sth * np.cos(phi), p * sth * np.sin(phi), p * cth, p, bz)
+    jx, jy, jz, je = _boost_z(p * sth * cph, p * sth * sph, p * cth, p, bz)
     es = np.sqrt(p * p + q2)
-    sx, sy, sz, se = _boost_z(-p * sth * np.cos(phi), -p * sth * np.sin(phi), -p * cth, es, bz)
-    kin[i, 0] = jx
-    kin[i, 1] = jy
-    kin[i, 2] = jz
-    kin[i, 3] = je
-    kin[i, 4] = sx
-    kin[i, 5] = sy
-    kin[i, 6] = sz
-    kin[i, 7] = se
+    sx, sy, sz, se = _boost_z(-p * sth * cph, -p * sth * sph, -p * cth, es, bz)
+    out[C_J, i] = jx
+    out[C_J + 1, i] = jy
+    out[C_J + 2, i] = jz
+    out[C_J + 3, i] = je
     if par[P_MODE] > 0.5:
         # S* -> phi phi, isotropic in the S* rest frame
         m = np.sqrt(q2)
         pst = 0.5 * m * np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2))
-        uc2, st = rng.uniform(st)
-        up2, st = rng.uniform(st)
-        c2 = 2.0 * uc2 - 1.0
+        c2 = 2.0 * row[R_UC2] - 1.0
         s2 = np.sqrt(max(0.0, 1.0 - c2 * c2))
-        ph2 = 2.0 * np.pi * up2
+        ph2 = 2.0 * np.pi * row[R_UP2]
         vx = pst * s2 * np.cos(ph2)
         vy = pst * s2 * np.sin(ph2)
         vz = pst * c2
@@ -596,22 +633,30 @@ def _fill_event(i, st, chw, x1, x2, shat, q2, cth, mur2, par, apar, kin, ids, au
         gam = 1.0 / np.sqrt(1.0 - b2)
         bp = bx * vx + by * vy + bzz * vz
         g2 = (gam - 1.0) / b2 if b2 > 0.0 else 0.0
-        kin[i, 8] = vx + g2 * bp * bx + gam * bx * ve
-        kin[i, 9] = vy + g2 * bp * by + gam * by * ve
-        kin[i, 10] = vz + g2 * bp * bzz + gam * bzz * ve
-        kin[i, 11] = gam * (ve + bp)
+        p1x = vx + g2 * bp * bx + gam * bx * ve
+        p1y = vy + g2 * bp * by + gam * by * ve
+        p1z = vz + g2 * bp * bzz + gam * bzz * ve
+        p1e = gam * (ve + bp)
+        out[C_PHI1, i] = p1x
+        out[C_PHI1 + 1, i] = p1y
+        out[C_PHI1 + 2, i] = p1z
+        out[C_PHI1 + 3, i] = p1e
+        out[C_PHI2, i] = sx - p1x
+        out[C_PHI2 + 1, i] = sy - p1y
+        out[C_PHI2 + 2, i] = sz - p1z
+        out[C_PHI2 + 3, i] = se - p1e
     else:
-        kin[i, 8] = 0.0
-        kin[i, 9] = 0.0
-        kin[i, 10] = 0.0
-        kin[i, 11] = 0.0
-    kin[i, 12] = shat
-    kin[i, 13] = q2
-    kin[i, 14] = x1
-    kin[i, 15] = x2
-    aux[i, 0] = mur2
-    aux[i, 1] = p * sth
-    aux[i, 2] = alphas_lo(apar, mur2)
+        out[C_S, i] = sx
+        out[C_S + 1, i] = sy
+        out[C_S + 2, i] = sz
+        out[C_S + 3, i] = se
+    out[C_SHAT, i] = shat
+    out[C_Q2, i] = q2
+    out[C_X1, i] = x1
+    out[C_X2, i] = x2
+    out[C_SCALE, i] = np.sqrt(mur2)
+    out[C_PT, i] = p * sth
+    out[C_ALPHAS, i] = alphas_lo(apar, mur2)
 
 
 @nb.njit(cache=True, parallel=True)
