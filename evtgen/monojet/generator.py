@@ -169,26 +169,6 @@ def _refine(edges: np.ndarray, bins: np.ndarray, f: np.ndarray, alpha: float) ->
     return new
 
 
-def alias_table(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Walker/Vose alias table (prob, alias) of the discrete distribution ∝ ``p``: column
-    c = ⌊u n⌋ is kept if the fraction u n − c < prob[c], otherwise alias[c] is taken."""
-    n = p.size
-    q = p * (n / p.sum())
-    prob = np.ones(n)
-    alias = np.arange(n, dtype=np.int64)
-    small = [i for i in range(n) if q[i] < 1.0]
-    large = [i for i in range(n) if q[i] >= 1.0]
-    while small and large:
-        s_, l_ = small.pop(), large.pop()
-        prob[s_] = q[s_]
-        alias[s_] = l_
-        q[l_] = q[l_] + q[s_] - 1.0
-        (small if q[l_] < 1.0 else large).append(l_)
-    for i in small + large:  # leftovers are 1 up to rounding
-        prob[i] = 1.0
-    return prob, alias
-
-
 def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> Integration:
     """VEGAS integration of σ with the 7-point scale variation; freezes the grid and finds w_max."""
     ic = dict(config()["integration"])
@@ -225,13 +205,14 @@ def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> I
     nc = int(ic["cells_per_dim"][d])
     if nc < 1 or nc & (nc - 1):
         raise PhiphiError(f"cells_per_dim {nc} in monojet.yaml must be a power of two")
-    cmax, csum, cnt = K.scan_cells(int(ic["wmax_points"]), key[0], key[1], edges, nc, par, g, apar)
+    n_scan = ic["wmax_points"][d] if isinstance(ic["wmax_points"], dict) else ic["wmax_points"]
+    cmax, csum, cnt = K.scan_cells(int(n_scan), key[0], key[1], edges, nc, par, g, apar)
     cmax = cmax * float(ic["cell_max_safety"])
     prop = cmax / cmax.sum()
     cdf = np.cumsum(prop)
     cdf[-1] = 1.0
     eff = float((csum / max(cnt.sum(), 1)).sum() * len(cmax) / cmax.sum()) if cmax.sum() > 0 else 0.0
-    aprob, alias = alias_table(cmax)
+    aprob, alias = K.alias_table(cmax)
     return Integration(sigma, err, var_pb, chi2, edges, float(cmax.max()), n_it * int(ic["points"]),
                        cdf, cmax, nc, eff, aprob, alias)
 

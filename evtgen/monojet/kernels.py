@@ -197,7 +197,8 @@ def make_buffers():
 
 @nb.njit(cache=True)
 def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
-    """Cross-section weight (pb) of point u; fills wvar[0:nvar] (scale variations) and chw.
+    """Cross-section weight (pb) of point u; fills wvar[0:nvar] (scale variations); ``chw`` is
+    not touched (kept for the signature; the channel split is :func:`channel_weights`).
 
     ``buf``/``work`` come from :func:`make_buffers`. Returns (w, x1, x2, shat, q2, cth, muR2).
     """
@@ -205,17 +206,12 @@ def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
     for i in range(nvar):
         wvar[i] = 0.0
     if jac <= 0.0:
-        for k in range(NCH):
-            chw[k] = 0.0
         return 0.0, x1, x2, shat, q2, cth, 0.0
-    me = buf[0:NCH]
-    tmp = buf[NCH : 2 * NCH]
     f1 = buf[2 * NCH : 2 * NCH + NPAD]
     f2 = buf[2 * NCH + NPAD : 2 * NCH + 2 * NPAD]
     lum = buf[2 * NCH + 2 * NPAD : 2 * NCH + 2 * NPAD + 3]
     t = -0.5 * (shat - q2) * (1.0 - cth)
     uu = -0.5 * (shat - q2) * (1.0 + cth)
-    me2_channels(shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5], me)
     mur2, muf2, pt = scales(par, shat, q2, cth)
     # common factor: g_s² = 4π α_s ; dσ/dt = |M|²/(16π s²); f = xf/x; jacobian; GeV^-2 -> pb
     common = jac / (16.0 * np.pi * shat * shat) / (x1 * x2) * par[P_CONV]
@@ -226,14 +222,9 @@ def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
     for j in range(nf):
         mf2 = muf2 * FAC_F[j] * FAC_F[j]
         xfx_pair_fast(g, x1, x2, mf2, f1, f2, work)
-        if j == 0:
-            lum[0] = _lumi_channels(f1, f2, me, chw, common)
-        else:
-            lum[j] = _lumi_channels(f1, f2, me, tmp, common)
+        lum[j] = lumi_total(f1, f2, shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5]) * common
     g2 = 4.0 * np.pi * alphas_lo(apar, mur2)
     w = g2 * lum[0]
-    for k in range(NCH):
-        chw[k] *= g2
     if nvar > 1:
         for i in range(nvar):
             fr = VAR_R[i]
@@ -420,6 +411,43 @@ def _trial_point_alias(key0, key1, idx, edges, x, r, aprob, alias, nbits):
         cc >>= nbits
     x[3] = 0.5
     return c, vegas_map(r, edges, x), st
+
+
+@nb.njit(cache=True)
+def alias_table(p):
+    """Walker/Vose alias table (prob, alias) of the discrete distribution ∝ ``p``: column
+    c = ⌊u n⌋ is kept if the fraction u n − c < prob[c], otherwise alias[c] is taken."""
+    n = p.size
+    q = p * (n / p.sum())
+    prob = np.ones(n)
+    alias = np.arange(n)
+    small = np.empty(n, dtype=np.int64)
+    large = np.empty(n, dtype=np.int64)
+    ns = 0
+    nl = 0
+    for i in range(n):
+        if q[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        sm = small[ns]
+        nl -= 1
+        lg = large[nl]
+        prob[sm] = q[sm]
+        alias[sm] = lg
+        q[lg] = q[lg] + q[sm] - 1.0
+        if q[lg] < 1.0:
+            small[ns] = lg
+            ns += 1
+        else:
+            large[nl] = lg
+            nl += 1
+    # leftovers (either list) have q = 1 up to rounding: prob stays 1
+    return prob, alias
 
 
 @nb.njit(cache=True)
@@ -659,27 +687,30 @@ def _event_columns(row, par, apar, out, ids, i):
     out[C_ALPHAS, i] = alphas_lo(apar, mur2)
 
 
+SCAN_BLOCKS = 8  # blocks of the cell scan (each holds per-cell arrays: kept few)
+
+
 @nb.njit(cache=True, parallel=True)
 def scan_cells(n, key0, key1, edges, nc, par, g, apar):
     """Uniform points on the frozen grid (counter RNG): per-cell (max, sum, count) of the weight."""
     d = edges.shape[0]
     ncell = nc**d
-    cmax = np.zeros((NBLOCK, ncell))
-    csum = np.zeros((NBLOCK, ncell))
-    cnt = np.zeros((NBLOCK, ncell), dtype=np.int64)
-    for blk in nb.prange(NBLOCK):
-        buf, work = make_buffers()
+    cmax = np.zeros((SCAN_BLOCKS, ncell))
+    csum = np.zeros((SCAN_BLOCKS, ncell))
+    cnt = np.zeros((SCAN_BLOCKS, ncell), dtype=np.int64)
+    for blk in nb.prange(SCAN_BLOCKS):
         x = np.empty(4)
         r = np.empty(d)
-        wv = np.empty(1)
-        chw = np.empty(NCH)
-        for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
+        f1 = np.zeros(NPAD)
+        f2 = np.zeros(NPAD)
+        work = np.empty((4, 13))
+        for i in range(blk * n // SCAN_BLOCKS, (blk + 1) * n // SCAN_BLOCKS):
             st = rng.event_state(key0, key1, i)
             for k in range(d):
                 r[k], st = rng.uniform(st)
             x[3] = 0.5
             jv = vegas_map(r, edges, x)
-            w, x1, x2, shat, q2, cth, mur2 = point_weight(x, par, g, apar, 1, wv, chw, buf, work)
+            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             c = cell_of(r, nc)
             if w > cmax[blk, c]:
@@ -689,7 +720,7 @@ def scan_cells(n, key0, key1, edges, nc, par, g, apar):
     mx = np.zeros(ncell)
     sm = np.zeros(ncell)
     ct = np.zeros(ncell, dtype=np.int64)
-    for blk in range(NBLOCK):
+    for blk in range(SCAN_BLOCKS):
         for c in range(ncell):
             if cmax[blk, c] > mx[c]:
                 mx[c] = cmax[blk, c]
