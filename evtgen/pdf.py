@@ -642,10 +642,11 @@ def _apply_fast(coef, c0, nq, logx, x0, ix, lx, iq, wll, wl, wh, whh, out):
 
 
 @nb.njit(cache=True, inline="always")
-def xfx_pair_fast(g, xa, xb, q2, fa, fb, work):
-    """As :func:`xfx_pair_w` (same interpolation, same fall-backs), on the fast tables of
-    :func:`build_fast_tables`: one knot search in ln Q² shared by both x, O(1) knot searches,
-    one contiguous 4×4 weighted sum per flavour. ``fa``/``fb`` have length NPAD (index pid + 6)."""
+def xfx_pair_try(g, xa, xb, q2, fa, fb):
+    """The fast path of :func:`xfx_pair_fast`: fills ``fa``/``fb`` and returns True when both
+    points are inside the grid (Q_min ≤ Q ≤ Q_max, x_min ≤ x ≤ 1, ≥ 4 Q knots), else returns
+    False without touching them (the caller then uses the general :func:`xfx_all_w`; keeping that
+    call out of this function keeps the inlined fast path lean)."""
     q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
     coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
     isub = 0
@@ -660,9 +661,7 @@ def xfx_pair_fast(g, xa, xb, q2, fa, fb, work):
     x0 = xoff[isub]
     xmin = logx[x0]
     if nq < 4 or lq < logq2[q0] or lq > logq2[q0 + nq - 1] or la < xmin or lb < xmin or xa > 1.0 or xb > 1.0:
-        xfx_all_w(g, xa, q2, fa, work)
-        xfx_all_w(g, xb, q2, fb, work)
-        return
+        return False
     nx = xoff[isub + 1] - x0
     iq = _bucket_find(logq2, q0, nq, lq, qbp, qbt, isub)
     wll, wl, wh, whh = _qweights(logq2, q0, iq, nq, lq)
@@ -671,6 +670,17 @@ def xfx_pair_fast(g, xa, xb, q2, fa, fb, work):
     ib = _bucket_find(logx, x0, nx, lb, xbp, xbt, isub)
     _apply_fast(coef, c0, nq, logx, x0, ia, la, iq, wll, wl, wh, whh, fa)
     _apply_fast(coef, c0, nq, logx, x0, ib, lb, iq, wll, wl, wh, whh, fb)
+    return True
+
+
+@nb.njit(cache=True, inline="always")
+def xfx_pair_fast(g, xa, xb, q2, fa, fb, work):
+    """As :func:`xfx_pair_w` (same interpolation, same fall-backs), on the fast tables of
+    :func:`build_fast_tables`: one knot search in ln Q² shared by both x, O(1) knot searches,
+    one contiguous 4×4 weighted sum per flavour. ``fa``/``fb`` have length NPAD (index pid + 6)."""
+    if not xfx_pair_try(g, xa, xb, q2, fa, fb):
+        xfx_all_w(g, xa, q2, fa, work)
+        xfx_all_w(g, xb, q2, fb, work)
 
 
 @nb.njit(cache=True)
@@ -707,6 +717,7 @@ __all__ = [
     "xfx_all_w",
     "xfx_pair_w",
     "xfx_pair_fast",
+    "xfx_pair_try",
     "NPAD",
     "alphas_lo",
     "alphas_params",

@@ -226,6 +226,7 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
     if integ.sigma_pb <= 0:
         raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
     eff_guess = max(integ.unweighting_efficiency, 1e-4)
+    # large chunks: each parallel call has a fixed cost (allocation, thread start-up)
     max_chunk = int(chunk) if chunk is not None else 2_000_000
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
     cells = (integ.edges, integ.cell_prob, integ.cell_alias, integ.cell_bits)
@@ -235,7 +236,7 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
     while n_acc < n:
         # trials expected to give the missing events (+3% and a floor), at most max_chunk: the
         # events do not depend on the chunking, only the number of wasted trials does
-        size = max_chunk if chunk is not None else int(min(max((n - n_acc) / eff_guess * 1.03, 20000), max_chunk))
+        size = int(min(max((n - n_acc) / eff_guess * 1.03, 20000), max_chunk))
         cap = int(1.3 * eff_guess * size / K.NBLOCK) + 256
         count, index, rec, over, overflow = K.accept_and_build(
             first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar, cap)

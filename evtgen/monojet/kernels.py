@@ -27,13 +27,19 @@ boundary and x₁, x₂ ≤ 1 hold by construction.
 
 Unweighting: after the VEGAS grid is frozen, the u-cube is split into n_c^d equal cells and the
 maximum weight of each cell is found from a scan (× a safety factor); trials pick a cell with
-probability ∝ its maximum and are accepted with probability w/max_cell — exact except for the
+probability ∝ its maximum (Walker's alias table: O(1)) and are accepted with probability w/max_cell — exact except for the
 rare "overweight" trials (w > max_cell, counted and reported, ~1e-3 of the events), which are
 kept with unit weight.
 
 Scales (``scale_mode``): 0 = H_T/2 = (p_T + √(p_T² + Q²))/2 for μ_R = μ_F (the default);
 1 = Pythia 8's 2→2 default, μ_F² = min(m_T,j², m_T,S²) = p_T², μ_R² = √(m_T,j² m_T,S²).
 The 7-point variation multiplies μ_R, μ_F by (1,1), (2,2), (½,½), (2,1), (1,2), (½,1), (1,½).
+
+Speed: a trial computes only the total weight, with the flavour sums of the luminosity in closed
+form (:func:`lumi_total`) and the PDFs of both partons from the fast tables of
+:func:`evtgen.pdf.build_fast_tables`; the split into the 31 partonic channels and the event
+kinematics are computed for accepted trials only (:func:`channel_weights`, :func:`_record`,
+:func:`records_to_columns`).
 """
 
 from __future__ import annotations
@@ -364,26 +370,6 @@ def vegas_iteration(rand, edges, par, g, apar, nvar):
             for j in range(nvar):
                 fvar[i, j] = wv[j] * jv
     return f, fvar, bins
-
-
-@nb.njit(cache=True)
-def _trial_point(key0, key1, idx, edges, x, r, cdf, nc):
-    """Trial ``idx``: a cell of the (nc^d) cell grid in u-space chosen from ``cdf``, uniforms
-    inside it mapped through the VEGAS grid into x. Returns (cell, jacobian, rng state)."""
-    d = edges.shape[0]
-    st = rng.event_state(key0, key1, idx)
-    uc, st = rng.uniform(st)
-    c = np.searchsorted(cdf, uc, side="right")
-    if c >= cdf.size:
-        c = cdf.size - 1
-    cc = c
-    for k in range(d):
-        u, st = rng.uniform(st)
-        j = cc % nc
-        cc //= nc
-        r[k] = (j + u) / nc
-    x[3] = 0.5
-    return c, vegas_map(r, edges, x), st
 
 
 @nb.njit(cache=True, inline="always")
