@@ -25,7 +25,10 @@ MASSES = {"b2kphiphi": 1.0, "b2kstarphiphi": 1.0, "k2piphiphi": 0.1, "b2kx": 1.0
 
 
 def best_rate(fn, n: int, repeat: int) -> float:
-    fn(min(n, 10_000))  # compile / warm up
+    # Warm-up at full size, for us and the peer alike: compiles, and makes the VM back the
+    # guest memory the timed runs will touch (the first touch of fresh guest memory on this
+    # kind of machine costs ~2 ns/byte, 20x a warm touch, and would dominate either side).
+    fn(n)
     best = np.inf
     for _ in range(repeat):
         t = time.perf_counter()
