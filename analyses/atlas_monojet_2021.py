@@ -20,7 +20,7 @@ drive the limit).
 
 from __future__ import annotations
 
-from .plotting import save_figure
+from .plotting import hep_style, save_figure
 
 import csv
 import math
@@ -258,6 +258,7 @@ def limits_vs_mass(masses, *, channel="pp2jphiphi", coupling=None, cutoff=None, 
     return rows
 
 
+@hep_style
 def make_plot(path, result, signal_events, *, channel, coupling, cutoff, seed, masses=None):
     """E_T^miss spectrum of the signal (at the limit) over the published background, and the limit vs mass."""
 

@@ -32,3 +32,21 @@ def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 120) -> Path:
     finally:
         plt.close(fig)
     return p
+
+
+def hep_style(func):
+    """Decorator: draw inside ``mplhep``'s ROOT style (a context, so global rcParams are restored)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import mplhep
+
+        with plt.style.context(mplhep.style.ROOT):
+            return func(*args, **kwargs)
+
+    return wrapper

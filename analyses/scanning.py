@@ -25,6 +25,8 @@ Result dicts are flattened into columns: ``interval_95 = [lo, hi]`` becomes
 
 from __future__ import annotations
 
+from .plotting import hep_style
+
 import csv
 import importlib
 import io
@@ -370,6 +372,7 @@ def _compute(module: str, todo: list[dict], rows: dict[int, dict], total: int, *
 
 
 # --- plot ---------------------------------------------------------------------------------------
+@hep_style
 def plot_scan(rows: list[dict[str, Any]], path: str | os.PathLike, *, column: str | None = None, group_by: Sequence[str] = ()) -> Path:
     """PNG of ``column`` (default: the first of PLOT_COLUMNS present) against the mass,
     one line per channel and per value of the ``group_by`` columns (e.g. the couplings)."""
