@@ -269,7 +269,7 @@ def make_plot(path, result, signal_events, *, channel, coupling, cutoff, seed, m
 
     em, _ = tables()
     edges = np.append(em["met_low_GeV"], 1500.0)
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig, ax = plt.subplots(1, 2, figsize=(20, 8))
     a = ax[0]
     bkg = em["n_bkg"]
     scale = (result["upper_limit"] / result["reference_value"]) ** 2
@@ -283,7 +283,7 @@ def make_plot(path, result, signal_events, *, channel, coupling, cutoff, seed, m
     a.set_xlabel(r"$E_T^{miss}$ [GeV] (EM0–EM12; last bin > 1200 GeV)")
     a.set_ylabel("events / bin, 139 fb$^{-1}$")
     a.set_title(f"{channel}, {'m' if channel == 'pp2js' else 'm_phi'} = {result.get('mphi', result.get('ms'))} GeV", fontsize=9)
-    a.legend(fontsize=8)
+    a.legend(fontsize=14)
     # limits vs mass
     b = ax[1]
     mlist = list(masses) if masses else list(LIMIT_MASSES)
@@ -301,7 +301,7 @@ def make_plot(path, result, signal_events, *, channel, coupling, cutoff, seed, m
     b.set_yscale("log")
     b.set_xlabel("mass [GeV]")
     b.set_ylabel(f"95% CL upper limit on {result['parameter']}")
-    b.legend(fontsize=8)
+    b.legend(fontsize=14)
     fig.suptitle(PAPER, fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)

@@ -392,7 +392,7 @@ def plot_scan(rows: list[dict[str, Any]], path: str | os.PathLike, *, column: st
     lines: dict[tuple, list] = {}
     for r in ok:
         lines.setdefault(tuple(r.get(k) for k in keys), []).append((r[mass], r.get(column)))
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(10, 7.5))
     for key, pts in lines.items():
         pts = sorted((x, y) for x, y in pts if isinstance(y, (int, float)) and math.isfinite(y))
         if pts:
@@ -406,7 +406,7 @@ def plot_scan(rows: list[dict[str, Any]], path: str | os.PathLike, *, column: st
     ax.set_ylabel(f"{column} ({parameter})" if isinstance(parameter, str) and column in PLOT_COLUMNS[:3] else column)
     ax.set_title(f"{ok[0].get('analysis')} scan")
     if ax.get_legend_handles_labels()[1]:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=16)
     fig.tight_layout()
     from .plotting import save_figure
 
