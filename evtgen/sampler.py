@@ -10,6 +10,8 @@ random stream (``evtgen.rng``), so events do not depend on chunking or thread co
 
 from __future__ import annotations
 
+import functools
+
 import numba as nb
 import numpy as np
 
@@ -34,18 +36,24 @@ ENVELOPE_HEADROOM = 1.05
 
 def build_envelope(kind: int, par: np.ndarray, lo: float, hi: float, nbins: int = N_ENVELOPE_BINS):
     """(edges, heights, alias_prob, alias_index) of a piecewise-constant envelope above
-    dGamma/dq2 on [lo, hi]; the bin is drawn in O(1) with Walker's alias method."""
+    dGamma/dq2 on [lo, hi]; the bin is drawn in O(1) with Walker's alias method.
+
+    Cached per model point, so chunked productions build it once (treat as read-only)."""
+    return _envelope(int(kind), np.asarray(par, dtype=np.float64).tobytes(), float(lo), float(hi), int(nbins))
+
+
+@functools.lru_cache(maxsize=64)
+def _envelope(kind: int, par_bytes: bytes, lo: float, hi: float, nbins: int):
     from .spectra import dgamma_dq2_array
 
+    par = np.frombuffer(par_bytes, dtype=np.float64)
     edges = np.linspace(lo, hi, nbins + 1)
     sub = 8  # sample points per bin (edges included)
-    fine = np.linspace(lo, hi, nbins * sub + 1)
-    f = dgamma_dq2_array(kind, fine, par)
-    heights = np.empty(nbins)
-    for b in range(nbins):
-        heights[b] = f[b * sub : (b + 1) * sub + 1].max()
-    heights *= ENVELOPE_HEADROOM
+    f = dgamma_dq2_array(kind, np.linspace(lo, hi, nbins * sub + 1), par)
+    heights = np.maximum(f[:-1].reshape(nbins, sub).max(axis=1), f[sub::sub]) * ENVELOPE_HEADROOM
     prob, alias = alias_table(heights * np.diff(edges))
+    for a in (edges, heights, prob, alias):
+        a.flags.writeable = False
     return edges, heights, prob, alias
 
 
