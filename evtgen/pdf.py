@@ -563,31 +563,6 @@ def _xfx_fast(g, isub, lx, lq, ix, iq, nq, out):
     _apply(g, isub, lx, ix, iq, nq, wll, wl, wh, whh, out)
 
 
-@nb.njit(cache=True)
-def xfx_pair_w(g, xa, xb, q2, fa, fb, work):
-    """x·f at (xa, Q²) and (xb, Q²) for all flavours; the Q part is shared (fast path)."""
-    q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
-    isub = 0
-    for k in range(q2lo.size):
-        if q2 >= q2lo[k]:
-            isub = k
-    nq = qoff[isub + 1] - qoff[isub]
-    q0 = qoff[isub]
-    lq = np.log(q2)
-    la = np.log(xa)
-    lb = np.log(xb)
-    xmin = logx[xoff[isub]]
-    if nq < 4 or lq < logq2[q0] or lq > logq2[q0 + nq - 1] or la < xmin or lb < xmin or xa > 1.0 or xb > 1.0:
-        xfx_all_w(g, xa, q2, fa, work)
-        xfx_all_w(g, xb, q2, fb, work)
-        return
-    nx = xoff[isub + 1] - xoff[isub]
-    iq = _find(logq2, q0, nq, lq)
-    wll, wl, wh, whh = _qweights(logq2, q0, iq, nq, lq)
-    _apply(g, isub, la, _find(logx, xoff[isub], nx, la), iq, nq, wll, wl, wh, whh, fa)
-    _apply(g, isub, lb, _find(logx, xoff[isub], nx, lb), iq, nq, wll, wl, wh, whh, fb)
-
-
 @nb.njit(cache=True, inline="always")
 def _bucket_find(a, lo, n, v, bpar, btab, isub):
     """As :func:`_find` (a[lo+i] <= v < a[lo+i+1], clamped to [0, n-2]), started from the
@@ -675,7 +650,8 @@ def xfx_pair_try(g, xa, xb, q2, fa, fb):
 
 @nb.njit(cache=True, inline="always")
 def xfx_pair_fast(g, xa, xb, q2, fa, fb, work):
-    """As :func:`xfx_pair_w` (same interpolation, same fall-backs), on the fast tables of
+    """x·f at (xa, Q²) and (xb, Q²) for all flavours, the Q part shared (same interpolation and
+    fall-backs as :func:`xfx_all_w`), on the fast tables of
     :func:`build_fast_tables`: one knot search in ln Q² shared by both x, O(1) knot searches,
     one contiguous 4×4 weighted sum per flavour. ``fa``/``fb`` have length NPAD (index pid + 6)."""
     if not xfx_pair_try(g, xa, xb, q2, fa, fb):
@@ -715,7 +691,6 @@ __all__ = [
     "parse_lhagrid1",
     "xfx_all",
     "xfx_all_w",
-    "xfx_pair_w",
     "xfx_pair_fast",
     "xfx_pair_try",
     "NPAD",

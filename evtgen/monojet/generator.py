@@ -122,7 +122,6 @@ class Integration:
     edges: np.ndarray
     wmax: float
     n_points: int
-    cell_cdf: np.ndarray = None
     cell_max: np.ndarray = None
     n_cells_per_dim: int = 1
     unweighting_efficiency: float = 0.0
@@ -208,13 +207,10 @@ def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> I
     n_scan = ic["wmax_points"][d] if isinstance(ic["wmax_points"], dict) else ic["wmax_points"]
     cmax, csum, cnt = K.scan_cells(int(n_scan), key[0], key[1], edges, nc, par, g, apar)
     cmax = cmax * float(ic["cell_max_safety"])
-    prop = cmax / cmax.sum()
-    cdf = np.cumsum(prop)
-    cdf[-1] = 1.0
     eff = float((csum / max(cnt.sum(), 1)).sum() * len(cmax) / cmax.sum()) if cmax.sum() > 0 else 0.0
     aprob, alias = K.alias_table(cmax)
     return Integration(sigma, err, var_pb, chi2, edges, float(cmax.max()), n_it * int(ic["points"]),
-                       cdf, cmax, nc, eff, aprob, alias)
+                       cmax, nc, eff, aprob, alias)
 
 
 def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: int | None = None) -> tuple[dict, dict]:
