@@ -11,7 +11,6 @@ import json
 from importlib import resources
 from typing import Any
 
-import numpy as np
 import yaml
 
 #: hbar in GeV s (CODATA 2018, exact SI definition of h and e).
@@ -78,6 +77,3 @@ def kallen(a, b, c):
     """Kallen function lambda(a, b, c) (numpy-vectorised)."""
     return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
 
-
-def as_array(x) -> np.ndarray:
-    return np.asarray(x, dtype=np.float64)

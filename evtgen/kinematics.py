@@ -116,18 +116,9 @@ def cos_from_cos2(u):
 
 
 @nb.njit(cache=True, inline="always")
-def cos_from_sin2(u):
-    """cos(theta) distributed as sin^2(theta) on [-1, 1] from a uniform u.
-
-    CDF (3c - c^3 + 2)/4 = u is solved by c = 2 sin(asin(2u - 1)/3).
-    """
-    return 2.0 * np.sin(np.arcsin(2.0 * u - 1.0) / 3.0)
-
-
-@nb.njit(cache=True, inline="always")
 def sample_sin2(state):
     """(cos theta, state) distributed as sin^2(theta) = 1 - c^2, by accept-reject
-    (efficiency 2/3, cheaper than the closed-form inverse)."""
+    (efficiency 2/3; cheaper than the closed-form inverse c = 2 sin(asin(2u - 1)/3))."""
     while True:
         u1, state = rng.uniform(state)
         u2, state = rng.uniform(state)
