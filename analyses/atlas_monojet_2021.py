@@ -20,8 +20,6 @@ drive the limit).
 
 from __future__ import annotations
 
-from .plotting import hep_style, save_figure
-
 import csv
 import math
 from functools import lru_cache
@@ -30,6 +28,8 @@ from importlib import resources
 import numpy as np
 
 from evtgen.errors import PhiphiError, check_finite
+
+from .plotting import hep_style, save_figure
 
 NAME = "atlas_monojet_2021"
 PAPER = "ATLAS, PRD 103 (2021) 112006, arXiv:2102.10874"
@@ -136,13 +136,13 @@ def _limit_on_model(model, observed) -> tuple[float, float]:
             lo, hi = hi, hi * 3
         while cls(lo)[k] < 0.05 and lo > 1e-6:
             lo, hi = lo / 3, lo
-        f = lambda mu: math.log(cls(mu)[k] / 0.05)  # noqa: E731
+        f = lambda mu, k=k: math.log(cls(mu)[k] / 0.05)  # noqa: E731
         limits.append(brentq(f, lo, hi, xtol=1e-4, rtol=2e-3))
     return limits[0], limits[1]
 
 
 def _channel(channel):
-    from evtgen.monojet.channel import PP2JPhiPhi, PP2JS
+    from evtgen.monojet.channel import PP2JS, PP2JPhiPhi
 
     channel = channel or "pp2jphiphi"
     if channel not in ("pp2jphiphi", "pp2js"):
@@ -165,7 +165,7 @@ def point(*, channel=None, mass, couplings, cutoff=None, seed=1, n_events=DEFAUL
 
     ch = _channel(channel)
     cpl = _one_coupling(couplings)
-    (name, cref), = cpl.items()
+    ((name, cref),) = cpl.items()
     if cutoff is not None:
         cutoff = check_finite("cutoff", cutoff)
         if cutoff <= 0:
@@ -173,8 +173,12 @@ def point(*, channel=None, mass, couplings, cutoff=None, seed=1, n_events=DEFAUL
     ev, rate, stats = ch.generate_with_stats(n_events, mass=mass, couplings=cpl, seed=seed, options=options)
     reco = simulate(ev, seed=seed)
     sigma_fb = rate.sigma_pb * 1000.0
-    out = {"sigma_pb": rate.sigma_pb, "sigma_err_pb": rate.sigma_err_pb, "scale_up_pb": rate.scale_up_pb,
-           "scale_down_pb": rate.scale_down_pb}
+    out = {
+        "sigma_pb": rate.sigma_pb,
+        "sigma_err_pb": rate.sigma_err_pb,
+        "scale_up_pb": rate.scale_up_pb,
+        "scale_down_pb": rate.scale_down_pb,
+    }
 
     def limits(keep):
         eff = signal_efficiencies(reco, keep)
@@ -210,8 +214,20 @@ def point(*, channel=None, mass, couplings, cutoff=None, seed=1, n_events=DEFAUL
     return out
 
 
-def recast(*, channel=None, mphi=None, mx=None, ms=None, couplings=None, cutoff=None, seed=None, n_events=None,
-           plot=None, masses=None, **_) -> dict:
+def recast(
+    *,
+    channel=None,
+    mphi=None,
+    mx=None,
+    ms=None,
+    couplings=None,
+    cutoff=None,
+    seed=None,
+    n_events=None,
+    plot=None,
+    masses=None,
+    **_,
+) -> dict:
     """95% CL upper limit on one coefficient at one mass (``upper_limit`` from the EM likelihood,
     ``upper_limit_im`` from the best IM region), optionally with EFT truncation and a plot."""
     ch = _channel(channel)
@@ -225,9 +241,9 @@ def recast(*, channel=None, mphi=None, mx=None, ms=None, couplings=None, cutoff=
     if n_events < 1000:
         raise PhiphiError(f"-n {n_events}: the ATLAS recast needs at least 1000 signal events")
     cpl = _one_coupling(couplings)
-    (name, cref), = cpl.items()
+    ((name, cref),) = cpl.items()
     res = point(channel=ch.name, mass=mass, couplings=cpl, cutoff=cutoff, seed=seed, n_events=n_events)
-    reco, sig = res.pop("_reco"), res.pop("_signal_events")
+    _reco, sig = res.pop("_reco"), res.pop("_signal_events")
     out = {
         "analysis": NAME,
         "paper": PAPER,
@@ -250,8 +266,14 @@ def limits_vs_mass(masses, *, channel="pp2jphiphi", coupling=None, cutoff=None, 
     """Upper limits on one coefficient versus mass (with and without truncation)."""
     rows = []
     for m in masses:
-        r = point(channel=channel, mass=float(m), couplings=coupling or DEFAULT_COUPLING, cutoff=cutoff, seed=seed,
-                  n_events=n_events)
+        r = point(
+            channel=channel,
+            mass=float(m),
+            couplings=coupling or DEFAULT_COUPLING,
+            cutoff=cutoff,
+            seed=seed,
+            n_events=n_events,
+        )
         r.pop("_reco"), r.pop("_signal_events")
         r["mass"] = float(m)
         rows.append(r)
@@ -282,21 +304,34 @@ def make_plot(path, result, signal_events, *, channel, coupling, cutoff, seed, m
     a.set_yscale("log")
     a.set_xlabel(r"$E_T^{miss}$ [GeV] (EM0–EM12; last bin > 1200 GeV)")
     a.set_ylabel("events / bin, 139 fb$^{-1}$")
-    a.set_title(f"{channel}, {'m' if channel == 'pp2js' else 'm_phi'} = {result.get('mphi', result.get('ms'))} GeV", fontsize=9)
+    a.set_title(
+        f"{channel}, {'m' if channel == 'pp2js' else 'm_phi'} = {result.get('mphi', result.get('ms'))} GeV", fontsize=9
+    )
     a.legend(fontsize=14)
     # limits vs mass
     b = ax[1]
     mlist = list(masses) if masses else list(LIMIT_MASSES)
     cur = result.get("mphi", result.get("ms"))
     mlist = sorted({*mlist, float(cur)})
-    rows = limits_vs_mass(mlist, channel=channel, coupling=coupling, cutoff=cutoff, seed=seed,
-                          n_events=min(result["n_signal_events_generated"], 10000))
+    rows = limits_vs_mass(
+        mlist,
+        channel=channel,
+        coupling=coupling,
+        cutoff=cutoff,
+        seed=seed,
+        n_events=min(result["n_signal_events_generated"], 10000),
+    )
     ms_ = [r["mass"] for r in rows]
     b.plot(ms_, [r["upper_limit"] for r in rows], "o-", label="EM likelihood (obs)")
     b.plot(ms_, [r["upper_limit_expected"] for r in rows], "--", label="EM likelihood (exp)")
     b.plot(ms_, [r["upper_limit_im"] for r in rows], "s:", label="best IM region (obs)")
     if cutoff is not None:
-        b.plot(ms_, [r["upper_limit_truncated"] or np.nan for r in rows], "^-", label=f"truncated, sqrt(s_hat) < {cutoff:g} GeV")
+        b.plot(
+            ms_,
+            [r["upper_limit_truncated"] or np.nan for r in rows],
+            "^-",
+            label=f"truncated, sqrt(s_hat) < {cutoff:g} GeV",
+        )
     b.set_xscale("log")
     b.set_yscale("log")
     b.set_xlabel("mass [GeV]")

@@ -31,9 +31,10 @@ import functools
 import json
 import math
 import time
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
@@ -75,7 +76,9 @@ def load_workspace(path: str | Path | None = None) -> dict:
     try:
         spec = json.loads(p.read_text())
     except (OSError, ValueError) as exc:
-        raise PhiphiError(f"cannot read likelihood {str(p)!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+        raise PhiphiError(
+            f"cannot read likelihood {str(p)!r}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from None
     try:
         pyhf.Workspace(spec)
     except Exception as exc:
@@ -85,14 +88,20 @@ def load_workspace(path: str | Path | None = None) -> dict:
     for prefix, sample, nbins in SIGNAL_CHANNELS:
         ch = [c for c in spec["channels"] if c["name"].startswith(prefix)]
         if len(ch) != 1 or sample not in [s["name"] for s in ch[0]["samples"]]:
-            raise PhiphiError(f"{str(p)!r} is not the Belle II B+ -> K+ nu nubar workspace: no channel {prefix}* with sample {sample!r} (channels: {', '.join(names)})")
+            raise PhiphiError(
+                f"{str(p)!r} is not the Belle II B+ -> K+ nu nubar workspace: no channel {prefix}* with sample {sample!r} (channels: {', '.join(names)})"
+            )
         if len(ch[0]["samples"][0]["data"]) != nbins:
-            raise PhiphiError(f"{str(p)!r}: channel {ch[0]['name']} has {len(ch[0]['samples'][0]['data'])} bins, expected {nbins}")
+            raise PhiphiError(
+                f"{str(p)!r}: channel {ch[0]['name']} has {len(ch[0]['samples'][0]['data'])} bins, expected {nbins}"
+            )
     return spec
 
 
 def _signal_channel_names(spec: dict) -> list[str]:
-    return [next(c["name"] for c in spec["channels"] if c["name"].startswith(prefix)) for prefix, _, _ in SIGNAL_CHANNELS]
+    return [
+        next(c["name"] for c in spec["channels"] if c["name"].startswith(prefix)) for prefix, _, _ in SIGNAL_CHANNELS
+    ]
 
 
 def add_np_sample(spec: dict, yields: Sequence[np.ndarray]) -> dict:
@@ -100,18 +109,27 @@ def add_np_sample(spec: dict, yields: Sequence[np.ndarray]) -> dict:
     detector systematics scaled to ``yields``) in the signal channels, ``mu`` fixed at 1 and
     ``mu_np`` the parameter of interest. ``yields``: (A, B, HTA) arrays."""
     out = copy.deepcopy(spec)
-    for cname, (prefix, sig_name, nbins), y in zip(_signal_channel_names(spec), SIGNAL_CHANNELS, yields):
+    for cname, (_prefix, sig_name, _nbins), y in zip(_signal_channel_names(spec), SIGNAL_CHANNELS, yields):
         ch = next(c for c in out["channels"] if c["name"] == cname)
         sig = next(s for s in ch["samples"] if s["name"] == sig_name)
         nom = np.asarray(sig["data"], float)
         y = np.asarray(y, float)
         ratio = np.divide(y, nom, out=np.zeros_like(y), where=nom > 0)
-        mods: list[dict[str, Any]] = [{"type": "normfactor", "name": NP_POI, "data": None}, {"type": "normsys", "name": NP_FF, "data": {"hi": 1.05, "lo": 0.95}}]
+        mods: list[dict[str, Any]] = [
+            {"type": "normfactor", "name": NP_POI, "data": None},
+            {"type": "normsys", "name": NP_FF, "data": {"hi": 1.05, "lo": 0.95}},
+        ]
         for m in sig["modifiers"]:
             if m["type"] == "histosys" and not m["name"].startswith("corr_ff"):
                 hi = np.asarray(m["data"]["hi_data"], float)
                 lo = np.asarray(m["data"]["lo_data"], float)
-                mods.append({"type": "histosys", "name": m["name"], "data": {"hi_data": list(y + (hi - nom) * ratio), "lo_data": list(y + (lo - nom) * ratio)}})
+                mods.append(
+                    {
+                        "type": "histosys",
+                        "name": m["name"],
+                        "data": {"hi_data": list(y + (hi - nom) * ratio), "lo_data": list(y + (lo - nom) * ratio)},
+                    }
+                )
             elif m["type"] == "normsys":
                 mods.append(copy.deepcopy(m))
             elif m["type"] == "staterror":
@@ -120,7 +138,13 @@ def add_np_sample(spec: dict, yields: Sequence[np.ndarray]) -> dict:
                 # that pyhf's quadrature combination keeps the signal's relative error
                 err = np.asarray(m["data"], float)
                 rel = np.divide(err, nom, out=np.zeros_like(err), where=nom > 0)
-                mods.append({"type": "staterror", "name": m["name"], "data": list(np.sqrt(np.maximum((rel * (nom + y)) ** 2 - err**2, 0.0)))})
+                mods.append(
+                    {
+                        "type": "staterror",
+                        "name": m["name"],
+                        "data": list(np.sqrt(np.maximum((rel * (nom + y)) ** 2 - err**2, 0.0))),
+                    }
+                )
         ch["samples"].append({"name": NP_SAMPLE, "data": list(y), "modifiers": mods})
     meas = out["measurements"][0]
     meas["config"]["poi"] = NP_POI
@@ -140,9 +164,13 @@ def _channel(channel: str | None):
 
     channel = channel or "b2kphiphi"
     if channel == "b2kstarphiphi":
-        raise PhiphiError("channel b2kstarphiphi (CP_sb) is not supported by the Belle II recast: the released maps are for B+ -> K+ only")
+        raise PhiphiError(
+            "channel b2kstarphiphi (CP_sb) is not supported by the Belle II recast: the released maps are for B+ -> K+ only"
+        )
     if channel not in PARAMETERS:
-        raise PhiphiError(f"channel {channel!r} is not supported by the Belle II recast; choose one of {', '.join(PARAMETERS)}")
+        raise PhiphiError(
+            f"channel {channel!r} is not supported by the Belle II recast; choose one of {', '.join(PARAMETERS)}"
+        )
     return channel, evtgen.channel(channel)
 
 
@@ -201,7 +229,9 @@ def formfactor_rel_error(channel: str, mass: float, couplings: dict | None = Non
     return float(np.std(draws, ddof=1) / total(None))
 
 
-def event_yields(channel: str, mass: float, couplings: dict | None = None, *, n_events: int = 200_000, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def event_yields(
+    channel: str, mass: float, couplings: dict | None = None, *, n_events: int = 200_000, seed: int = 1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """NP (ITA, HTA) yields from emulated events, with their MC standard errors:
     (count_i / N) x 2 f_+- N_BB x BR_NP."""
     import evtgen
@@ -233,7 +263,15 @@ class Belle2Likelihood:
         from .belle2_likelihood import FastLikelihood
 
         self.spec = spec if spec is not None else load_workspace()
-        placeholder = [np.asarray(next(s for c in self.spec["channels"] if c["name"] == cn for s in c["samples"] if s["name"] == sn)["data"], float) for cn, (_, sn, _) in zip(_signal_channel_names(self.spec), SIGNAL_CHANNELS)]
+        placeholder = [
+            np.asarray(
+                next(s for c in self.spec["channels"] if c["name"] == cn for s in c["samples"] if s["name"] == sn)[
+                    "data"
+                ],
+                float,
+            )
+            for cn, (_, sn, _) in zip(_signal_channel_names(self.spec), SIGNAL_CHANNELS)
+        ]
         self.sm_yields = placeholder
         np_spec = add_np_sample(self.spec, placeholder)
         ws = pyhf.Workspace(np_spec)
@@ -259,7 +297,7 @@ class Belle2Likelihood:
         self.asimov_null_nll = -2.0 * self.fast.logpdf_and_grad(self.null.pars, self.asimov_main, self.asimov_aux)[0]
         self.n_fits = 1
 
-    def fork(self) -> "Belle2Likelihood":
+    def fork(self) -> Belle2Likelihood:
         """A copy whose NP yields can be changed without touching this one (the shared
         cached likelihood is never modified, so concurrent recasts cannot interfere)."""
         new = copy.copy(self)
@@ -305,7 +343,9 @@ def _upper_bracket(f, start: float, step: float, level: float) -> float:
     while f(hi) < level:
         hi = start + 2.0 * (hi - start)
         if hi > MU_NP_MAX:
-            raise PhiphiError(f"no {level:g} crossing of the profile likelihood below mu_np = {MU_NP_MAX:g}: the analysis has no sensitivity here")
+            raise PhiphiError(
+                f"no {level:g} crossing of the profile likelihood below mu_np = {MU_NP_MAX:g}: the analysis has no sensitivity here"
+            )
     return hi
 
 
@@ -353,7 +393,9 @@ def fit_np(lik: Belle2Likelihood, ita: np.ndarray, hta: np.ndarray, ff_rel: floa
         if hi > MU_NP_MAX:
             raise PhiphiError(f"CLs does not reach {CLS_LEVEL} below mu_np = {MU_NP_MAX:g}")
     lo = max(mu_hat, 1e-6)
-    mu_ul = brentq(lambda m: norm.isf(cls(m)) - norm.isf(CLS_LEVEL), lo, hi, xtol=1e-4 * hi) if cls(lo) > CLS_LEVEL else lo
+    mu_ul = (
+        brentq(lambda m: norm.isf(cls(m)) - norm.isf(CLS_LEVEL), lo, hi, xtol=1e-4 * hi) if cls(lo) > CLS_LEVEL else lo
+    )
     return {
         "mu_np_hat": mu_hat,
         "mu_np_68": list(intervals["68"]),
@@ -375,19 +417,32 @@ def _to_parameter(parameter: str, ref: float, mu: float) -> float:
     return abs(ref) * math.sqrt(max(mu, 0.0)) if parameter != "br" else ref * mu
 
 
-def recast_point(channel: str | None, mass: float, *, couplings: dict | None = None, method: str = "fold", n_events: int | None = None, seed: int | None = None, lik: Belle2Likelihood | None = None) -> dict[str, Any]:
+def recast_point(
+    channel: str | None,
+    mass: float,
+    *,
+    couplings: dict | None = None,
+    method: str = "fold",
+    n_events: int | None = None,
+    seed: int | None = None,
+    lik: Belle2Likelihood | None = None,
+) -> dict[str, Any]:
     """Result dict at one mass (see :func:`recast`), plus ``_best_pars`` and ``_yields``."""
     channel, ch = _channel(channel)
     parameter = PARAMETERS[channel]
     mass = ch.check_mass(mass)
     cpl = ch.resolve_couplings(couplings)
     if cpl[parameter] == 0.0:
-        raise PhiphiError(f"{parameter} = 0 gives no signal: give a non-zero reference value (the result does not depend on it)")
+        raise PhiphiError(
+            f"{parameter} = 0 gives no signal: give a non-zero reference value (the result does not depend on it)"
+        )
     if method == "fold":
         ita, hta = folded_yields(channel, mass, cpl)
         err = None
     elif method == "events":
-        ita, hta, e_ita, e_hta = event_yields(channel, mass, cpl, n_events=int(n_events or 200_000), seed=1 if seed is None else int(seed))
+        ita, hta, e_ita, e_hta = event_yields(
+            channel, mass, cpl, n_events=int(n_events or 200_000), seed=1 if seed is None else int(seed)
+        )
         err = float(math.sqrt(np.sum(e_ita**2) + np.sum(e_hta**2)))
     else:
         raise PhiphiError(f"method {method!r} must be 'fold' or 'events'")
@@ -414,7 +469,10 @@ def recast_point(channel: str | None, mass: float, *, couplings: dict | None = N
         "twice_nll_best": fit["twice_nll_best"],
         "twice_nll_null": fit["twice_nll_null"],
         "significance": math.sqrt(max(fit["twice_nll_null"] - fit["twice_nll_best"], 0.0)),
-        "yields_best_fit": {"ita": float(ita.sum() * scale * fit["mu_np_hat"]), "hta": float(hta.sum() * scale * fit["mu_np_hat"])},
+        "yields_best_fit": {
+            "ita": float(ita.sum() * scale * fit["mu_np_hat"]),
+            "hta": float(hta.sum() * scale * fit["mu_np_hat"]),
+        },
         "yields_per_unit": {"parameter_value": cpl[parameter], "ita": ita.tolist(), "hta": hta.tolist()},
         "formfactor_rel_error": ff_rel,
         "method": method,
@@ -440,7 +498,18 @@ def _public(res: dict) -> dict:
     return {k: v for k, v in res.items() if not k.startswith("_")}
 
 
-def recast(*, channel: str | None = None, mphi: float | None = None, mx: float | None = None, couplings: dict | None = None, seed: int | None = None, n_events: int | None = None, plot: str | None = None, method: str | None = None, **_: Any) -> dict[str, Any]:
+def recast(
+    *,
+    channel: str | None = None,
+    mphi: float | None = None,
+    mx: float | None = None,
+    couplings: dict | None = None,
+    seed: int | None = None,
+    n_events: int | None = None,
+    plot: str | None = None,
+    method: str | None = None,
+    **_: Any,
+) -> dict[str, Any]:
     """Belle II recast at one model point. Returns ``analysis``, ``channel``, ``mphi``/``mx``,
     ``parameter`` (CS_sb in GeV^-1 or br), ``best_fit``, ``interval_68``, ``interval_95``,
     ``upper_limit_95``, ``twice_nll_best``, ``twice_nll_null`` and diagnostics. ``plot``:
@@ -467,7 +536,14 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
     return _public(res)
 
 
-def scan(masses: Sequence[float], *, channel: str = "b2kphiphi", couplings: dict | None = None, method: str = "fold", plot: str | None = None) -> list[dict[str, Any]]:
+def scan(
+    masses: Sequence[float],
+    *,
+    channel: str = "b2kphiphi",
+    couplings: dict | None = None,
+    method: str = "fold",
+    plot: str | None = None,
+) -> list[dict[str, Any]]:
     """Results at each mass (m_phi for b2kphiphi, m_X for b2kx), one likelihood for all."""
     lik = _default_likelihood().fork()
     out = []
@@ -480,7 +556,21 @@ def scan(masses: Sequence[float], *, channel: str = "b2kphiphi", couplings: dict
             # a mass without sensitivity (or whose fits all failed to converge: RuntimeError)
             # is recorded without numbers instead of stopping the scan
             _, ch = _channel(channel)
-            out.append({"analysis": ANALYSIS, "channel": channel, ch.mass_option: float(m), "parameter": PARAMETERS[channel], "best_fit": None, "interval_68": None, "interval_95": None, "upper_limit_95": None, "twice_nll_best": None, "twice_nll_null": None, "note": str(exc)})
+            out.append(
+                {
+                    "analysis": ANALYSIS,
+                    "channel": channel,
+                    ch.mass_option: float(m),
+                    "parameter": PARAMETERS[channel],
+                    "best_fit": None,
+                    "interval_68": None,
+                    "interval_95": None,
+                    "upper_limit_95": None,
+                    "twice_nll_best": None,
+                    "twice_nll_null": None,
+                    "note": str(exc),
+                }
+            )
     if plot:
         from .belle2_plots import plot_scan
 
@@ -523,14 +613,24 @@ def fit_released(spec: dict | None = None) -> dict[str, float]:
     lo = brentq(lambda m: q(m) - 1.0, max(mu - 3 * err, 0.0), mu, xtol=1e-4)
     hi = brentq(lambda m: q(m) - 1.0, mu, mu + 3 * err, xtol=1e-4)
     br_sm = float(card()["br_sm_template"]["value"])
-    return {"mu_hat": mu, "mu_err_hesse": err, "mu_68": [lo, hi], "twice_nll": best.twice_nll, "br": mu * br_sm, "br_err": err * br_sm, "twice_nll_mu0": q(0.0) + best.twice_nll}
+    return {
+        "mu_hat": mu,
+        "mu_err_hesse": err,
+        "mu_68": [lo, hi],
+        "twice_nll": best.twice_nll,
+        "br": mu * br_sm,
+        "br_err": err * br_sm,
+        "twice_nll_mu0": q(0.0) + best.twice_nll,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m analyses.belle2_bknunu_2023 --channel b2kphiphi --masses 0.1:2.3:50 --plot scan.png``"""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m analyses.belle2_bknunu_2023", description="Belle II B+ -> K+ nu nu recast: mass scan")
+    p = argparse.ArgumentParser(
+        prog="python -m analyses.belle2_bknunu_2023", description="Belle II B+ -> K+ nu nu recast: mass scan"
+    )
     p.add_argument("--channel", default="b2kphiphi", choices=sorted(PARAMETERS))
     p.add_argument("--masses", required=True, help="LO:HI:N (GeV) or comma-separated list")
     p.add_argument("--plot", help="PNG of the allowed/excluded parameter versus mass")

@@ -61,7 +61,26 @@ def _code4(a, c, lu, ld):
 
 
 @nb.njit(cache=True)
-def logpdf_grad_kernel(pars, main, lgam_main, aux, sigma, constrained, nominal, bin_of, nf_of, gamma_of, hist_par, hist_up, hist_dn, norm_par, norm_coef, norm_lu, norm_ld, grad):
+def logpdf_grad_kernel(
+    pars,
+    main,
+    lgam_main,
+    aux,
+    sigma,
+    constrained,
+    nominal,
+    bin_of,
+    nf_of,
+    gamma_of,
+    hist_par,
+    hist_up,
+    hist_dn,
+    norm_par,
+    norm_coef,
+    norm_lu,
+    norm_ld,
+    grad,
+):
     """ln L of the HistFactory model and its gradient (into ``grad``); -inf if a rate is <= 0."""
     nrows = nominal.shape[0]
     nbins = main.shape[0]
@@ -247,7 +266,14 @@ class FastLikelihood:
                 return slice(a, b)
         raise KeyError((channel, sample))
 
-    def set_sample(self, channel: str, sample: str, nominal: np.ndarray, rel_up: np.ndarray | None = None, rel_dn: np.ndarray | None = None) -> None:
+    def set_sample(
+        self,
+        channel: str,
+        sample: str,
+        nominal: np.ndarray,
+        rel_up: np.ndarray | None = None,
+        rel_dn: np.ndarray | None = None,
+    ) -> None:
         """Replace a sample's nominal yields; its histosys deltas become ``nominal * rel``
         (``rel_*``: (n_histosys, nbins) relative deltas, default: keep them relative)."""
         rows = self.rows_of(channel, sample)
@@ -306,16 +332,33 @@ class FastLikelihood:
         nu = self.expected_rows(np.asarray(pars, float))[0]
         return np.bincount(self.bin_of, nu, minlength=self.nbins)
 
-    def logpdf_and_grad(self, pars: np.ndarray, main: np.ndarray, aux: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    def logpdf_and_grad(
+        self, pars: np.ndarray, main: np.ndarray, aux: np.ndarray | None = None
+    ) -> tuple[float, np.ndarray]:
         """ln L (pyhf's constants included) and d ln L / d pars for main-measurement counts
         ``main`` and auxiliary data ``aux`` (default: the nominal ones)."""
         aux = self.aux if aux is None else aux
         main = np.asarray(main, dtype=np.float64)
         grad = np.empty(self.npars)
         logl = logpdf_grad_kernel(
-            np.asarray(pars, dtype=np.float64), main, gammaln(main + 1.0), aux, self.sigma, self.constrained,
-            self.nominal, self.bin_of, self.nf_of, self.gamma_of, self.hist_par, self.hist_up, self.hist_dn,
-            self.norm_par, self.norm_coef, self.norm_lu, self.norm_ld, grad,
+            np.asarray(pars, dtype=np.float64),
+            main,
+            gammaln(main + 1.0),
+            aux,
+            self.sigma,
+            self.constrained,
+            self.nominal,
+            self.bin_of,
+            self.nf_of,
+            self.gamma_of,
+            self.hist_par,
+            self.hist_up,
+            self.hist_dn,
+            self.norm_par,
+            self.norm_coef,
+            self.norm_lu,
+            self.norm_ld,
+            grad,
         )
         return float(logl), grad
 
@@ -333,7 +376,14 @@ class FastLikelihood:
         self.scale = np.where(d > 0, 1.0 / np.sqrt(np.abs(d)), 1.0)
 
     # ------------------------------------------------------------------------------
-    def fit(self, main: np.ndarray, *, fixed: dict[int, float] | None = None, init: np.ndarray | None = None, aux: np.ndarray | None = None) -> FitResult:
+    def fit(
+        self,
+        main: np.ndarray,
+        *,
+        fixed: dict[int, float] | None = None,
+        init: np.ndarray | None = None,
+        aux: np.ndarray | None = None,
+    ) -> FitResult:
         """Maximum-likelihood fit with parameters ``fixed`` {index: value} held constant.
 
         TNC with the analytic gradient first; if the projected gradient is not small
@@ -369,11 +419,20 @@ class FastLikelihood:
         start = np.clip(x0[free] / sc, lo, hi)
         # TNC first: it needs no BLAS (scipy's L-BFGS-B spends most of its time in
         # multithreaded BLAS calls on this 232-parameter problem), then L-BFGS-B, then minuit
-        res = minimize(fg, start, jac=True, method="TNC", bounds=bounds, options={"maxfun": 20000, "ftol": 1e-12, "gtol": 1e-6})
+        res = minimize(
+            fg, start, jac=True, method="TNC", bounds=bounds, options={"maxfun": 20000, "ftol": 1e-12, "gtol": 1e-6}
+        )
         ok = converged(res.x, fg(res.x)[1])
         attempts.append((res.fun, res.x, ok, "TNC"))
         if not ok:
-            res = minimize(fg, res.x, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-7, "maxcor": 30})
+            res = minimize(
+                fg,
+                res.x,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-7, "maxcor": 30},
+            )
             ok = converged(res.x, fg(res.x)[1])
             attempts.append((res.fun, res.x, ok, "L-BFGS-B"))
         if not ok:
@@ -389,13 +448,18 @@ class FastLikelihood:
                 attempts.append((mi.fval, xf, bool(mi.valid) or converged(xf, fg(xf)[1]), "minuit"))
         good = [a for a in attempts if a[2]]
         if not good:
-            raise RuntimeError(f"likelihood fit did not converge (fixed={fixed}); attempts: " + ", ".join(f"{a[3]} -2lnL={a[0]:.4f}" for a in attempts))
+            raise RuntimeError(
+                f"likelihood fit did not converge (fixed={fixed}); attempts: "
+                + ", ".join(f"{a[3]} -2lnL={a[0]:.4f}" for a in attempts)
+            )
         best = min(good, key=lambda a: a[0])
         x = x0.copy()
         x[free] = best[1] * sc
         return FitResult(x, float(best[0]), True, best[3])
 
-    def hessian_error(self, main: np.ndarray, pars: np.ndarray, index: int, *, fixed_extra: list[int] | None = None) -> float:
+    def hessian_error(
+        self, main: np.ndarray, pars: np.ndarray, index: int, *, fixed_extra: list[int] | None = None
+    ) -> float:
         """Standard error of parameter ``index`` from the inverse Hessian of -ln L
         (finite differences of the analytic gradient) over the free parameters."""
         fix = self.fixed.copy()

@@ -3,14 +3,15 @@ the analysis bins and the allowed / excluded parameter versus mass."""
 
 from __future__ import annotations
 
-from .plotting import check_png, save_figure
-
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from evtgen.errors import PhiphiError
+
+from .plotting import check_png, save_figure
 
 # bins of the on-resonance ITA channels A (9), B (3) and of the HTA channel (6), in this order
 _BLOCKS = (("ITA region A", 9), ("ITA region B", 3), ("HTA", 6))
@@ -49,7 +50,19 @@ def plot_spectrum(lik: Any, result: dict[str, Any], path: str | Path) -> Path:
     edges = np.arange(len(data) + 1, dtype=float)
     plt.style.use(hep.style.ROOT)
     fig, ax = plt.subplots(figsize=(10, 6))
-    hep.histplot([bkg, sm, newp], edges, stack=True, histtype="fill", label=["backgrounds (post-fit)", r"SM $B^+\to K^+\nu\bar\nu$ ($\mu=1$)", f"new physics ({result['channel']}, best fit)"], color=["#b0c4de", "#4682b4", "#d62728"], ax=ax)
+    hep.histplot(
+        [bkg, sm, newp],
+        edges,
+        stack=True,
+        histtype="fill",
+        label=[
+            "backgrounds (post-fit)",
+            r"SM $B^+\to K^+\nu\bar\nu$ ($\mu=1$)",
+            f"new physics ({result['channel']}, best fit)",
+        ],
+        color=["#b0c4de", "#4682b4", "#d62728"],
+        ax=ax,
+    )
     ax.errorbar(edges[:-1] + 0.5, data, yerr=np.sqrt(data), fmt="ko", label="data")
     x = 0
     for name, n in _BLOCKS:
@@ -61,7 +74,10 @@ def plot_spectrum(lik: Any, result: dict[str, Any], path: str | Path) -> Path:
     ax.set_xlabel(r"analysis bin (ITA: $\eta(BDT_2)\times q^2_{rec}$; HTA: classifier bins)")
     ax.set_ylabel("events")
     mass_key = "mphi" if "mphi" in result else "mx"
-    ax.set_title(f"Belle II $B^+\\to K^+$ + inv., {mass_key} = {result[mass_key]:g} GeV, {result['parameter']} = {result['best_fit']:.3g}", fontsize=14)
+    ax.set_title(
+        f"Belle II $B^+\\to K^+$ + inv., {mass_key} = {result[mass_key]:g} GeV, {result['parameter']} = {result['best_fit']:.3g}",
+        fontsize=14,
+    )
     ax.legend(fontsize=11, loc="lower left")
     fig.tight_layout()
     save_figure(fig, p)
@@ -93,7 +109,9 @@ def plot_scan(results: Sequence[dict[str, Any]], path: str | Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 6))
     # log axis: a lower edge at 0 (interval reaching zero coupling) is drawn at the axis floor
     floor = 0.2 * float(np.min(np.concatenate([i68[:, 1], ul])))
-    ax.fill_between(m, np.maximum(i95[:, 0], floor), i95[:, 1], color="#ffd92f", label="95% interval (profile likelihood)")
+    ax.fill_between(
+        m, np.maximum(i95[:, 0], floor), i95[:, 1], color="#ffd92f", label="95% interval (profile likelihood)"
+    )
     ax.fill_between(m, np.maximum(i68[:, 0], floor), i68[:, 1], color="#66c2a5", label="68% interval")
     pos = best > floor
     ax.plot(m[pos], best[pos], "ko", ms=4, label="best fit (> 0)")

@@ -45,13 +45,13 @@ REFERENCE = {"CS_sd": 1e-11, "br": 1e-9}
 KL_PDGID = 130
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _data() -> dict[str, Any]:
     with (resources.files("analyses") / "data" / DATA_FILE).open("r") as fh:
         return yaml.safe_load(fh)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kl_mass_lifetime() -> tuple[float, float]:
     """(mass in GeV, lifetime in s) of the K_L from the PDG (``particle``)."""
     from particle import Particle
@@ -74,13 +74,23 @@ def dgamma_dq2_phiphi(q2: float, mphi: float, coupling: float, m_parent: float, 
     beta = math.sqrt(1.0 - 4.0 * mphi * mphi / q2)
     mq = C.value("quark_masses", "m_s") - C.value("quark_masses", "m_d")
     f0 = FF.kpi_f0(q2, ffp)
-    return coupling**2 * ((m_parent**2 - m_pion**2) / mq) ** 2 * f0 * f0 * math.sqrt(lam) * beta / (512.0 * math.pi**3 * m_parent**3)
+    return (
+        coupling**2
+        * ((m_parent**2 - m_pion**2) / mq) ** 2
+        * f0
+        * f0
+        * math.sqrt(lam)
+        * beta
+        / (512.0 * math.pi**3 * m_parent**3)
+    )
 
 
 def width_phiphi(mphi: float, coupling: float, m_parent: float, m_pion: float) -> float:
     """Gamma(K -> pi phi phi) in GeV (numerical integration over q2)."""
     lo, hi = 4.0 * mphi * mphi, (m_parent - m_pion) ** 2
-    return integrate.quad(dgamma_dq2_phiphi, lo, hi, args=(mphi, coupling, m_parent, m_pion), epsabs=0.0, epsrel=1e-9, limit=200)[0]
+    return integrate.quad(
+        dgamma_dq2_phiphi, lo, hi, args=(mphi, coupling, m_parent, m_pion), epsabs=0.0, epsrel=1e-9, limit=200
+    )[0]
 
 
 def p_star(q2: float) -> float:
@@ -102,12 +112,16 @@ def _mean_acceptance(spectrum, lo: float, hi: float) -> float:
     # the acceptance vanishes below the q2 where p* = pt_min: split the integral there
     mk, mpi = kl_mass_lifetime()[0], C.mass("pi0")
     q2_cut = mk * mk + mpi * mpi - 2.0 * mk * math.sqrt(mpi * mpi + pt_min * pt_min)
-    num = integrate.quad(lambda q: spectrum(q) * acceptance_pt(q, pt_min), lo, min(hi, q2_cut), limit=200)[0] if q2_cut > lo else 0.0
+    num = (
+        integrate.quad(lambda q: spectrum(q) * acceptance_pt(q, pt_min), lo, min(hi, q2_cut), limit=200)[0]
+        if q2_cut > lo
+        else 0.0
+    )
     den = integrate.quad(spectrum, lo, hi, limit=200)[0]
     return num / den
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mean_acceptance_nunu() -> float:
     """<A> of K_L -> pi0 nu nu (dGamma/dq2 ~ lambda^3/2 f+^2, NA62's f+ shape)."""
     mk, mpi = kl_mass_lifetime()[0], C.mass("pi0")
@@ -123,6 +137,7 @@ def mean_acceptance_nunu() -> float:
 
 def count_limits(n_obs: int, b: float) -> dict[str, Any]:
     """CLs 95% upper limit, MLE and likelihood-ratio 68/95% intervals of a Poisson signal."""
+
     def cls(s):
         return stats.poisson.cdf(n_obs, s + b) / stats.poisson.cdf(n_obs, b)
 
@@ -140,10 +155,25 @@ def count_limits(n_obs: int, b: float) -> dict[str, Any]:
         lo = 0.0 if tnll(0.0) - best <= level else optimize.brentq(lambda s: tnll(s) - best - level, 0.0, s_hat)
         return [lo, hi]
 
-    return {"s_hat": s_hat, "upper_limit_95": ul, "interval_68": interval(1.0), "interval_95": interval(3.841458820694124), "twice_nll_best": best, "twice_nll_null": tnll(0.0)}
+    return {
+        "s_hat": s_hat,
+        "upper_limit_95": ul,
+        "interval_68": interval(1.0),
+        "interval_95": interval(3.841458820694124),
+        "twice_nll_best": best,
+        "twice_nll_null": tnll(0.0),
+    }
 
 
-def recast(*, channel: str | None = None, mphi: float | None = None, mx: float | None = None, couplings: dict[str, float] | None = None, plot: str | None = None, **_: Any) -> dict[str, Any]:
+def recast(
+    *,
+    channel: str | None = None,
+    mphi: float | None = None,
+    mx: float | None = None,
+    couplings: dict[str, float] | None = None,
+    plot: str | None = None,
+    **_: Any,
+) -> dict[str, Any]:
     """KOTO limit on real C_S^sd (kl2pi0phiphi) or BR(K_L -> pi0 X) (kl2pi0x) at one mass."""
     channel = ALIASES.get(channel or DEFAULT_CHANNEL, channel or DEFAULT_CHANNEL)
     if channel not in CHANNELS:
@@ -190,7 +220,11 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
             return None
         return abs(ref) * math.sqrt(s / s_ref) if parameter == "CS_sd" else ref * s / s_ref
 
-    note = "real C_S^sd in GeV^-1 (L > 1/2 C (sbar d) phi^2 + h.c.); a complex C enters the K_L rate as (Re C)^2" if parameter == "CS_sd" else "BR(K_L -> pi0 X)"
+    note = (
+        "real C_S^sd in GeV^-1 (L > 1/2 C (sbar d) phi^2 + h.c.); a complex C enters the K_L rate as (Re C)^2"
+        if parameter == "CS_sd"
+        else "BR(K_L -> pi0 X)"
+    )
     if s_ref <= 0.0:
         note += f"; pi0 P_T below KOTO's {d['pt_min']['value']} GeV box edge for all q2: no acceptance, no limit (upper_limit_95 = null = infinity)"
     return {
@@ -200,8 +234,12 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
         opt: mass,
         "parameter": parameter,
         "best_fit": to_param(lim["s_hat"]),
-        "interval_68": [to_param(x) if s_ref > 0 else (0.0 if i == 0 else None) for i, x in enumerate(lim["interval_68"])],
-        "interval_95": [to_param(x) if s_ref > 0 else (0.0 if i == 0 else None) for i, x in enumerate(lim["interval_95"])],
+        "interval_68": [
+            to_param(x) if s_ref > 0 else (0.0 if i == 0 else None) for i, x in enumerate(lim["interval_68"])
+        ],
+        "interval_95": [
+            to_param(x) if s_ref > 0 else (0.0 if i == 0 else None) for i, x in enumerate(lim["interval_95"])
+        ],
         "upper_limit_95": to_param(lim["upper_limit_95"]),
         "twice_nll_best": lim["twice_nll_best"],
         "twice_nll_null": lim["twice_nll_null"],

@@ -26,13 +26,12 @@ Inputs (observed, background, SES, BR_SM, momentum windows) are in
 
 from __future__ import annotations
 
-from .plotting import check_png, save_figure
-
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import yaml
@@ -41,6 +40,8 @@ from scipy import optimize, special
 import evtgen
 from evtgen import channels as _channels
 from evtgen.errors import PhiphiError, check_finite, check_positive_int
+
+from .plotting import check_png, save_figure
 
 ANALYSIS = "na62_kpinunu_2025"
 DATA_FILE = "na62_kpinunu_2025.yaml"
@@ -86,7 +87,7 @@ class Measurement:
     expected_sm_published: float | None = None  # None where the paper's number was not read
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _data() -> dict[str, Any]:
     with (resources.files("analyses") / "data" / DATA_FILE).open("r") as fh:
         return yaml.safe_load(fh)
@@ -110,7 +111,9 @@ def load_measurement(dataset: str | None = None, data: dict[str, Any] | None = N
         ses, err = float(s["ses"]["value"]), float(s["ses"]["error"])
         if not (ses > 0 and math.isfinite(ses) and err >= 0 and 0 <= lo < hi):
             raise PhiphiError(f"bad subset {s.get('name')!r} in {DATA_FILE}: SES {ses!r}, window ({lo}, {hi})")
-        subsets.append(Subset(str(s["name"]), ses, err, (lo, hi), bool(s["ses"].get("derived", False)), str(s["ses"]["source"])))
+        subsets.append(
+            Subset(str(s["name"]), ses, err, (lo, hi), bool(s["ses"].get("derived", False)), str(s["ses"]["source"]))
+        )
     bkg = d["background"]
     m = Measurement(
         dataset=name,
@@ -123,7 +126,9 @@ def load_measurement(dataset: str | None = None, data: dict[str, Any] | None = N
         sm_br_err=float(data["sm_br"]["error"]),
         br_measured=float(d["br_measured"]["value"]),
         subsets=tuple(subsets),
-        expected_sm_published=None if d.get("expected_sm", {}).get("value") is None else float(d["expected_sm"]["value"]),
+        expected_sm_published=None
+        if d.get("expected_sm", {}).get("value") is None
+        else float(d["expected_sm"]["value"]),
     )
     if m.observed < 0 or not (0 < m.background and 0 <= m.background_down < m.background and m.background_up >= 0):
         raise PhiphiError(f"bad observed/background for NA62 data set {name!r}")
@@ -153,9 +158,17 @@ def _acceptance_of(events, subset: Subset, seed: int) -> Acceptance:
     return Acceptance(a1, a2, tot, math.sqrt(max(tot * (1 - tot), 1.0 / n) / n), n)
 
 
-def acceptances(channel: str, mass: float | None, subsets: Sequence[Subset], *, seed: int, n_events: int, cache: dict | None = None) -> list[Acceptance]:
+def acceptances(
+    channel: str, mass: float | None, subsets: Sequence[Subset], *, seed: int, n_events: int, cache: dict | None = None
+) -> list[Acceptance]:
     """Acceptance of ``channel`` at ``mass`` for each subset (cached in ``cache`` if given)."""
-    key = (channel, None if mass is None else float(mass), int(seed), int(n_events), tuple(s.p_pi_window for s in subsets))
+    key = (
+        channel,
+        None if mass is None else float(mass),
+        int(seed),
+        int(n_events),
+        tuple(s.p_pi_window for s in subsets),
+    )
     if cache is not None and key in cache:
         return cache[key]
     opt = _channels.get(channel).mass_option
@@ -180,7 +193,9 @@ class Calibration:
     ses_derived: bool
 
 
-def calibrate(meas: Measurement, *, seed: int = DEFAULT_SEED, n_events: int = SM_N_EVENTS, cache: dict | None = None) -> list[Calibration]:
+def calibrate(
+    meas: Measurement, *, seed: int = DEFAULT_SEED, n_events: int = SM_N_EVENTS, cache: dict | None = None
+) -> list[Calibration]:
     """Calibrate the overall efficiency on the emulated SM K+ -> pi+ nu nu sample."""
     accs = acceptances("k2pinunu", None, meas.subsets, seed=seed, n_events=n_events, cache=cache)
     out = []
@@ -213,16 +228,27 @@ class CountingLikelihood:
     ln_np: float = 0.0  # ln(1 + sigma/s) of the NP yield (form factor, MC statistics)
 
     @classmethod
-    def from_measurement(cls, meas: Measurement, expected_sm: float, rel_np: float = 0.0) -> "CountingLikelihood":
+    def from_measurement(cls, meas: Measurement, expected_sm: float, rel_np: float = 0.0) -> CountingLikelihood:
         b = meas.background
         wsum = sum(1.0 / s.ses for s in meas.subsets)
         rel_norm = sum((s.ses_err / s.ses) / s.ses for s in meas.subsets) / wsum
-        return cls(meas.observed, b, math.log1p(meas.background_up / b), -math.log1p(-meas.background_down / b), expected_sm, math.log1p(meas.sm_br_err / meas.sm_br), math.log1p(rel_norm), math.log1p(rel_np))
+        return cls(
+            meas.observed,
+            b,
+            math.log1p(meas.background_up / b),
+            -math.log1p(-meas.background_down / b),
+            expected_sm,
+            math.log1p(meas.sm_br_err / meas.sm_br),
+            math.log1p(rel_norm),
+            math.log1p(rel_np),
+        )
 
     def expected(self, s_np: float, theta: np.ndarray) -> float:
         tb, tsm, tn, tnp = theta
         fb = math.exp(tb * (self.ln_b_up if tb >= 0 else self.ln_b_down))
-        return self.background * fb + (self.s_sm * math.exp(tsm * self.ln_sm) + s_np * math.exp(tnp * self.ln_np)) * math.exp(tn * self.ln_norm)
+        return self.background * fb + (
+            self.s_sm * math.exp(tsm * self.ln_sm) + s_np * math.exp(tnp * self.ln_np)
+        ) * math.exp(tn * self.ln_norm)
 
     def twice_nll(self, s_np: float, theta: np.ndarray) -> float:
         """-2 ln L (full Poisson term, unit-Gaussian constraints without their constant)."""
@@ -241,29 +267,59 @@ class CountingLikelihood:
         n = self.observed
         val = 2.0 * (nu - n * math.log(nu) + special.gammaln(n + 1.0)) + float(np.dot(theta, theta))
         w = 2.0 * (1.0 - n / nu)
-        grad = np.array([w * bkg * ln_b, w * sm * self.ln_sm * norm, w * (sm + npv) * norm * self.ln_norm, w * npv * self.ln_np * norm]) + 2.0 * theta
+        grad = (
+            np.array(
+                [
+                    w * bkg * ln_b,
+                    w * sm * self.ln_sm * norm,
+                    w * (sm + npv) * norm * self.ln_norm,
+                    w * npv * self.ln_np * norm,
+                ]
+            )
+            + 2.0 * theta
+        )
         return val, grad
 
     def profile(self, s_np: float) -> float:
         """-2 ln L at ``s_np`` with the nuisances profiled."""
-        res = optimize.minimize(self._twice_nll_and_grad, np.zeros(4), args=(s_np,), jac=True, method="BFGS", options={"gtol": 1e-9})
+        res = optimize.minimize(
+            self._twice_nll_and_grad, np.zeros(4), args=(s_np,), jac=True, method="BFGS", options={"gtol": 1e-9}
+        )
         return float(res.fun)
 
     def to_pyhf(self, s_np_ref: float) -> dict[str, Any]:
         """The same model as a pyhf workspace; POI ``mu`` scales ``s_np_ref`` NP events."""
+
         def normsys(name: str, ln_hi: float, ln_lo: float) -> dict[str, Any]:
             return {"name": name, "type": "normsys", "data": {"hi": math.exp(ln_hi), "lo": math.exp(-ln_lo)}}
 
         norm = normsys("ses_normalisation", self.ln_norm, self.ln_norm)
         samples = [
-            {"name": "background", "data": [self.background], "modifiers": [normsys("background", self.ln_b_up, self.ln_b_down)]},
+            {
+                "name": "background",
+                "data": [self.background],
+                "modifiers": [normsys("background", self.ln_b_up, self.ln_b_down)],
+            },
             {"name": "sm_kpinunu", "data": [self.s_sm], "modifiers": [normsys("sm_br", self.ln_sm, self.ln_sm), norm]},
-            {"name": "new_physics", "data": [float(s_np_ref)], "modifiers": [{"name": "mu", "type": "normfactor", "data": None}, norm, normsys("np_rate", self.ln_np, self.ln_np)]},
+            {
+                "name": "new_physics",
+                "data": [float(s_np_ref)],
+                "modifiers": [
+                    {"name": "mu", "type": "normfactor", "data": None},
+                    norm,
+                    normsys("np_rate", self.ln_np, self.ln_np),
+                ],
+            },
         ]
         return {
             "channels": [{"name": "na62_sr1_sr2", "samples": samples}],
             "observations": [{"name": "na62_sr1_sr2", "data": [float(self.observed)]}],
-            "measurements": [{"name": "na62_kpinunu", "config": {"poi": "mu", "parameters": [{"name": "mu", "bounds": [[0.0, 1e4]], "inits": [1.0]}]}}],
+            "measurements": [
+                {
+                    "name": "na62_kpinunu",
+                    "config": {"poi": "mu", "parameters": [{"name": "mu", "bounds": [[0.0, 1e4]], "inits": [1.0]}]},
+                }
+            ],
             "version": "1.0.0",
         }
 
@@ -320,7 +376,19 @@ def _check_channel(channel: str | None, mphi: float | None, mx: float | None) ->
     return channel, opt, mass, parameter
 
 
-def recast(*, channel: str | None = None, mphi: float | None = None, mx: float | None = None, couplings: dict[str, float] | None = None, seed: int | None = None, n_events: int | None = None, plot: str | None = None, dataset: str | None = None, cache: dict | None = None, **_: Any) -> dict[str, Any]:
+def recast(
+    *,
+    channel: str | None = None,
+    mphi: float | None = None,
+    mx: float | None = None,
+    couplings: dict[str, float] | None = None,
+    seed: int | None = None,
+    n_events: int | None = None,
+    plot: str | None = None,
+    dataset: str | None = None,
+    cache: dict | None = None,
+    **_: Any,
+) -> dict[str, Any]:
     """Limits and the gap-filling band on C_S^sd (k2piphiphi) or BR (k2pix) at one mass.
 
     ``couplings`` sets the reference point at which expected events are quoted (default
@@ -356,7 +424,11 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
         ratio = s / s_ref
         return abs(ref) * math.sqrt(ratio) if parameter != "br" else ref * ratio
 
-    note = "|C_S^sd| in GeV^-1, convention L > 1/2 C (sbar d) phi^2" if parameter == "CS_sd" else "branching ratio of K+ -> pi+ X"
+    note = (
+        "|C_S^sd| in GeV^-1, convention L > 1/2 C (sbar d) phi^2"
+        if parameter == "CS_sd"
+        else "branching ratio of K+ -> pi+ X"
+    )
     if s_ref > 0.0:
         best, ul = to_param(ev.s_hat), to_param(ev.upper_limit_95)
         i68 = [to_param(ev.interval_68[0]), to_param(ev.interval_68[1])]
@@ -379,14 +451,26 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
         "upper_limit_95": ul,
         "twice_nll_best": t_best,
         "twice_nll_null": ev.twice_nll_null,
-        "reference": {parameter: ref, "br": rate.br, "br_err": rate.br_err, "expected_np_sr1": s_ref_sr1, "expected_np_sr2": s_ref_sr2, "expected_np": s_ref},
+        "reference": {
+            parameter: ref,
+            "br": rate.br,
+            "br_err": rate.br_err,
+            "expected_np_sr1": s_ref_sr1,
+            "expected_np_sr2": s_ref_sr2,
+            "expected_np": s_ref,
+        },
         "acceptance_np": {s.name: asdict(a) for s, a in zip(meas.subsets, accs)},
         "calibration": [asdict(c) for c in calib],
         "expected_sm": expected_sm,
         "expected_sm_published": meas.expected_sm_published,
         "observed": meas.observed,
         "background": meas.background,
-        "np_events": {"best_fit": ev.s_hat, "upper_limit_95": ev.upper_limit_95, "interval_68": list(ev.interval_68), "interval_95": list(ev.interval_95)},
+        "np_events": {
+            "best_fit": ev.s_hat,
+            "upper_limit_95": ev.upper_limit_95,
+            "interval_68": list(ev.interval_68),
+            "interval_95": list(ev.interval_95),
+        },
         "np_rate_rel_uncertainty": rel_np,
         "statistics": "single Poisson bin (SR1+SR2), log-normal b/SM-BR/SES/NP-rate nuisances profiled; asymptotic q: UL 95% one-sided (2.71), intervals 68%/95% (1, 3.84); intervals = where the NP fills the gap between the measured BR and the SM",
         "note": note,
@@ -395,7 +479,16 @@ def recast(*, channel: str | None = None, mphi: float | None = None, mx: float |
     }
     result["calibration_summary"] = calibration_summary(result).replace("\n", "; ")
     if plot:
-        plot_spectrum(plot, channel=channel, mass=mass, couplings={parameter: best if best else ref}, meas=meas, calib=calib, seed=seed, n_events=n_events)
+        plot_spectrum(
+            plot,
+            channel=channel,
+            mass=mass,
+            couplings={parameter: best if best else ref},
+            meas=meas,
+            calib=calib,
+            seed=seed,
+            n_events=n_events,
+        )
         result["plot"] = str(plot)
     return result
 
@@ -407,7 +500,15 @@ def _event_fit(lik: CountingLikelihood, cache: dict) -> EventResult:
     return cache[key]
 
 
-def scan(masses: Sequence[float], *, channel: str = DEFAULT_CHANNEL, dataset: str | None = None, seed: int | None = None, n_events: int | None = None, plot: str | None = None) -> list[dict[str, Any]]:
+def scan(
+    masses: Sequence[float],
+    *,
+    channel: str = DEFAULT_CHANNEL,
+    dataset: str | None = None,
+    seed: int | None = None,
+    n_events: int | None = None,
+    plot: str | None = None,
+) -> list[dict[str, Any]]:
     """:func:`recast` at each mass (the SM calibration and the event-level fit are shared)."""
     masses = [float(m) for m in masses]
     if not masses:
@@ -416,7 +517,9 @@ def scan(masses: Sequence[float], *, channel: str = DEFAULT_CHANNEL, dataset: st
     if plot:
         check_png(plot)
     cache: dict = {}
-    out = [recast(channel=channel, dataset=dataset, seed=seed, n_events=n_events, cache=cache, **{opt: m}) for m in masses]
+    out = [
+        recast(channel=channel, dataset=dataset, seed=seed, n_events=n_events, cache=cache, **{opt: m}) for m in masses
+    ]
     if plot:
         plot_scan(plot, out)
     return out
@@ -437,9 +540,13 @@ def calibration_summary(result: dict[str, Any]) -> str:
     lines = []
     for c in result["calibration"]:
         tag = " (SES derived, not published)" if c["ses_derived"] else ""
-        lines.append(f"{c['subset']}: A_SM = {c['a_sm']:.4f} +- {c['a_sm_err']:.4f}, N_K*eps = {c['nk_eps']:.4e}, SES = {c['ses']:.3e}{tag}, expected SM = {c['expected_sm']:.2f}")
+        lines.append(
+            f"{c['subset']}: A_SM = {c['a_sm']:.4f} +- {c['a_sm_err']:.4f}, N_K*eps = {c['nk_eps']:.4e}, SES = {c['ses']:.3e}{tag}, expected SM = {c['expected_sm']:.2f}"
+        )
     pub = result.get("expected_sm_published")
-    lines.append(f"total expected SM = {result['expected_sm']:.2f} (published: {pub if pub is not None else 'not read'}), background = {result['background']}, observed = {result['observed']}")
+    lines.append(
+        f"total expected SM = {result['expected_sm']:.2f} (published: {pub if pub is not None else 'not read'}), background = {result['background']}, observed = {result['observed']}"
+    )
     return "\n".join(lines)
 
 
@@ -454,9 +561,20 @@ def _style():
     return plt, mplhep.style.ROOT
 
 
-def plot_spectrum(path: str, *, channel: str, mass: float, couplings: dict[str, float], meas: Measurement, calib: Sequence[Calibration], seed: int, n_events: int) -> str:
+def plot_spectrum(
+    path: str,
+    *,
+    channel: str,
+    mass: float,
+    couplings: dict[str, float],
+    meas: Measurement,
+    calib: Sequence[Calibration],
+    seed: int,
+    n_events: int,
+) -> str:
     """Reconstructed m2_miss of the signal and the SM (selected events, expected yields)."""
     from detector import na62
+
     opt = CHANNELS[channel][0]
     sig = evtgen.generate(channel, n_events, seed=seed, frame="lab", **{opt: mass})
     sm = evtgen.generate("k2pinunu", n_events, seed=seed, frame="lab")
@@ -475,7 +593,11 @@ def plot_spectrum(path: str, *, channel: str, mass: float, couplings: dict[str, 
     with plt.style.context(style):
         fig, ax = plt.subplots(figsize=(9, 6))
         ax.stairs(h_sm, edges, label=r"SM $K^+\to\pi^+\nu\bar\nu$", color="tab:blue")
-        lab = rf"$K^+\to\pi^+\phi\phi$, $m_\phi$={mass:g} GeV" if opt == "mphi" else rf"$K^+\to\pi^+X$, $m_X$={mass:g} GeV"
+        lab = (
+            rf"$K^+\to\pi^+\phi\phi$, $m_\phi$={mass:g} GeV"
+            if opt == "mphi"
+            else rf"$K^+\to\pi^+X$, $m_X$={mass:g} GeV"
+        )
         ax.stairs(h_sig, edges, label=lab, color="tab:red")
         for name in ("sr1", "sr2"):
             lo, hi = card[name]["value"]
@@ -484,8 +606,12 @@ def plot_spectrum(path: str, *, channel: str, mass: float, couplings: dict[str, 
         ax.axvspan(card["k3pi_masked_above"]["value"], edges[-1], color="grey", alpha=0.3)
         ax.set_xlabel(r"$m^2_{\rm miss}$ [GeV$^2$]")
         ax.set_ylabel(f"expected events / {edges[1] - edges[0]:.3f} GeV$^2$")
-        in_sr = [(edges[:-1] >= card[r]["value"][0]) & (edges[1:] <= card[r]["value"][1] + 1e-12) for r in ("sr1", "sr2")]
-        txt = "\n".join(f"{r}: SM {h_sm[w].sum():.2f}, signal {h_sig[w].sum():.2f}" for r, w in zip(("SR1", "SR2"), in_sr))
+        in_sr = [
+            (edges[:-1] >= card[r]["value"][0]) & (edges[1:] <= card[r]["value"][1] + 1e-12) for r in ("sr1", "sr2")
+        ]
+        txt = "\n".join(
+            f"{r}: SM {h_sm[w].sum():.2f}, signal {h_sig[w].sum():.2f}" for r, w in zip(("SR1", "SR2"), in_sr)
+        )
         ax.text(0.98, 0.02, txt, transform=ax.transAxes, ha="right", va="bottom", fontsize=11)
         ax.set_title(f"NA62 {meas.dataset} emulation (selected)", fontsize=14)
         ax.legend(fontsize=11, loc="upper right")
@@ -512,7 +638,11 @@ def plot_scan(path: str, results: Sequence[dict[str, Any]]) -> str:
         fig, ax = plt.subplots(figsize=(9, 6))
         finite = ul[np.isfinite(ul)]
         top = 10 * finite.max() if finite.size else 1.0
-        bottom = 0.1 * np.nanmin(np.where(lo68 > 0, lo68, np.nan)) if np.any(lo68 > 0) else 0.05 * (finite.min() if finite.size else 1.0)
+        bottom = (
+            0.1 * np.nanmin(np.where(lo68 > 0, lo68, np.nan))
+            if np.any(lo68 > 0)
+            else 0.05 * (finite.min() if finite.size else 1.0)
+        )
         ax.fill_between(m, ul, top, color="grey", alpha=0.4, label="excluded (95% CL)", step=None)
         ax.fill_between(m, np.maximum(lo95, bottom), hi95, color="gold", alpha=0.8, label="fills the gap, 95%")
         ax.fill_between(m, np.maximum(lo68, bottom), hi68, color="limegreen", alpha=0.8, label="fills the gap, 68%")

@@ -25,8 +25,6 @@ Result dicts are flattened into columns: ``interval_95 = [lo, hi]`` becomes
 
 from __future__ import annotations
 
-from .plotting import hep_style
-
 import csv
 import importlib
 import io
@@ -37,12 +35,15 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
 from evtgen.errors import PhiphiError, check_finite, check_positive_int
+
+from .plotting import hep_style
 
 RESULT_FORMATS = (".csv", ".parquet")
 #: columns that identify a grid point; checked against an existing file on resume
@@ -91,7 +92,17 @@ def point_seed(master_seed: int, index: int) -> int:
     return int(np.random.SeedSequence(int(master_seed), spawn_key=(int(index),)).generate_state(1, dtype=np.uint32)[0])
 
 
-def build_grid(analysis: str, *, mphi=None, mx=None, channel: str | Sequence[str] | None = None, couplings: dict[str, Any] | None = None, seed: int = 0, n_events: int | None = None, cutoff: float | None = None) -> list[dict[str, Any]]:
+def build_grid(
+    analysis: str,
+    *,
+    mphi=None,
+    mx=None,
+    channel: str | Sequence[str] | None = None,
+    couplings: dict[str, Any] | None = None,
+    seed: int = 0,
+    n_events: int | None = None,
+    cutoff: float | None = None,
+) -> list[dict[str, Any]]:
     """The grid points, in index order: channel (outer) x mass x couplings (inner, in the
     order given). Each point is a dict of the ``KEY_COLUMNS`` plus one column per coupling."""
     if (mphi is None) == (mx is None):
@@ -249,7 +260,9 @@ def write_results(path: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
             w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
             w.writeheader()
             for r in rows:
-                w.writerow({k: ("" if r.get(k) is None else (repr(r[k]) if isinstance(r[k], float) else r[k])) for k in cols})
+                w.writerow(
+                    {k: ("" if r.get(k) is None else (repr(r[k]) if isinstance(r[k], float) else r[k])) for k in cols}
+                )
             with os.fdopen(fd, "w", newline="") as f:
                 f.write(buf.getvalue())
                 f.flush()
@@ -292,7 +305,26 @@ def _module_of(analysis: str) -> tuple[str, str]:
     return short, mod.__name__
 
 
-def run_scan(analysis: str, mphi=None, *, mx=None, channel: str | Sequence[str] | None = None, couplings: dict[str, Any] | None = None, n_events: int | None = None, cutoff: float | None = None, seed: int = 0, output: str | os.PathLike | None = None, workers: int | None = None, scheduler: str | None = None, client: Any = None, progress: bool | None = None, flush_seconds: float = 2.0, callback: Callable[[dict], None] | None = None, plot: str | os.PathLike | None = None, plot_column: str | None = None) -> list[dict[str, Any]]:
+def run_scan(
+    analysis: str,
+    mphi=None,
+    *,
+    mx=None,
+    channel: str | Sequence[str] | None = None,
+    couplings: dict[str, Any] | None = None,
+    n_events: int | None = None,
+    cutoff: float | None = None,
+    seed: int = 0,
+    output: str | os.PathLike | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    progress: bool | None = None,
+    flush_seconds: float = 2.0,
+    callback: Callable[[dict], None] | None = None,
+    plot: str | os.PathLike | None = None,
+    plot_column: str | None = None,
+) -> list[dict[str, Any]]:
     """Scan ``analysis`` over channel x mass x couplings on Dask; returns the rows by index.
 
     ``mphi``/``mx``: a list of masses (GeV) or ``"START:STOP:STEP"``; ``couplings``:
@@ -304,7 +336,9 @@ def run_scan(analysis: str, mphi=None, *, mx=None, channel: str | Sequence[str] 
     if workers is not None and scheduler is not None:
         raise PhiphiError("give either --workers or --scheduler, not both")
     short, module = _module_of(analysis)
-    points = build_grid(short, mphi=mphi, mx=mx, channel=channel, couplings=couplings, seed=seed, n_events=n_events, cutoff=cutoff)
+    points = build_grid(
+        short, mphi=mphi, mx=mx, channel=channel, couplings=couplings, seed=seed, n_events=n_events, cutoff=cutoff
+    )
     if output is not None:
         out = Path(output).expanduser().resolve()
         _results_format(out)
@@ -315,16 +349,34 @@ def run_scan(analysis: str, mphi=None, *, mx=None, channel: str | Sequence[str] 
         for row in read_results(out):
             i = row.get("index")
             if not isinstance(i, int) or not 0 <= i < len(points):
-                raise PhiphiError(f"{str(out)!r} holds point index {i!r}, not in this {len(points)}-point grid; use another -o")
+                raise PhiphiError(
+                    f"{str(out)!r} holds point index {i!r}, not in this {len(points)}-point grid; use another -o"
+                )
             bad = _same_point(row, points[i])
             if bad is not None:
-                raise PhiphiError(f"{str(out)!r} was written by a different scan (point {i}: {bad} = {row.get(bad)!r} there, {points[i].get(bad)!r} now); use another -o")
+                raise PhiphiError(
+                    f"{str(out)!r} was written by a different scan (point {i}: {bad} = {row.get(bad)!r} there, {points[i].get(bad)!r} now); use another -o"
+                )
             if not row.get("error"):
                 done[i] = row
     todo = [p for p in points if p["index"] not in done]
     rows = dict(done)
     if todo:
-        rows.update(_compute(module, todo, rows, len(points), output=out if output is not None else None, workers=workers, scheduler=scheduler, client=client, progress=progress, flush_seconds=flush_seconds, callback=callback))
+        rows.update(
+            _compute(
+                module,
+                todo,
+                rows,
+                len(points),
+                output=out if output is not None else None,
+                workers=workers,
+                scheduler=scheduler,
+                client=client,
+                progress=progress,
+                flush_seconds=flush_seconds,
+                callback=callback,
+            )
+        )
     cols = _columns(rows[i] for i in sorted(rows))
     result = [{k: rows[i].get(k) for k in cols} for i in sorted(rows)]  # one uniform table
     if output is not None and todo:
@@ -336,7 +388,20 @@ def run_scan(analysis: str, mphi=None, *, mx=None, channel: str | Sequence[str] 
     return result
 
 
-def _compute(module: str, todo: list[dict], rows: dict[int, dict], total: int, *, output: Path | None, workers, scheduler, client, progress, flush_seconds: float, callback) -> dict[int, dict]:
+def _compute(
+    module: str,
+    todo: list[dict],
+    rows: dict[int, dict],
+    total: int,
+    *,
+    output: Path | None,
+    workers,
+    scheduler,
+    client,
+    progress,
+    flush_seconds: float,
+    callback,
+) -> dict[int, dict]:
     """Run the points of ``todo`` on Dask; save ``rows`` + new rows every ``flush_seconds``."""
     from distributed import as_completed
 
@@ -373,7 +438,9 @@ def _compute(module: str, todo: list[dict], rows: dict[int, dict], total: int, *
 
 # --- plot ---------------------------------------------------------------------------------------
 @hep_style
-def plot_scan(rows: list[dict[str, Any]], path: str | os.PathLike, *, column: str | None = None, group_by: Sequence[str] = ()) -> Path:
+def plot_scan(
+    rows: list[dict[str, Any]], path: str | os.PathLike, *, column: str | None = None, group_by: Sequence[str] = ()
+) -> Path:
     """PNG of ``column`` (default: the first of PLOT_COLUMNS present) against the mass,
     one line per channel and per value of the ``group_by`` columns (e.g. the couplings)."""
     import matplotlib
@@ -396,7 +463,9 @@ def plot_scan(rows: list[dict[str, Any]], path: str | os.PathLike, *, column: st
     for key, pts in lines.items():
         pts = sorted((x, y) for x, y in pts if isinstance(y, (int, float)) and math.isfinite(y))
         if pts:
-            lab = ", ".join(f"{k}={v:g}" if isinstance(v, float) else str(v) for k, v in zip(keys, key) if v is not None)
+            lab = ", ".join(
+                f"{k}={v:g}" if isinstance(v, float) else str(v) for k, v in zip(keys, key) if v is not None
+            )
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, label=lab or None)
     ys = [r[column] for r in ok if isinstance(r.get(column), (int, float)) and r[column] > 0]
     if ys and len(ys) == sum(isinstance(r.get(column), (int, float)) for r in ok) and max(ys) / min(ys) > 30:
@@ -421,7 +490,12 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--channel", action="append", help="signal channel(s), repeatable (default: the analysis's own)")
     p.add_argument("--mphi", help="phi masses in GeV: START:STOP:STEP (inclusive), START:STOP:logN or a,b,c")
     p.add_argument("--mx", help="X masses in GeV (two-body channels), same syntax")
-    p.add_argument("--coupling", action="append", metavar="NAME=VALUES", help="coupling values, repeatable: NAME=VALUE, NAME=a,b,c, NAME=START:STOP:STEP or NAME=START:STOP:logN")
+    p.add_argument(
+        "--coupling",
+        action="append",
+        metavar="NAME=VALUES",
+        help="coupling values, repeatable: NAME=VALUE, NAME=a,b,c, NAME=START:STOP:STEP or NAME=START:STOP:logN",
+    )
     p.add_argument("--cutoff", type=float, help="ATLAS: EFT cut-off in GeV")
     p.add_argument("-n", type=int, dest="n_events", help="signal events per point (default: the analysis's)")
     p.add_argument("--seed", type=int, default=0, help="master seed; point i uses SeedSequence(seed, spawn_key=(i,))")
@@ -443,7 +517,24 @@ def _cmd_scan(args: Any) -> int:
         couplings[name.strip()] = val
     t0 = time.monotonic()
     before = len(read_results(args.output))
-    rows = run_scan(args.analysis, args.mphi, mx=args.mx, channel=args.channel, couplings=couplings, n_events=args.n_events, cutoff=args.cutoff, seed=args.seed, output=args.output, workers=args.workers, scheduler=args.scheduler, plot=args.plot, plot_column=args.plot_column)
+    rows = run_scan(
+        args.analysis,
+        args.mphi,
+        mx=args.mx,
+        channel=args.channel,
+        couplings=couplings,
+        n_events=args.n_events,
+        cutoff=args.cutoff,
+        seed=args.seed,
+        output=args.output,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        plot=args.plot,
+        plot_column=args.plot_column,
+    )
     failed = sum(1 for r in rows if r.get("error"))
-    print(f"scan {args.analysis}: {len(rows)} points ({before} already in {args.output}), {failed} failed, {time.monotonic() - t0:.1f} s; wrote {args.output}", file=sys.stderr)
+    print(
+        f"scan {args.analysis}: {len(rows)} points ({before} already in {args.output}), {failed} failed, {time.monotonic() - t0:.1f} s; wrote {args.output}",
+        file=sys.stderr,
+    )
     return 0

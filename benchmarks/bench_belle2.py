@@ -51,7 +51,9 @@ def main() -> None:
 
     t0 = time.perf_counter()
     r = b2a.fit_released()
-    print(f"released workspace, fast likelihood: mu = {r['mu_hat']:.3f} +- {r['mu_err_hesse']:.3f}, fit + profile + Hessian {time.perf_counter() - t0:.2f} s")
+    print(
+        f"released workspace, fast likelihood: mu = {r['mu_hat']:.3f} +- {r['mu_err_hesse']:.3f}, fit + profile + Hessian {time.perf_counter() - t0:.2f} s"
+    )
     if args.pyhf:
         import pyhf
 
@@ -60,7 +62,9 @@ def main() -> None:
         model = ws.model()
         t0 = time.perf_counter()
         pars = pyhf.infer.mle.fit(ws.data(model), model)
-        print(f"released workspace, pyhf numpy+minuit: mu = {pars[model.config.poi_index]:.3f}, one fit {time.perf_counter() - t0:.2f} s")
+        print(
+            f"released workspace, pyhf numpy+minuit: mu = {pars[model.config.poi_index]:.3f}, one fit {time.perf_counter() - t0:.2f} s"
+        )
 
     t0 = time.perf_counter()
     b2a._default_likelihood()
@@ -76,7 +80,9 @@ def main() -> None:
         print(f"{name}: {len(masses)} points in {dt:.1f} s ({dt / len(masses):.2f} s/point; {ok} with sensitivity)")
     t0 = time.perf_counter()
     r = b2a.recast(channel="b2kphiphi", mphi=1.0, method="events", n_events=200_000, seed=1)
-    print(f"event-level recast point (200k events): {time.perf_counter() - t0:.2f} s; best fit CS_sb = {r['best_fit']:.3e}")
+    print(
+        f"event-level recast point (200k events): {time.perf_counter() - t0:.2f} s; best fit CS_sb = {r['best_fit']:.3e}"
+    )
 
 
 if __name__ == "__main__":

@@ -21,7 +21,15 @@ import numpy as np
 import evtgen
 from evtgen.decays import DECAY_CHANNELS
 
-MASSES = {"b2kphiphi": 1.0, "b2kstarphiphi": 1.0, "k2piphiphi": 0.1, "b2kx": 1.0, "k2pix": 0.135, "b2knunu": None, "k2pinunu": None}
+MASSES = {
+    "b2kphiphi": 1.0,
+    "b2kstarphiphi": 1.0,
+    "k2piphiphi": 0.1,
+    "b2kx": 1.0,
+    "k2pix": 0.135,
+    "b2knunu": None,
+    "k2pinunu": None,
+}
 
 
 def best_rate(fn, n: int, repeat: int) -> float:

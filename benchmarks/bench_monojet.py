@@ -57,8 +57,12 @@ def bench_pythia(n_per_proc: int, nproc: int) -> dict:
     for p in procs:
         p.join()
     # processes run side by side: aggregate rate = sum of per-process rates
-    return {"processes": nproc, "events": sum(r[0] for r in res), "rate_per_process": [r[0] / r[1] for r in res],
-            "rate_total": sum(r[0] / r[1] for r in res)}
+    return {
+        "processes": nproc,
+        "events": sum(r[0] for r in res),
+        "rate_per_process": [r[0] / r[1] for r in res],
+        "rate_total": sum(r[0] / r[1] for r in res),
+    }
 
 
 def bench_ours(n: int, threads: int) -> dict:
@@ -79,9 +83,16 @@ def bench_ours(n: int, threads: int) -> dict:
     t0 = time.perf_counter()
     ev, rate, stats = ch.generate_with_stats(n, mass=10.0, couplings=cpl, seed=1)
     dt = time.perf_counter() - t0
-    return {"threads": threads, "events": n, "seconds": dt, "rate": n / dt, "integration_seconds": t_int,
-            "unweighting_efficiency": stats["efficiency"], "overweight_fraction": stats["overweight_fraction"],
-            "sigma_pb": rate.sigma_pb}
+    return {
+        "threads": threads,
+        "events": n,
+        "seconds": dt,
+        "rate": n / dt,
+        "integration_seconds": t_int,
+        "unweighting_efficiency": stats["efficiency"],
+        "overweight_fraction": stats["overweight_fraction"],
+        "sigma_pb": rate.sigma_pb,
+    }
 
 
 def main(argv=None) -> int:

@@ -46,7 +46,9 @@ def main() -> None:
         numba.set_num_threads(threads)
         r = best_rate(lambda: na62.reconstruct(events, seed=1), args.n, args.repeat)
         s = best_rate(lambda: na62.simulate(events, seed=1), args.n, args.repeat)
-        print(f"na62 emulation, {threads} thread(s): reconstruct {r:.3e} events/s, simulate (awkward out) {s:.3e} events/s")
+        print(
+            f"na62 emulation, {threads} thread(s): reconstruct {r:.3e} events/s, simulate (awkward out) {s:.3e} events/s"
+        )
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
     for channel, hi in (("k2piphiphi", 0.175), ("k2pix", 0.35)):
@@ -55,7 +57,9 @@ def main() -> None:
         res = na62a.scan(masses, channel=channel, seed=1)
         dt = time.perf_counter() - t
         n_lim = sum(r["upper_limit_95"] is not None for r in res)
-        print(f"na62 recast scan {channel}: {args.points} points in {dt:.1f} s ({n_lim} with a limit), {na62a.DEFAULT_N_EVENTS} events/point")
+        print(
+            f"na62 recast scan {channel}: {args.points} points in {dt:.1f} s ({n_lim} with a limit), {na62a.DEFAULT_N_EVENTS} events/point"
+        )
 
 
 if __name__ == "__main__":

@@ -83,7 +83,11 @@ def bench_scans(analysis: str, points: int, n_events: int, repeat: int) -> None:
     from evtgen.partitioned import dask_client
 
     ncores = os.cpu_count() or 1
-    configs = {"1 worker x 1 numba thread": (1, 1), "2 workers x 1 numba thread": (2, 1), f"1 worker x {ncores} numba threads": (1, ncores)}
+    configs = {
+        "1 worker x 1 numba thread": (1, 1),
+        "2 workers x 1 numba thread": (2, 1),
+        f"1 worker x {ncores} numba threads": (1, ncores),
+    }
     masses = [float(f"{m:.6g}") for m in np.linspace(0.02, 0.12, points)]
     rates: dict[str, list[float]] = {k: [] for k in configs}
     with contextlib.ExitStack() as stack:
@@ -121,7 +125,9 @@ def bench_production(n: int, chunk: int, workers: int, keep: str | None) -> None
     sampler.start()
     t0 = time.perf_counter()
     try:
-        man = evtgen.generate_to("b2kphiphi", n, out, chunk_size=chunk, mphi=1.0, seed=1, workers=workers, progress=False)
+        man = evtgen.generate_to(
+            "b2kphiphi", n, out, chunk_size=chunk, mphi=1.0, seed=1, workers=workers, progress=False
+        )
         dt = time.perf_counter() - t0
         peak = sampler.stop()
         size = sum(os.path.getsize(os.path.join(out, p["file"])) for p in man["parts"])
@@ -147,7 +153,9 @@ def main() -> None:
     ap.add_argument("--chunk-size", type=float, default=1e6, dest="chunk", help="events per part (default 1e6)")
     ap.add_argument("--workers", type=int, default=2, help="workers of the production (default 2)")
     ap.add_argument("--keep", help="write the production here and keep it (default: temporary, deleted)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed rounds per configuration; the best is kept (default 3)")
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="timed rounds per configuration; the best is kept (default 3)"
+    )
     ap.add_argument("--skip-scan", action="store_true")
     ap.add_argument("--skip-production", action="store_true")
     args = ap.parse_args()

@@ -137,7 +137,9 @@ def simulate(events: ak.Array, *, seed: int = 0) -> ak.Array:
     dphi = np.abs((gphi - met_phi[:, None] + np.pi) % (2 * np.pi) - np.pi)
     min_dphi = np.where(ggood, dphi, np.inf).min(1)
     cut_dphi = np.where(met <= sel["low_met_max"], sel["min_dphi_low_met"], sel["min_dphi"])
-    lead_ok = ggood[:, 0] & (gpt[:, 0] > sel["leading_jet_pt_min"]) & (np.abs(geta[:, 0]) < sel["leading_jet_abs_eta_max"])
+    lead_ok = (
+        ggood[:, 0] & (gpt[:, 0] > sel["leading_jet_pt_min"]) & (np.abs(geta[:, 0]) < sel["leading_jet_abs_eta_max"])
+    )
     pass_sr = (met > sel["met_min"]) & lead_ok & (nj <= sel["max_jets"]) & (min_dphi > cut_dphi) & ~veto
     edges = np.array(c["binning"]["em_edges"])
     em_bin = np.where(pass_sr, np.searchsorted(edges, met, side="right") - 1, -1)

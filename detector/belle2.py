@@ -50,7 +50,7 @@ def _data_path(name: str) -> Path:
     return Path(str(resources.files("detector") / "data" / name))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def card() -> dict:
     """The parsed Belle II card (cached; do not mutate)."""
     with _data_path(CARD).open() as fh:
@@ -68,7 +68,14 @@ def sm_template_dbr_dq2(q2) -> np.ndarray:
     blk = C.load_yaml("constants.yaml")["hpqcd2022_fplus"]
     mb, mk = float(blk["m_B"]["value"]), float(blk["m_K"]["value"])
     tau_b = float(card()["tau_b_template"]["value"]) / C.HBAR_GEV_S  # GeV^-1, the template's own value
-    pref = tau_b * g["G_F"] ** 2 * g["alpha_inv"] ** -2 * g["X_t"] ** 2 * g["Vtb_Vts"] ** 2 / (32.0 * math.pi**5 * g["sin2_theta_W"] ** 2)
+    pref = (
+        tau_b
+        * g["G_F"] ** 2
+        * g["alpha_inv"] ** -2
+        * g["X_t"] ** 2
+        * g["Vtb_Vts"] ** 2
+        / (32.0 * math.pi**5 * g["sin2_theta_W"] ** 2)
+    )
     q2 = np.asarray(q2, dtype=np.float64)
     lam = np.clip(C.kallen(mb * mb, mk * mk, q2), 0.0, None)
     p_k = np.sqrt(lam) / (2.0 * mb)
@@ -112,7 +119,9 @@ class Belle2Response:
         nu_i = sum_j N[i, j] B_j / B_SM,j (the j = 0 column gets weight 0)."""
         br_bins = np.asarray(br_bins, dtype=np.float64)
         if br_bins.shape != self.br_sm_bins.shape:
-            raise PhiphiError(f"branching ratios per q2 bin have shape {br_bins.shape}, expected {self.br_sm_bins.shape}")
+            raise PhiphiError(
+                f"branching ratios per q2 bin have shape {br_bins.shape}, expected {self.br_sm_bins.shape}"
+            )
         w = br_bins / self.br_sm_bins
         return self.n_ita[:, 1:] @ w, self.n_hta[:, 1:] @ w
 
@@ -139,7 +148,9 @@ def read_map(path: str | Path, rows: int, cols: int) -> np.ndarray:
     return a
 
 
-def load_response(ita_a: str | Path | None = None, ita_b: str | Path | None = None, hta: str | Path | None = None) -> Belle2Response:
+def load_response(
+    ita_a: str | Path | None = None, ita_b: str | Path | None = None, hta: str | Path | None = None
+) -> Belle2Response:
     """The response built from the shipped maps (or from the given CSV files)."""
     cfg = card()
     nq = int(cfg["q2_gen_bins"]["n"])
@@ -178,7 +189,26 @@ def _draw(cum, j, u):
 
 
 @nb.njit(cache=True)
-def emulate_kernel(q2_true, kpx, kpy, kpz, ke, beta, sqrt_s, m_k, q2_lo, q2_hi, cum_ita, cum_hta, key0, key1, first, q2_rec, ita_bin, hta_bin):
+def emulate_kernel(
+    q2_true,
+    kpx,
+    kpy,
+    kpz,
+    ke,
+    beta,
+    sqrt_s,
+    m_k,
+    q2_lo,
+    q2_hi,
+    cum_ita,
+    cum_hta,
+    key0,
+    key1,
+    first,
+    q2_rec,
+    ita_bin,
+    hta_bin,
+):
     """Fill q2_rec, ita_bin, hta_bin for events first..first+n-1 (per-event RNG streams)."""
     n_bins = cum_ita.shape[1]
     width = (q2_hi - q2_lo) / n_bins
@@ -207,7 +237,9 @@ def detector_key(seed: int | None) -> np.ndarray:
 def _check_events(events: ak.Array) -> None:
     fields = set(events.fields)
     if "Kstar" in fields:
-        raise PhiphiError("the Belle II B+ -> K+ nu nubar maps do not apply to B0 -> K*0 events (channel b2kstarphiphi)")
+        raise PhiphiError(
+            "the Belle II B+ -> K+ nu nubar maps do not apply to B0 -> K*0 events (channel b2kstarphiphi)"
+        )
     missing = {"B", "K", "q2_true"} - fields
     if missing:
         raise PhiphiError(f"events lack the field(s) {', '.join(sorted(missing))} needed by the Belle II emulation")
@@ -215,7 +247,9 @@ def _check_events(events: ak.Array) -> None:
         raise PhiphiError("events are in the B rest frame; the Belle II emulation needs lab-frame events (--frame lab)")
 
 
-def emulate_columns(q2_true, k_px, k_py, k_pz, k_e, *, seed: int | None, first: int = 0, resp: Belle2Response | None = None) -> dict[str, np.ndarray]:
+def emulate_columns(
+    q2_true, k_px, k_py, k_pz, k_e, *, seed: int | None, first: int = 0, resp: Belle2Response | None = None
+) -> dict[str, np.ndarray]:
     """``q2_rec``, ``ita_bin``, ``hta_bin`` from flat columns (events first.. of the run)."""
     resp = resp or response()
     beams = belle2_beams()
@@ -227,7 +261,22 @@ def emulate_columns(q2_true, k_px, k_py, k_pz, k_e, *, seed: int | None, first: 
     cum_ita = np.ascontiguousarray(np.cumsum(resp.eps_ita, axis=0))
     cum_hta = np.ascontiguousarray(np.cumsum(resp.eps_hta, axis=0))
     cols = [np.ascontiguousarray(x, dtype=np.float64) for x in (q2_true, k_px, k_py, k_pz, k_e)]
-    emulate_kernel(*cols, np.asarray(beams.beta_cm, float), beams.sqrt_s, C.mass("K+"), float(resp.q2_edges[0]), float(resp.q2_edges[-1]), cum_ita, cum_hta, key[0], key[1], int(first), q2_rec, ita, hta)
+    emulate_kernel(
+        *cols,
+        np.asarray(beams.beta_cm, float),
+        beams.sqrt_s,
+        C.mass("K+"),
+        float(resp.q2_edges[0]),
+        float(resp.q2_edges[-1]),
+        cum_ita,
+        cum_hta,
+        key[0],
+        key[1],
+        int(first),
+        q2_rec,
+        ita,
+        hta,
+    )
     return {"q2_rec": q2_rec, "ita_bin": ita, "hta_bin": hta}
 
 

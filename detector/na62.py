@@ -39,15 +39,52 @@ CARD_FILE = "na62_card.yaml"
 _DETECTOR_TAG = 0x4E413632  # "NA62"
 
 #: m2_band codes (``region`` keeps only SR1 = 1 and SR2 = 2 of selected events)
-BANDS = {"below_sr1": -1, "none": 0, "sr1": 1, "sr2": 2, "control1": 3, "kpi2_masked": 4, "control2": 5, "k3pi_masked": 6}
+BANDS = {
+    "below_sr1": -1,
+    "none": 0,
+    "sr1": 1,
+    "sr2": 2,
+    "control1": 3,
+    "kpi2_masked": 4,
+    "control2": 5,
+    "k3pi_masked": 6,
+}
 REGION_NONE, REGION_SR1, REGION_SR2 = 0, 1, 2
 
 # indices of the kernel parameter vector
-(_MK, _MPI, _GTK_Z, _GTK_SP, _GTK_ST, _GTK_SX, _S_A, _S_B, _S_TH, _S_SX, _S_RIN, _S_ROUT, _MAG_Z, _MAG_KICK, _BEAM_P, _BEAM_SLOPE,
- _PMIN, _PMAX, _ZMIN, _ZMAX, _SR1_LO, _SR1_HI, _CR1_HI, _K2_HI, _CR2_HI, _SR2_LO, _SR2_HI, _NPAR) = range(28)
+(
+    _MK,
+    _MPI,
+    _GTK_Z,
+    _GTK_SP,
+    _GTK_ST,
+    _GTK_SX,
+    _S_A,
+    _S_B,
+    _S_TH,
+    _S_SX,
+    _S_RIN,
+    _S_ROUT,
+    _MAG_Z,
+    _MAG_KICK,
+    _BEAM_P,
+    _BEAM_SLOPE,
+    _PMIN,
+    _PMAX,
+    _ZMIN,
+    _ZMAX,
+    _SR1_LO,
+    _SR1_HI,
+    _CR1_HI,
+    _K2_HI,
+    _CR2_HI,
+    _SR2_LO,
+    _SR2_HI,
+    _NPAR,
+) = range(28)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _card_cached() -> dict[str, Any]:
     with (resources.files("detector") / "data" / CARD_FILE).open("r") as fh:
         return yaml.safe_load(fh)
@@ -74,7 +111,9 @@ def selection_window(card: dict | None = None) -> tuple[float, float]:
     return float(_v(card, "selection", "p_pi_min")), float(_v(card, "selection", "p_pi_max"))
 
 
-def parameters(card: dict | None = None, *, p_pi_window: tuple[float, float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def parameters(
+    card: dict | None = None, *, p_pi_window: tuple[float, float] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(kernel parameter vector, STRAW chamber z) from a card (optionally another pi+ window)."""
     card = card or _card_cached()
     beams = C.load_yaml("beams.yaml")["na62"]
@@ -235,12 +274,21 @@ def smear_kernel(k, pi, vtx, par, straw_z, key0, key1, first, out, flags):
 
 def _four(events: ak.Array, name: str) -> np.ndarray:
     if name not in events.fields:
-        raise PhiphiError(f"events have no {name!r} particle: the NA62 emulation needs K+ -> pi+ ... decays generated with frame='lab'")
+        raise PhiphiError(
+            f"events have no {name!r} particle: the NA62 emulation needs K+ -> pi+ ... decays generated with frame='lab'"
+        )
     sub = events[name]
     return np.stack([np.asarray(ak.to_numpy(sub[c]), dtype=np.float64) for c in ("px", "py", "pz", "E")])
 
 
-def reconstruct(events: ak.Array, *, seed: int = 0, card: dict | None = None, p_pi_window: tuple[float, float] | None = None, first: int = 0) -> dict[str, np.ndarray]:
+def reconstruct(
+    events: ak.Array,
+    *,
+    seed: int = 0,
+    card: dict | None = None,
+    p_pi_window: tuple[float, float] | None = None,
+    first: int = 0,
+) -> dict[str, np.ndarray]:
     """Reconstructed columns (numpy) of the NA62 emulation; see the module docstring."""
     for f in ("vtx_x", "vtx_y", "vtx_z"):
         if f not in events.fields:
@@ -271,7 +319,9 @@ def reconstruct(events: ak.Array, *, seed: int = 0, card: dict | None = None, p_
     }
 
 
-def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, p_pi_window: tuple[float, float] | None = None) -> ak.Array:
+def simulate(
+    events: ak.Array, *, seed: int = 0, card: dict | None = None, p_pi_window: tuple[float, float] | None = None
+) -> ak.Array:
     """The input events plus the reconstructed NA62 fields (see the module docstring)."""
     cols = reconstruct(events, seed=seed, card=card, p_pi_window=p_pi_window)
     out = events

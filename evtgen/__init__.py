@@ -42,22 +42,45 @@ def _mass(ch: Any, mphi: float | None, mx: float | None, ms: float | None = None
     return given.get(opt) if opt else None
 
 
-def rate(name: str, *, mphi: float | None = None, mx: float | None = None, ms: float | None = None, couplings: dict[str, float] | None = None, options: dict | None = None) -> Any:
+def rate(
+    name: str,
+    *,
+    mphi: float | None = None,
+    mx: float | None = None,
+    ms: float | None = None,
+    couplings: dict[str, float] | None = None,
+    options: dict | None = None,
+) -> Any:
     """Rate of a channel at a model point: ``.width``, ``.br``, ``.br_err`` for decays
     (GeV, dimensionless); cross sections in pb for the LHC channels. ``.as_dict()`` gives JSON."""
     ch = channels.get(name)
     return ch.rate(mass=_mass(ch, mphi, mx, ms), couplings=couplings, options=options or {})
 
 
-def generate(name: str, n: int, *, mphi: float | None = None, mx: float | None = None, ms: float | None = None, couplings: dict[str, float] | None = None, seed: int | None = None, frame: str = "lab", options: dict | None = None) -> ak.Array:
+def generate(
+    name: str,
+    n: int,
+    *,
+    mphi: float | None = None,
+    mx: float | None = None,
+    ms: float | None = None,
+    couplings: dict[str, float] | None = None,
+    seed: int | None = None,
+    frame: str = "lab",
+    options: dict | None = None,
+) -> ak.Array:
     """``n`` unweighted events in memory: one Momentum4D record per particle plus ``q2_true``
     (and the decay vertex for kaons in the lab frame)."""
     n = check_positive_int("n", n)
     ch = channels.get(name)
-    return ch.generate(n, mass=_mass(ch, mphi, mx, ms), couplings=couplings, seed=seed, frame=frame, options=options or {})
+    return ch.generate(
+        n, mass=_mass(ch, mphi, mx, ms), couplings=couplings, seed=seed, frame=frame, options=options or {}
+    )
 
 
-def spectrum(name: str, q2, *, mphi: float | None = None, mx: float | None = None, couplings: dict[str, float] | None = None) -> np.ndarray:
+def spectrum(
+    name: str, q2, *, mphi: float | None = None, mx: float | None = None, couplings: dict[str, float] | None = None
+) -> np.ndarray:
     """dGamma/dq2 (GeV^-1) of a three-body decay channel at ``q2`` (GeV^2)."""
     ch = channels.get(name)
     return ch.spectrum(q2, mass=_mass(ch, mphi, mx), couplings=couplings)

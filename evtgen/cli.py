@@ -1,9 +1,9 @@
 """The ``phiphi`` command line: a thin layer over the Python API.
 
-    phiphi rate CHANNEL [--mphi GEV | --mx GEV | --ms GEV] [--coupling NAME=VALUE ...] [--json]
-    phiphi generate CHANNEL -n N [...] [--seed S] [--frame lab|rest] -o FILE
-    phiphi simulate EVENTS --detector belle2|na62|atlas -o OUT
-    phiphi recast ANALYSIS [--channel C] [--mphi M | --mx M] [--coupling ...] [--json] [--plot FILE.png]
+phiphi rate CHANNEL [--mphi GEV | --mx GEV | --ms GEV] [--coupling NAME=VALUE ...] [--json]
+phiphi generate CHANNEL -n N [...] [--seed S] [--frame lab|rest] -o FILE
+phiphi simulate EVENTS --detector belle2|na62|atlas -o OUT
+phiphi recast ANALYSIS [--channel C] [--mphi M | --mx M] [--coupling ...] [--json] [--plot FILE.png]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from .errors import PhiphiError, check_finite
 
@@ -41,17 +41,33 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ptj-min", type=float, dest="ptj_min", help="LHC channels: parton pT cut in GeV (default 150)")
     p.add_argument("--scale", choices=("default", "pythia"), help="LHC channels: scale choice")
     p.add_argument("--pdf", help="LHC channels: LHAPDF set name (default NNPDF23_lo_as_0130_qed)")
-    p.add_argument("--alphas-mz", type=float, dest="alphas_mz", help="LHC channels: alpha_s(M_Z) for a PDF set not listed in evtgen/data/pdfsets.yaml")
+    p.add_argument(
+        "--alphas-mz",
+        type=float,
+        dest="alphas_mz",
+        help="LHC channels: alpha_s(M_Z) for a PDF set not listed in evtgen/data/pdfsets.yaml",
+    )
 
 
 def _options(args) -> dict:
-    return {k: getattr(args, k) for k in ("ptj_min", "scale", "pdf", "alphas_mz", "cutoff") if getattr(args, k, None) is not None}
+    return {
+        k: getattr(args, k)
+        for k in ("ptj_min", "scale", "pdf", "alphas_mz", "cutoff")
+        if getattr(args, k, None) is not None
+    }
 
 
 def _cmd_rate(args) -> int:
     from . import rate
 
-    r = rate(args.channel, mphi=args.mphi, mx=args.mx, ms=args.ms, couplings=parse_couplings(args.coupling), options=_options(args))
+    r = rate(
+        args.channel,
+        mphi=args.mphi,
+        mx=args.mx,
+        ms=args.ms,
+        couplings=parse_couplings(args.coupling),
+        options=_options(args),
+    )
     print(json.dumps(r.as_dict()) if args.json else r.summary())
     return 0
 
@@ -67,9 +83,23 @@ def _cmd_generate(args) -> int:
         raise PhiphiError("--workers/--scheduler need a partitioned output directory: -o DIR/")
     ch = channels.get(args.channel)
     mass = _mass(ch, args.mphi, args.mx, args.ms)
-    path, meta = generate_file(args.channel, args.n, args.output, mass=mass, couplings=parse_couplings(args.coupling), seed=args.seed, frame=args.frame, chunk_size=args.chunk_size, options=_options(args))
+    path, meta = generate_file(
+        args.channel,
+        args.n,
+        args.output,
+        mass=mass,
+        couplings=parse_couplings(args.coupling),
+        seed=args.seed,
+        frame=args.frame,
+        chunk_size=args.chunk_size,
+        options=_options(args),
+    )
     rate = meta["rate"]
-    what = f"BR = {rate['br']:.4e} +- {rate['br_err']:.2e}" if "br" in rate else f"sigma = {rate.get('sigma_pb', float('nan')):.4e} pb"
+    what = (
+        f"BR = {rate['br']:.4e} +- {rate['br_err']:.2e}"
+        if "br" in rate
+        else f"sigma = {rate.get('sigma_pb', float('nan')):.4e} pb"
+    )
     print(f"wrote {meta['n_events']} {args.channel} events to {path} (seed {meta['seed']}); {what}", file=sys.stderr)
     return 0
 
@@ -109,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .channels import CHANNELS
 
-    parser = argparse.ArgumentParser(prog="phiphi", description="Light invisible scalar pairs in Belle II, NA62 and ATLAS missing-energy searches. Units: GeV.")
+    parser = argparse.ArgumentParser(
+        prog="phiphi",
+        description="Light invisible scalar pairs in Belle II, NA62 and ATLAS missing-energy searches. Units: GeV.",
+    )
     parser.add_argument("--version", action="version", version=f"phiphi {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -124,13 +157,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, required=True, help="number of events (> 0)")
     _add_model_args(p)
     p.add_argument("--seed", type=int, help="master seed (default: fresh entropy, written to the file)")
-    p.add_argument("--frame", choices=("lab", "rest"), default="lab", help="lab = the experiment's frame (default); rest = parent rest frame")
-    p.add_argument("--chunk-size", type=int, default=1 << 18, dest="chunk_size", help="events per written chunk (does not change the events)")
-    p.add_argument("-o", "--output", required=True, help="output file (.root, .parquet or .lhe), or DIR/ for a partitioned dataset (part-*.parquet|root + manifest.json; rerun resumes)")
-    p.add_argument("--format", choices=("parquet", "root"), default="parquet", help="file format of the parts of -o DIR/ (default parquet)")
+    p.add_argument(
+        "--frame",
+        choices=("lab", "rest"),
+        default="lab",
+        help="lab = the experiment's frame (default); rest = parent rest frame",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=1 << 18,
+        dest="chunk_size",
+        help="events per written chunk (does not change the events)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output file (.root, .parquet or .lhe), or DIR/ for a partitioned dataset (part-*.parquet|root + manifest.json; rerun resumes)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("parquet", "root"),
+        default="parquet",
+        help="file format of the parts of -o DIR/ (default parquet)",
+    )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--workers", type=int, help="-o DIR/: spread the chunks over N local Dask worker processes")
-    g.add_argument("--scheduler", help="-o DIR/: spread the chunks over a running Dask cluster, e.g. tcp://10.0.0.1:8786")
+    g.add_argument(
+        "--scheduler", help="-o DIR/: spread the chunks over a running Dask cluster, e.g. tcp://10.0.0.1:8786"
+    )
     p.set_defaults(func=_cmd_generate)
 
     p = sub.add_parser("simulate", help="run a detector emulation on an event file")

@@ -24,14 +24,14 @@ def data_path(name: str):
     return resources.files("evtgen") / "data" / name
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_yaml(name: str) -> dict[str, Any]:
     """Parsed YAML data file from ``evtgen/data`` (cached, do not mutate)."""
     with data_path(name).open("r") as fh:
         return yaml.safe_load(fh)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_json(name: str) -> dict[str, Any]:
     """Parsed JSON data file from ``evtgen/data`` (cached, do not mutate)."""
     with data_path(name).open("r") as fh:
@@ -47,7 +47,7 @@ def value(block: str, key: str) -> float:
 PDG_IDS = {"B+": 521, "B0": 511, "K+": 321, "K*0": 313, "pi+": 211, "pi0": 111, "Upsilon(4S)": 300553}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mass(name: str) -> float:
     """PDG mass in GeV of ``name`` (a key of :data:`PDG_IDS`)."""
     from particle import Particle
@@ -55,7 +55,7 @@ def mass(name: str) -> float:
     return Particle.from_pdgid(PDG_IDS[name]).mass / 1000.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lifetime_s(name: str) -> float:
     """PDG mean lifetime in seconds."""
     from particle import Particle
@@ -76,4 +76,3 @@ def ctau_m(name: str) -> float:
 def kallen(a, b, c):
     """Kallen function lambda(a, b, c) (numpy-vectorised)."""
     return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
-

@@ -111,7 +111,9 @@ class DecayChannel:
             raise PhiphiError(f"{self.mass_option} = {m:g} GeV is negative")
         if m >= limit:
             what = "(m_parent - m_daughter)/2" if self.mass_option == "mphi" else "m_parent - m_daughter"
-            raise PhiphiError(f"{self.mass_option} = {m:g} GeV is above the kinematic limit {limit:.5f} GeV = {what} for {self.name}")
+            raise PhiphiError(
+                f"{self.mass_option} = {m:g} GeV is above the kinematic limit {limit:.5f} GeV = {what} for {self.name}"
+            )
         return m
 
     def resolve_couplings(self, couplings: dict[str, float] | None) -> dict[str, float]:
@@ -146,7 +148,13 @@ class DecayChannel:
         elif k == spectra.VECTOR_BSZ:
             # dGamma/dq2 = G_F^2 alpha^2 X_t^2 |VtbVts|^2/(32 pi^5 sW^4) |p_K|^3 f+^2, |p_K| = lambda^1/2/(2M)
             g = {key: C.value("bknunu_sm", key) for key in ("G_F", "alpha_inv", "X_t", "sin2_theta_W", "Vtb_Vts")}
-            pref = g["G_F"] ** 2 * g["alpha_inv"] ** -2 * g["X_t"] ** 2 * g["Vtb_Vts"] ** 2 / (32 * math.pi**5 * g["sin2_theta_W"] ** 2)
+            pref = (
+                g["G_F"] ** 2
+                * g["alpha_inv"] ** -2
+                * g["X_t"] ** 2
+                * g["Vtb_Vts"] ** 2
+                / (32 * math.pi**5 * g["sin2_theta_W"] ** 2)
+            )
             norm = pref / (8.0 * M**3)
             ffp = FF.bk_params("f+", ff)
         elif k == spectra.VECTOR_QUAD:
@@ -186,7 +194,9 @@ class DecayChannel:
         return 4 * minv * minv, (self.m_parent - self.m_visible) ** 2
 
     # --- rates ----------------------------------------------------------------------
-    def rate(self, *, mass: float | None = None, couplings: dict[str, float] | None = None, options: dict | None = None) -> DecayRate:
+    def rate(
+        self, *, mass: float | None = None, couplings: dict[str, float] | None = None, options: dict | None = None
+    ) -> DecayRate:
         m = self.check_mass(mass)
         cpl = self.resolve_couplings(couplings)
         gamma_parent = C.total_width(self.parent)
@@ -206,10 +216,30 @@ class DecayChannel:
             width_err = float(np.std(draws, ddof=1)) if draws else 0.0
             br, br_err = width / gamma_parent, width_err / gamma_parent
             note = f"form-factor uncertainty from {len(draws)} draws of the published covariance"
-        return DecayRate(self.name, self.mass_option, m if self.mass_option else None, cpl, width, width_err, br, br_err, self.parent, note)
+        return DecayRate(
+            self.name,
+            self.mass_option,
+            m if self.mass_option else None,
+            cpl,
+            width,
+            width_err,
+            br,
+            br_err,
+            self.parent,
+            note,
+        )
 
     # --- events ---------------------------------------------------------------------
-    def generate_block(self, first: int, n: int, *, key: np.ndarray, mass: float | None, couplings: dict[str, float] | None, frame: str = "lab") -> dict[str, np.ndarray]:
+    def generate_block(
+        self,
+        first: int,
+        n: int,
+        *,
+        key: np.ndarray,
+        mass: float | None,
+        couplings: dict[str, float] | None,
+        frame: str = "lab",
+    ) -> dict[str, np.ndarray]:
         """Events first..first+n-1 of the run with key ``key`` as a dict of numpy arrays.
 
         Keys: "<particle>_<px|py|pz|E>", "q2_true" and, for kaons in the lab frame,
@@ -238,7 +268,26 @@ class DecayChannel:
         na62_lab = self.experiment == "na62" and frame == "lab"
         vtx = np.empty((3, n if na62_lab else 1))  # written only for kaons in the lab
         bad = np.zeros(n, dtype=np.int8)
-        sampler.generate_kernel(self.topology, kind, par, masses, edges, heights, prob, alias, code, fpar, key[0], key[1], first, n, out, q2, vtx, bad)
+        sampler.generate_kernel(
+            self.topology,
+            kind,
+            par,
+            masses,
+            edges,
+            heights,
+            prob,
+            alias,
+            code,
+            fpar,
+            key[0],
+            key[1],
+            first,
+            n,
+            out,
+            q2,
+            vtx,
+            bad,
+        )
         nbad = int(bad.sum())
         if nbad:
             raise RuntimeError(f"{nbad} q2 points above the sampling envelope for {self.name}: envelope too tight")
@@ -251,23 +300,113 @@ class DecayChannel:
             cols["vtx_x"], cols["vtx_y"], cols["vtx_z"] = vtx[0], vtx[1], vtx[2]
         return cols
 
-    def generate(self, n: int, *, mass: float | None = None, couplings: dict[str, float] | None = None, seed: int | None = None, frame: str = "lab", options: dict | None = None) -> ak.Array:
+    def generate(
+        self,
+        n: int,
+        *,
+        mass: float | None = None,
+        couplings: dict[str, float] | None = None,
+        seed: int | None = None,
+        frame: str = "lab",
+        options: dict | None = None,
+    ) -> ak.Array:
         from .events import to_awkward
 
         key = rng.derive_key(seed)
-        return to_awkward(self.generate_block(0, n, key=key, mass=mass, couplings=couplings, frame=frame), self.particles)
+        return to_awkward(
+            self.generate_block(0, n, key=key, mass=mass, couplings=couplings, frame=frame), self.particles
+        )
 
 
 def _channels() -> dict[str, DecayChannel]:
     S, K, V, T = sampler.SCALAR_PAIR, sampler.KSTAR_PAIR, sampler.NEUTRINO_PAIR, sampler.TWO_BODY
     return {
-        "b2kphiphi": DecayChannel("b2kphiphi", "B+ -> K+ phi phi (scalar current, f0 GRvDV 2023)", "B+", "K+", "belle2", S, spectra.SCALAR_BSZ, ("B", "K", "phi1", "phi2"), "mphi", {"CS_sb": 1e-8}),
-        "b2kstarphiphi": DecayChannel("b2kstarphiphi", "B0 -> K*0(-> K+ pi-) phi phi (pseudoscalar current, A0 BSZ 2015)", "B0", "K*0", "belle2", K, spectra.PSEUDO_BSZ, ("B", "Kstar", "K", "pi", "phi1", "phi2"), "mphi", {"CP_sb": 1e-8}),
-        "k2piphiphi": DecayChannel("k2piphiphi", "K+ -> pi+ phi phi (scalar current, dispersive f0)", "K+", "pi+", "na62", S, spectra.SCALAR_KPI, ("K", "pi", "phi1", "phi2"), "mphi", {"CS_sd": 1e-11}),
-        "b2kx": DecayChannel("b2kx", "B+ -> K+ X, one invisible X (BR given)", "B+", "K+", "belle2", T, None, ("B", "K", "X"), "mx", {"br": 1e-5}, "1"),
-        "k2pix": DecayChannel("k2pix", "K+ -> pi+ X, one invisible X (BR given)", "K+", "pi+", "na62", T, None, ("K", "pi", "X"), "mx", {"br": 1e-10}, "1"),
-        "b2knunu": DecayChannel("b2knunu", "B+ -> K+ nu nubar, SM short distance (f+ GRvDV 2023)", "B+", "K+", "belle2", V, spectra.VECTOR_BSZ, ("B", "K", "nu", "nubar"), None, {}),
-        "k2pinunu": DecayChannel("k2pinunu", "K+ -> pi+ nu nubar, SM (NA62 f+ shape, BR normalised to the SM)", "K+", "pi+", "na62", V, spectra.VECTOR_QUAD, ("K", "pi", "nu", "nubar"), None, {}),
+        "b2kphiphi": DecayChannel(
+            "b2kphiphi",
+            "B+ -> K+ phi phi (scalar current, f0 GRvDV 2023)",
+            "B+",
+            "K+",
+            "belle2",
+            S,
+            spectra.SCALAR_BSZ,
+            ("B", "K", "phi1", "phi2"),
+            "mphi",
+            {"CS_sb": 1e-8},
+        ),
+        "b2kstarphiphi": DecayChannel(
+            "b2kstarphiphi",
+            "B0 -> K*0(-> K+ pi-) phi phi (pseudoscalar current, A0 BSZ 2015)",
+            "B0",
+            "K*0",
+            "belle2",
+            K,
+            spectra.PSEUDO_BSZ,
+            ("B", "Kstar", "K", "pi", "phi1", "phi2"),
+            "mphi",
+            {"CP_sb": 1e-8},
+        ),
+        "k2piphiphi": DecayChannel(
+            "k2piphiphi",
+            "K+ -> pi+ phi phi (scalar current, dispersive f0)",
+            "K+",
+            "pi+",
+            "na62",
+            S,
+            spectra.SCALAR_KPI,
+            ("K", "pi", "phi1", "phi2"),
+            "mphi",
+            {"CS_sd": 1e-11},
+        ),
+        "b2kx": DecayChannel(
+            "b2kx",
+            "B+ -> K+ X, one invisible X (BR given)",
+            "B+",
+            "K+",
+            "belle2",
+            T,
+            None,
+            ("B", "K", "X"),
+            "mx",
+            {"br": 1e-5},
+            "1",
+        ),
+        "k2pix": DecayChannel(
+            "k2pix",
+            "K+ -> pi+ X, one invisible X (BR given)",
+            "K+",
+            "pi+",
+            "na62",
+            T,
+            None,
+            ("K", "pi", "X"),
+            "mx",
+            {"br": 1e-10},
+            "1",
+        ),
+        "b2knunu": DecayChannel(
+            "b2knunu",
+            "B+ -> K+ nu nubar, SM short distance (f+ GRvDV 2023)",
+            "B+",
+            "K+",
+            "belle2",
+            V,
+            spectra.VECTOR_BSZ,
+            ("B", "K", "nu", "nubar"),
+            None,
+            {},
+        ),
+        "k2pinunu": DecayChannel(
+            "k2pinunu",
+            "K+ -> pi+ nu nubar, SM (NA62 f+ shape, BR normalised to the SM)",
+            "K+",
+            "pi+",
+            "na62",
+            V,
+            spectra.VECTOR_QUAD,
+            ("K", "pi", "nu", "nubar"),
+            None,
+            {},
+        ),
     }
 
 

@@ -86,7 +86,9 @@ def sample_kpi_values(rng: np.random.Generator, n: int) -> list[dict]:
     blk = C.load_yaml("constants.yaml")["kpi_formfactors"]
     draws = []
     for _ in range(n):
-        draws.append({k: float(e["value"]) + float(e.get("error", 0.0)) * rng.standard_normal() for k, e in blk.items()})
+        draws.append(
+            {k: float(e["value"]) + float(e.get("error", 0.0)) * rng.standard_normal() for k, e in blk.items()}
+        )
     return draws
 
 
@@ -106,13 +108,15 @@ class GaussianSet:
         return rng.multivariate_normal(self.mean, self.cov, size=n, method="cholesky")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grvdv2023_bk() -> GaussianSet:
     """B->K BSZ coefficients of Gubernari-Reboud-van Dyk-Virto 2023 (arXiv:2305.06301)."""
     blk = C.load_yaml("constants.yaml")["bk_formfactors"]
     data = C.load_yaml(blk["file"])[blk["block"]]
     names = tuple(o.split("::")[1].split("@")[0] for o in data["observables"])
-    return GaussianSet(names, np.array(data["means"], float), np.array(data["covariance"], float), "arXiv:2305.06301 (EOS)")
+    return GaussianSet(
+        names, np.array(data["means"], float), np.array(data["covariance"], float), "arXiv:2305.06301 (EOS)"
+    )
 
 
 def bk_f0_alphas(vec: np.ndarray) -> np.ndarray:
@@ -137,7 +141,7 @@ def bk_params(which: str, vec: np.ndarray | None = None) -> np.ndarray:
     raise ValueError(which)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bsz2015_bkstar_a0() -> GaussianSet:
     """B->K* A0 BSZ coefficients and covariance (arXiv:1503.05534, LCSR+lattice fit)."""
     blk = C.load_yaml("constants.yaml")["bkstar_formfactors"]

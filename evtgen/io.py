@@ -12,8 +12,9 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -89,7 +90,9 @@ def _jsonable(meta: dict[str, Any]) -> str:
     return json.dumps(meta, default=default, sort_keys=True)
 
 
-def write_events(path: str | os.PathLike, chunks: ak.Array | Iterable[dict[str, np.ndarray] | ak.Array], metadata: dict[str, Any]) -> Path:
+def write_events(
+    path: str | os.PathLike, chunks: ak.Array | Iterable[dict[str, np.ndarray] | ak.Array], metadata: dict[str, Any]
+) -> Path:
     """Write events (one array, or an iterable of chunks) with ``metadata``; returns the path."""
     fmt = file_format(path)
     check_writable(path)

@@ -106,7 +106,11 @@ def direction_with_cos(n0, n1, n2, cos_t, cp, sp):
     """Unit vector at polar angle acos(cos_t) and azimuth (cos cp, sin sp) about axis n."""
     ax, ay, az, bx, by, bz = orthonormal_basis(n0, n1, n2)
     s = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
-    return (cos_t * n0 + s * (cp * ax + sp * bx), cos_t * n1 + s * (cp * ay + sp * by), cos_t * n2 + s * (cp * az + sp * bz))
+    return (
+        cos_t * n0 + s * (cp * ax + sp * bx),
+        cos_t * n1 + s * (cp * ay + sp * by),
+        cos_t * n2 + s * (cp * az + sp * bz),
+    )
 
 
 @nb.njit(cache=True, inline="always")
@@ -125,5 +129,3 @@ def sample_sin2(state):
         c = 2.0 * u1 - 1.0
         if u2 < 1.0 - c * c:
             return c, state
-
-

@@ -17,8 +17,8 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import awkward as ak
 import numpy as np
@@ -72,7 +72,11 @@ def write_lhe(path: str | os.PathLike, chunks: Iterable[ak.Array], metadata: dic
     try:
         with os.fdopen(fd, "w") as f:
             f.write('<LesHouchesEvents version="3.0">\n<header>\n<phiphi>\n<![CDATA[\n')
-            f.write(json.dumps(metadata, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o), sort_keys=True))
+            f.write(
+                json.dumps(
+                    metadata, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else str(o), sort_keys=True
+                )
+            )
             f.write("\n]]>\n</phiphi>\n</header>\n<init>\n")
             f.write(f"2212 2212 {ebeam:.6e} {ebeam:.6e} 0 0 247000 247000 3 1\n")
             f.write(f"{sigma:.8e} {sigma_err:.8e} 1.00000e+00 1\n</init>\n")

@@ -27,8 +27,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,18 @@ from .io import atomic_path, write_events
 MANIFEST = "manifest.json"
 PART_FORMATS = ("parquet", "root")
 #: manifest entries that must match when a production is resumed
-IDENTITY_KEYS = ("channel", "n_events", "chunk_size", "format", "seed", "frame", "mass", "couplings", "options", "version")
+IDENTITY_KEYS = (
+    "channel",
+    "n_events",
+    "chunk_size",
+    "format",
+    "seed",
+    "frame",
+    "mass",
+    "couplings",
+    "options",
+    "version",
+)
 
 
 def part_name(k: int, fmt: str, n_parts: int = 1) -> str:
@@ -50,12 +62,16 @@ def part_name(k: int, fmt: str, n_parts: int = 1) -> str:
 
 def part_seed(seed: int, k: int) -> int:
     """Seed of part ``k`` for channels without block generation (independent of workers/order)."""
-    return int(np.random.SeedSequence(int(seed), spawn_key=(int(k),)).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+    return int(
+        np.random.SeedSequence(int(seed), spawn_key=(int(k),)).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)
+    )
 
 
 # --- Dask ---------------------------------------------------------------------------------
 @contextlib.contextmanager
-def dask_client(workers: int | None = None, scheduler: str | None = None, client: Any = None, numba_threads: int | None = None) -> Iterator[Any]:
+def dask_client(
+    workers: int | None = None, scheduler: str | None = None, client: Any = None, numba_threads: int | None = None
+) -> Iterator[Any]:
     """A ``distributed.Client``: ``client`` itself, one connected to ``scheduler``
     (``tcp://host:port``), or a LocalCluster of ``workers`` processes (default: one per core,
     one thread each, ``numba_threads`` = cores / workers by default). Closed on exit unless given."""
@@ -77,8 +93,14 @@ def dask_client(workers: int | None = None, scheduler: str | None = None, client
     ncores = os.cpu_count() or 1
     n = ncores if workers is None else check_positive_int("workers", workers)
     # no dashboard; the scheduler's small HTTP server on a free port (not 8787, maybe taken)
-    quiet = {"dashboard_address": "127.0.0.1:0", "scheduler_kwargs": {"dashboard": False}, "silence_logs": logging.ERROR}
-    with _worker_environment(check_positive_int("numba_threads", numba_threads) if numba_threads is not None else max(1, ncores // n)):
+    quiet = {
+        "dashboard_address": "127.0.0.1:0",
+        "scheduler_kwargs": {"dashboard": False},
+        "silence_logs": logging.ERROR,
+    }
+    with _worker_environment(
+        check_positive_int("numba_threads", numba_threads) if numba_threads is not None else max(1, ncores // n)
+    ):
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **quiet)
     with cluster, Client(cluster) as c:
         yield c
@@ -158,7 +180,9 @@ def _canonical(x: Any) -> Any:
 def _check_same(old: dict, new: dict, directory: Path) -> None:
     for k in IDENTITY_KEYS:
         if old.get(k) != new.get(k):
-            raise PhiphiError(f"{str(directory)!r} holds a different production ({k} = {old.get(k)!r} there, {new.get(k)!r} now); use another directory")
+            raise PhiphiError(
+                f"{str(directory)!r} holds a different production ({k} = {old.get(k)!r} there, {new.get(k)!r} now); use another directory"
+            )
 
 
 # --- one part -------------------------------------------------------------------------------
@@ -181,11 +205,25 @@ def write_part(spec: dict[str, Any], k: int) -> dict[str, Any]:
     n = min(spec["chunk_size"], spec["n_events"] - first)
     ch = channels.get(spec["channel"])
     if hasattr(ch, "generate_block"):
-        cols = ch.generate_block(first, n, key=rng.derive_key(spec["seed"]), mass=spec["mass"], couplings=spec["couplings"], frame=spec["frame"])
+        cols = ch.generate_block(
+            first,
+            n,
+            key=rng.derive_key(spec["seed"]),
+            mass=spec["mass"],
+            couplings=spec["couplings"],
+            frame=spec["frame"],
+        )
     else:
         from .events import to_columns
 
-        ev = ch.generate(n, mass=spec["mass"], couplings=spec["couplings"], seed=part_seed(spec["seed"], k), frame=spec["frame"], options=spec["options"])
+        ev = ch.generate(
+            n,
+            mass=spec["mass"],
+            couplings=spec["couplings"],
+            seed=part_seed(spec["seed"], k),
+            frame=spec["frame"],
+            options=spec["options"],
+        )
         cols = to_columns(ev)
     meta = dict(spec["metadata"], part=k, first_event=first, n_events_part=n)
     final = directory / part_name(k, fmt, -(-spec["n_events"] // spec["chunk_size"]))
@@ -210,7 +248,25 @@ def _part_rows(path: Path, fmt: str) -> int | None:
 
 
 # --- production -----------------------------------------------------------------------------
-def generate_to(name: str, n: int, directory: str | os.PathLike, *, chunk_size: int = 1_000_000, mphi: float | None = None, mx: float | None = None, ms: float | None = None, couplings: dict[str, float] | None = None, seed: int | None = None, frame: str = "lab", format: str = "parquet", options: dict | None = None, workers: int | None = None, scheduler: str | None = None, client: Any = None, progress: bool | None = None) -> dict[str, Any]:
+def generate_to(
+    name: str,
+    n: int,
+    directory: str | os.PathLike,
+    *,
+    chunk_size: int = 1_000_000,
+    mphi: float | None = None,
+    mx: float | None = None,
+    ms: float | None = None,
+    couplings: dict[str, float] | None = None,
+    seed: int | None = None,
+    frame: str = "lab",
+    format: str = "parquet",
+    options: dict | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
     """Generate ``n`` events of channel ``name`` into the partitioned dataset ``directory``.
 
     Serial in this process unless ``workers``, ``scheduler`` (``tcp://host:port``) or a
@@ -261,7 +317,14 @@ def generate_to(name: str, n: int, directory: str | os.PathLike, *, chunk_size: 
             "version": __version__,
             "metadata": meta,
             "tree": "events" if format == "root" else None,
-            "parts": [{"file": part_name(k, format, n_parts), "first_event": k * chunk_size, "n_events": min(chunk_size, n - k * chunk_size)} for k in range(n_parts)],
+            "parts": [
+                {
+                    "file": part_name(k, format, n_parts),
+                    "first_event": k * chunk_size,
+                    "n_events": min(chunk_size, n - k * chunk_size),
+                }
+                for k in range(n_parts)
+            ],
             "complete": False,
         }
     )
@@ -278,8 +341,24 @@ def generate_to(name: str, n: int, directory: str | os.PathLike, *, chunk_size: 
     for stray in d.glob(".part-*.tmp-*"):  # left by a killed run
         with contextlib.suppress(OSError):
             stray.unlink()
-    missing = [p for p in range(n_parts) if _part_rows(d / manifest["parts"][p]["file"], format) != manifest["parts"][p]["n_events"]]
-    spec = {"directory": str(d), "channel": ch.name, "n_events": n, "chunk_size": chunk_size, "format": format, "seed": seed, "frame": frame, "mass": mass, "couplings": cpl, "options": options, "metadata": meta}
+    missing = [
+        p
+        for p in range(n_parts)
+        if _part_rows(d / manifest["parts"][p]["file"], format) != manifest["parts"][p]["n_events"]
+    ]
+    spec = {
+        "directory": str(d),
+        "channel": ch.name,
+        "n_events": n,
+        "chunk_size": chunk_size,
+        "format": format,
+        "seed": seed,
+        "frame": frame,
+        "mass": mass,
+        "couplings": cpl,
+        "options": options,
+        "metadata": meta,
+    }
 
     peak = 0
     bar = _progress(n_parts, n_parts - len(missing), f"{ch.name} parts", "part", progress)
@@ -341,7 +420,25 @@ def cli_generate(args: Any) -> int:
     """``phiphi generate CHANNEL -n N --chunk-size M -o DIR/ [--format] [--workers N | --scheduler ADDR]``."""
     from .cli import _options, parse_couplings
 
-    man = generate_to(args.channel, args.n, args.output, chunk_size=args.chunk_size, mphi=args.mphi, mx=args.mx, ms=args.ms, couplings=parse_couplings(args.coupling), seed=args.seed, frame=args.frame, format=getattr(args, "format", None) or "parquet", options=_options(args), workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None))
+    man = generate_to(
+        args.channel,
+        args.n,
+        args.output,
+        chunk_size=args.chunk_size,
+        mphi=args.mphi,
+        mx=args.mx,
+        ms=args.ms,
+        couplings=parse_couplings(args.coupling),
+        seed=args.seed,
+        frame=args.frame,
+        format=getattr(args, "format", None) or "parquet",
+        options=_options(args),
+        workers=getattr(args, "workers", None),
+        scheduler=getattr(args, "scheduler", None),
+    )
     n_parts = len(man["parts"])
-    print(f"wrote {man['n_events']} {man['channel']} events to {args.output} ({n_parts} parts, {man['parts_written']} new; seed {man['seed']}); manifest {MANIFEST}", file=sys.stderr)
+    print(
+        f"wrote {man['n_events']} {man['channel']} events to {args.output} ({n_parts} parts, {man['parts_written']} new; seed {man['seed']}); manifest {MANIFEST}",
+        file=sys.stderr,
+    )
     return 0

@@ -314,9 +314,7 @@ def alphas_params(alphas_mz: float) -> np.ndarray:
     Layout: [mz2, 1/as(mz), mc2, mb2, mt2, nf_max].
     """
     r = pdf_config()["alphas_running"]
-    return np.array(
-        [r["mz"] ** 2, 1.0 / alphas_mz, r["m_c"] ** 2, r["m_b"] ** 2, r["m_t"] ** 2, float(r["nf_max"])]
-    )
+    return np.array([r["mz"] ** 2, 1.0 / alphas_mz, r["m_c"] ** 2, r["m_b"] ** 2, r["m_t"] ** 2, float(r["nf_max"])])
 
 
 @nb.njit(cache=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import channels, rng
 from .errors import check_positive_int
@@ -15,7 +16,17 @@ from .io import check_writable, file_format, write_events
 DEFAULT_CHUNK = 1 << 18
 
 
-def run_metadata(ch: Any, *, n: int, mass: float | None, couplings: dict, seed: int, frame: str, rate: Any, options: dict | None = None) -> dict[str, Any]:
+def run_metadata(
+    ch: Any,
+    *,
+    n: int,
+    mass: float | None,
+    couplings: dict,
+    seed: int,
+    frame: str,
+    rate: Any,
+    options: dict | None = None,
+) -> dict[str, Any]:
     """Metadata written into every event file."""
     from . import __version__
 
@@ -56,7 +67,19 @@ def _blocks(ch, n: int, chunk: int, key, mass, couplings, frame, progress) -> It
             bar.close()
 
 
-def generate_file(name: str, n: int, path: str | os.PathLike, *, mass: float | None = None, couplings: dict | None = None, seed: int | None = None, frame: str = "lab", chunk_size: int = DEFAULT_CHUNK, progress: bool | None = None, options: dict | None = None) -> tuple[Path, dict]:
+def generate_file(
+    name: str,
+    n: int,
+    path: str | os.PathLike,
+    *,
+    mass: float | None = None,
+    couplings: dict | None = None,
+    seed: int | None = None,
+    frame: str = "lab",
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: bool | None = None,
+    options: dict | None = None,
+) -> tuple[Path, dict]:
     """Generate ``n`` events of channel ``name`` into ``path`` (.root/.parquet/.lhe).
 
     Returns (path, metadata). Events do not depend on ``chunk_size``.

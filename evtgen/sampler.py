@@ -16,7 +16,18 @@ import numba as nb
 import numpy as np
 
 from . import rng
-from .kinematics import along, boost, boost_with, cos_from_cos2, direction_with_cos, gamma_factors, isotropic, sample_sin2, two_body_momentum, unit_circle
+from .kinematics import (
+    along,
+    boost,
+    boost_with,
+    cos_from_cos2,
+    direction_with_cos,
+    gamma_factors,
+    isotropic,
+    sample_sin2,
+    two_body_momentum,
+    unit_circle,
+)
 from .spectra import dgamma_dq2
 
 # topologies
@@ -102,7 +113,26 @@ def _put(out, i, j, v):
 
 
 @nb.njit(cache=True, parallel=True)
-def generate_kernel(topology, kind, par, masses, edges, heights, prob, alias, frame, frame_par, key0, key1, first, n, out, q2_out, vtx_out, violations):
+def generate_kernel(
+    topology,
+    kind,
+    par,
+    masses,
+    edges,
+    heights,
+    prob,
+    alias,
+    frame,
+    frame_par,
+    key0,
+    key1,
+    first,
+    n,
+    out,
+    q2_out,
+    vtx_out,
+    violations,
+):
     """Fill ``out[n_particles, 4, n]`` (lab four-momenta), ``q2_out`` and ``vtx_out``.
 
     masses: [M_parent, m_a, m_inv, (m_K, m_pi for K*)]; particle order in ``out``:

@@ -97,7 +97,9 @@ def _select(prt, mask):
     return ak.zip({"px": p.px, "py": p.py, "pz": p.pz, "E": p.e}, with_name="Momentum4D")
 
 
-def shower_lhe(lhe_path, out_path, *, seed: int = 1, mpi: bool = True, n_max: int | None = None, batch: int = 200) -> Path:
+def shower_lhe(
+    lhe_path, out_path, *, seed: int = 1, mpi: bool = True, n_max: int | None = None, batch: int = 200
+) -> Path:
     """Shower + hadronise + cluster the events of ``lhe_path``; write ``out_path`` (.parquet)."""
     import fastjet
 

@@ -103,7 +103,9 @@ def _integrate(kind, par, lo, hi, nodes, weights, n_panels):
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(24)
 
 
-def integrate(kind: int, par: np.ndarray, lo: float | None = None, hi: float | None = None, n_panels: int = 32) -> float:
+def integrate(
+    kind: int, par: np.ndarray, lo: float | None = None, hi: float | None = None, n_panels: int = 32
+) -> float:
     """Integral of dGamma/dq2 over [lo, hi] (default: the full kinematic range), in GeV."""
     qlo, qhi = q2_range(par)
     lo = qlo if lo is None else max(lo, qlo)

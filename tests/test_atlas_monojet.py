@@ -70,15 +70,30 @@ def test_selection_cuts():
 def test_showered_input_with_lepton_veto():
     def objs(px, py):
         px, py = ak.Array(px, with_name=None), ak.Array(py)
-        return ak.zip({"px": ak.values_astype(px, np.float64), "py": ak.values_astype(py, np.float64),
-                       "pz": ak.values_astype(px * 0, np.float64), "E": ak.values_astype(np.hypot(px, py), np.float64)},
-                      with_name="Momentum4D")
+        return ak.zip(
+            {
+                "px": ak.values_astype(px, np.float64),
+                "py": ak.values_astype(py, np.float64),
+                "pz": ak.values_astype(px * 0, np.float64),
+                "E": ak.values_astype(np.hypot(px, py), np.float64),
+            },
+            with_name="Momentum4D",
+        )
 
     jets = objs([[400.0], [400.0]], [[0.0], [0.0]])
     e = objs([[], [0.0]], [[], [30.0]])
     empty = objs([[], []], [[], []])
-    ev = ak.zip({"jets": jets, "electrons": e, "muons": empty, "photons": empty,
-                 "met_true_x": np.array([-400.0, -400.0]), "met_true_y": np.array([0.0, 0.0])}, depth_limit=1)
+    ev = ak.zip(
+        {
+            "jets": jets,
+            "electrons": e,
+            "muons": empty,
+            "photons": empty,
+            "met_true_x": np.array([-400.0, -400.0]),
+            "met_true_y": np.array([0.0, 0.0]),
+        },
+        depth_limit=1,
+    )
     r = atlas.simulate(ev, seed=2)
     assert list(r.veto.to_numpy()) == [False, True]
     assert list(r.pass_sr.to_numpy()) == [True, False]

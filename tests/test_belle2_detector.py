@@ -36,7 +36,11 @@ def test_maps_match_workspace_and_efficiency(resp):
     from analyses.belle2_bknunu_2023 import load_workspace
 
     spec = load_workspace()
-    sig = {c["name"][:3]: next(s["data"] for s in c["samples"] if s["name"] in ("signal", "sgn_1_had")) for c in spec["channels"] if c["name"][:3] in ("A__", "B__", "sgn")}
+    sig = {
+        c["name"][:3]: next(s["data"] for s in c["samples"] if s["name"] in ("signal", "sgn_1_had"))
+        for c in spec["channels"]
+        if c["name"][:3] in ("A__", "B__", "sgn")
+    }
     # row sums are the workspace's nominal signal yields, bin for bin (the released files agree
     # to 1e-6 for ITA and 2.3e-5 for HTA: rounding of the published numbers)
     np.testing.assert_allclose(resp.n_ita.sum(axis=1), np.concatenate([sig["A__"], sig["B__"]]), rtol=1e-5)
@@ -125,7 +129,10 @@ def test_reproducible_and_chunk_independent():
     assert np.array_equal(ak.to_numpy(a.ita_bin), ak.to_numpy(b.ita_bin))
     assert not np.array_equal(ak.to_numpy(a.ita_bin), ak.to_numpy(c.ita_bin))
     cols = evtgen.events.to_columns(ev)
-    parts = [belle2.emulate_columns(*(cols[k][lo:hi] for k in ("q2_true", "K_px", "K_py", "K_pz", "K_E")), seed=9, first=lo) for lo, hi in ((0, 1234), (1234, 5000))]
+    parts = [
+        belle2.emulate_columns(*(cols[k][lo:hi] for k in ("q2_true", "K_px", "K_py", "K_pz", "K_E")), seed=9, first=lo)
+        for lo, hi in ((0, 1234), (1234, 5000))
+    ]
     assert np.array_equal(np.concatenate([p["ita_bin"] for p in parts]), ak.to_numpy(a.ita_bin))
     assert np.array_equal(np.concatenate([p["hta_bin"] for p in parts]), ak.to_numpy(a.hta_bin))
 

@@ -155,7 +155,18 @@ def test_folded_and_event_yields_agree():
 
 def test_recast_result_b2kphiphi(lik):
     r = A.recast(channel="b2kphiphi", mphi=1.0)
-    for key in ("analysis", "channel", "mphi", "parameter", "best_fit", "interval_68", "interval_95", "upper_limit_95", "twice_nll_best", "twice_nll_null"):
+    for key in (
+        "analysis",
+        "channel",
+        "mphi",
+        "parameter",
+        "best_fit",
+        "interval_68",
+        "interval_95",
+        "upper_limit_95",
+        "twice_nll_best",
+        "twice_nll_null",
+    ):
         assert key in r
     assert r["parameter"] == "CS_sb" and r["mphi"] == 1.0
     lo68, hi68 = r["interval_68"]
@@ -173,7 +184,9 @@ def test_recast_result_b2kphiphi(lik):
     # the best-fit BR is the one evtgen gives for the best-fit coupling (form-factor draws aside)
     import evtgen
 
-    assert r["br_best_fit"] == pytest.approx(evtgen.rate("b2kphiphi", mphi=1.0, couplings={"CS_sb": r["best_fit"]}).br, rel=1e-6)
+    assert r["br_best_fit"] == pytest.approx(
+        evtgen.rate("b2kphiphi", mphi=1.0, couplings={"CS_sb": r["best_fit"]}).br, rel=1e-6
+    )
 
 
 def test_recast_leaves_the_shared_likelihood_alone():
@@ -276,11 +289,21 @@ def test_bad_inputs(tmp_path):
 
 
 def test_cli_recast_json_and_error():
-    out = subprocess.run([sys.executable, "-m", "evtgen.cli", "recast", "belle2", "--channel", "b2kphiphi", "--mphi", "0.8", "--json"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "evtgen.cli", "recast", "belle2", "--channel", "b2kphiphi", "--mphi", "0.8", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     r = json.loads(out.stdout)
     assert r["parameter"] == "CS_sb" and r["best_fit"] > 0
-    bad = subprocess.run([sys.executable, "-m", "evtgen.cli", "recast", "belle2", "--channel", "b2kphiphi", "--mphi", "3"], capture_output=True, text=True, timeout=300)
+    bad = subprocess.run(
+        [sys.executable, "-m", "evtgen.cli", "recast", "belle2", "--channel", "b2kphiphi", "--mphi", "3"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 2
     lines = bad.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("phiphi: error:") and "kinematic limit" in lines[0]

@@ -37,7 +37,9 @@ def test_same_events_with_one_and_two_threads():
         assert np.array_equal(a[k], b[k]), k
 
 
-@pytest.mark.parametrize("name,kw", [("b2kphiphi", {"mass": 1.0}), ("k2pinunu", {"mass": None}), ("b2kstarphiphi", {"mass": 0.3})])
+@pytest.mark.parametrize(
+    "name,kw", [("b2kphiphi", {"mass": 1.0}), ("k2pinunu", {"mass": None}), ("b2kstarphiphi", {"mass": 0.3})]
+)
 def test_same_events_whatever_the_chunking(name, kw):
     ch = DECAY_CHANNELS[name]
     key = rng.derive_key(7)
@@ -159,6 +161,8 @@ def test_cli_bad_extension(tmp_path, capsys):
 
 def test_console_script_exit_code(tmp_path):
     """The installed entry point exits non-zero with one line on stderr."""
-    proc = subprocess.run([sys.executable, "-m", "evtgen.cli", "rate", "b2kphiphi", "--mphi", "3"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evtgen.cli", "rate", "b2kphiphi", "--mphi", "3"], capture_output=True, text=True
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("phiphi: error: mphi = 3") and "2.39" in proc.stderr

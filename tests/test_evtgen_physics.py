@@ -19,7 +19,15 @@ from evtgen import formfactors as FF
 from evtgen.decays import DECAY_CHANNELS
 from evtgen.frames import belle2_beams
 
-MASS = {"b2kphiphi": 1.0, "b2kstarphiphi": 0.8, "k2piphiphi": 0.08, "b2kx": 2.0, "k2pix": 0.135, "b2knunu": None, "k2pinunu": None}
+MASS = {
+    "b2kphiphi": 1.0,
+    "b2kstarphiphi": 0.8,
+    "k2piphiphi": 0.08,
+    "b2kx": 2.0,
+    "k2pix": 0.135,
+    "b2knunu": None,
+    "k2pinunu": None,
+}
 
 
 def _kw(name):
@@ -95,7 +103,14 @@ def _width_reference(name, mass, coupling):
 
         def dg(q2):
             beta = math.sqrt(1 - 4 * mass**2 / q2)
-            return coupling**2 * ((M * M - m * m) / (mb - ms)) ** 2 * f(q2) ** 2 * math.sqrt(lam(q2)) * beta / (512 * math.pi**3 * M**3)
+            return (
+                coupling**2
+                * ((M * M - m * m) / (mb - ms)) ** 2
+                * f(q2) ** 2
+                * math.sqrt(lam(q2))
+                * beta
+                / (512 * math.pi**3 * M**3)
+            )
 
         lo = 4 * mass**2
     elif name == "b2kstarphiphi":
@@ -114,7 +129,15 @@ def _width_reference(name, mass, coupling):
             x = q2 / (M - m) ** 2
             g = x * 0.0209 + (1 - x) * 0.0398 + x * (1 - x) * 0.0045
             f = 0.9698 * math.exp(q2 / (M * M - m * m) * (0.1998 - g))
-            return coupling**2 * ((M * M - m * m) / (ms - md)) ** 2 * f * f * math.sqrt(lam(q2)) * beta / (512 * math.pi**3 * M**3)
+            return (
+                coupling**2
+                * ((M * M - m * m) / (ms - md)) ** 2
+                * f
+                * f
+                * math.sqrt(lam(q2))
+                * beta
+                / (512 * math.pi**3 * M**3)
+            )
 
         lo = 4 * mass**2
     elif name == "b2knunu":
@@ -135,7 +158,15 @@ def _width_reference(name, mass, coupling):
 
 @pytest.mark.parametrize(
     "name,mass,coupling",
-    [("b2kphiphi", 0.0, 1e-8), ("b2kphiphi", 1.0, 3e-8), ("b2kphiphi", 2.3, 1e-8), ("b2kstarphiphi", 0.5, 1e-8), ("k2piphiphi", 0.1, 1e-11), ("k2piphiphi", 0.17, 1e-11), ("b2knunu", None, None)],
+    [
+        ("b2kphiphi", 0.0, 1e-8),
+        ("b2kphiphi", 1.0, 3e-8),
+        ("b2kphiphi", 2.3, 1e-8),
+        ("b2kstarphiphi", 0.5, 1e-8),
+        ("k2piphiphi", 0.1, 1e-11),
+        ("k2piphiphi", 0.17, 1e-11),
+        ("b2knunu", None, None),
+    ],
 )
 def test_width_against_scipy_quad(name, mass, coupling):
     """Gauss-Legendre width vs adaptive quadrature: both integrate smooth functions to
@@ -225,17 +256,23 @@ def test_four_momentum_conservation_and_masses(name, frame):
         total = total + ev[p]
     scale = float(np.max(np.asarray(parent.E)))
     for c in ("px", "py", "pz", "E"):
-        np.testing.assert_allclose(np.asarray(getattr(total, c)), np.asarray(getattr(parent, c)), atol=1e-12 * scale * 100)
+        np.testing.assert_allclose(
+            np.asarray(getattr(total, c)), np.asarray(getattr(parent, c)), atol=1e-12 * scale * 100
+        )
     np.testing.assert_allclose(parent.mass, ch.m_parent, rtol=1e-9)
     np.testing.assert_allclose(ev[ch.particles[1]].mass, ch.m_visible, rtol=1e-6)
     inv = [p for p in ch.particles if p in ("phi1", "phi2", "nu", "nubar", "X")]
     for p in inv:
         expect = 0.0 if p in ("nu", "nubar") else MASS[name]
-        m2 = np.asarray(ev[p].E) ** 2 - np.asarray(ev[p].px) ** 2 - np.asarray(ev[p].py) ** 2 - np.asarray(ev[p].pz) ** 2
+        m2 = (
+            np.asarray(ev[p].E) ** 2 - np.asarray(ev[p].px) ** 2 - np.asarray(ev[p].py) ** 2 - np.asarray(ev[p].pz) ** 2
+        )
         np.testing.assert_allclose(m2, expect**2, atol=1e-9 * scale**2)
     # q2_true is the invariant mass squared of the invisible system
     sysinv = ev[inv[0]] if len(inv) == 1 else ev[inv[0]] + ev[inv[1]]
-    q2 = np.asarray(sysinv.E) ** 2 - np.asarray(sysinv.px) ** 2 - np.asarray(sysinv.py) ** 2 - np.asarray(sysinv.pz) ** 2
+    q2 = (
+        np.asarray(sysinv.E) ** 2 - np.asarray(sysinv.px) ** 2 - np.asarray(sysinv.py) ** 2 - np.asarray(sysinv.pz) ** 2
+    )
     np.testing.assert_allclose(q2, np.asarray(ev.q2_true), atol=1e-8 * scale**2)
 
 

@@ -8,7 +8,7 @@ import pytest
 from evtgen.errors import PhiphiError
 from evtgen.monojet import generator as G
 from evtgen.monojet import kernels as K
-from evtgen.monojet.channel import PP2JPhiPhi, PP2JS
+from evtgen.monojet.channel import PP2JS, PP2JPhiPhi
 
 CPL = {"CG": 1e-6, "CS_uu": 2e-5}
 

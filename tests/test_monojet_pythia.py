@@ -59,7 +59,9 @@ def test_hj_heavy_top_cross_section_matches_pythia():
     for the PDF interpolation (Pythia's cubic scheme differs from LHAPDF's by up to 0.3% per
     parton, see test_pdf.py; squared in gg) and Pythia's phase-space edges.
     """
-    py, sp, ep, pt_p, _ = _run(["HiggsSM:gg2Hg(l:t) = on", "HiggsSM:qg2Hq(l:t) = on", "HiggsSM:qqbar2Hg(l:t) = on"], 40000)
+    py, sp, ep, pt_p, _ = _run(
+        ["HiggsSM:gg2Hg(l:t) = on", "HiggsSM:qg2Hq(l:t) = on", "HiggsSM:qqbar2Hg(l:t) = on"], 40000
+    )
     gam = py.particleData.resWidthChan(25, M, 21, 21)
     c = math.sqrt(math.pi * gam / (2 * M**3))
     ch = PP2JS()

@@ -44,7 +44,9 @@ def test_malformed_lhe_rejected_without_output(tmp_path, capsys):
     from evtgen.cli import main
 
     bad = tmp_path / "bad.lhe"
-    bad.write_text('<LesHouchesEvents version="3.0">\n<init>\n2212 2212 6500 6500 0 0 0 0 3 1\n1 0 1 1\n</init>\n<event>\n 3 1 1.0\n')
+    bad.write_text(
+        '<LesHouchesEvents version="3.0">\n<init>\n2212 2212 6500 6500 0 0 0 0 3 1\n1 0 1 1\n</init>\n<event>\n 3 1 1.0\n'
+    )
     out = tmp_path / "out.parquet"
     assert main(["shower", str(bad), "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip()

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from evtgen.monojet.channel import PP2JPhiPhi, PP2JS
+from evtgen.monojet.channel import PP2JS, PP2JPhiPhi
 from evtgen.pdf import gev2_to_pb, load_pdf
 
 SQRTS = 13000.0

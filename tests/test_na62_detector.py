@@ -25,7 +25,15 @@ def _core_sigma(x: np.ndarray) -> tuple[float, float]:
 
 def _no_smearing_card() -> dict:
     card = na62.load_card()
-    for block, key in [("gtk", "momentum_rel_sigma"), ("gtk", "angle_sigma"), ("gtk", "position_sigma"), ("straw", "momentum_rel_const"), ("straw", "momentum_rel_slope"), ("straw", "angle_sigma_ref"), ("straw", "position_sigma")]:
+    for block, key in [
+        ("gtk", "momentum_rel_sigma"),
+        ("gtk", "angle_sigma"),
+        ("gtk", "position_sigma"),
+        ("straw", "momentum_rel_const"),
+        ("straw", "momentum_rel_slope"),
+        ("straw", "angle_sigma_ref"),
+        ("straw", "position_sigma"),
+    ]:
         card[block][key]["value"] = 0.0
     return card
 
@@ -90,7 +98,19 @@ def test_selection_and_regions_are_consistent(kpi2):
 
 def test_band_codes_at_boundaries():
     par, _ = na62.parameters()
-    cases = {-0.001: -1, 0.0: -1, 0.005: 1, 0.010: 1, 0.012: 3, 0.018: 4, 0.024: 5, 0.026: 5, 0.03: 2, 0.068: 2, 0.07: 6}
+    cases = {
+        -0.001: -1,
+        0.0: -1,
+        0.005: 1,
+        0.010: 1,
+        0.012: 3,
+        0.018: 4,
+        0.024: 5,
+        0.026: 5,
+        0.03: 2,
+        0.068: 2,
+        0.07: 6,
+    }
     for m2, code in cases.items():
         assert na62.m2_band(m2, par) == code, m2
 

@@ -69,7 +69,11 @@ def test_phiphi_limit_json_and_weaker_than_na62():
     assert r["parameter"] == "CS_sd" and r["analysis"] == "koto_klpi0nunu_2025"
     assert 2e-11 < r["upper_limit_95"] < 3e-10
     # limit on |C|: events at the limit = CLs s_UL
-    br = koto.width_phiphi(0.1, r["upper_limit_95"], koto.kl_mass_lifetime()[0], C.mass("pi0")) * koto.kl_mass_lifetime()[1] / C.HBAR_GEV_S
+    br = (
+        koto.width_phiphi(0.1, r["upper_limit_95"], koto.kl_mass_lifetime()[0], C.mass("pi0"))
+        * koto.kl_mass_lifetime()[1]
+        / C.HBAR_GEV_S
+    )
     s = br * r["acceptance_ratio"] / r["ses"]
     assert s == pytest.approx(-math.log(0.05), rel=1e-6)
 

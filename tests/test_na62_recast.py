@@ -91,7 +91,19 @@ def test_uncertainties_widen_the_limit():
 
 def test_result_json_and_limit_consistency(res_01):
     r = res_01
-    for key in ("analysis", "channel", "mphi", "parameter", "best_fit", "interval_68", "interval_95", "upper_limit_95", "twice_nll_best", "twice_nll_null", "calibration"):
+    for key in (
+        "analysis",
+        "channel",
+        "mphi",
+        "parameter",
+        "best_fit",
+        "interval_68",
+        "interval_95",
+        "upper_limit_95",
+        "twice_nll_best",
+        "twice_nll_null",
+        "calibration",
+    ):
         assert key in r
     json.dumps(r, allow_nan=False)
     assert r["parameter"] == "CS_sd" and r["analysis"] == "na62_kpinunu_2025"

@@ -96,7 +96,9 @@ def test_resume_after_crash_regenerates_only_missing_parts(serial, tmp_path, mon
         partitioned.read_dataset(d)
     # a killed process leaves its temp file behind; a rerun removes it
     (d / ".part-00002.parquet.tmp-abc123").write_bytes(b"junk")
-    man = evtgen.generate_to("b2kphiphi", N, d, chunk_size=CHUNK, progress=False, **{**ARGS, "seed": None})  # seed from the manifest
+    man = evtgen.generate_to(
+        "b2kphiphi", N, d, chunk_size=CHUNK, progress=False, **{**ARGS, "seed": None}
+    )  # seed from the manifest
     assert man["parts_written"] == 2 and man["seed"] == 42
     assert sorted(os.listdir(d)) == ["manifest.json", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
     cols = columns(d)
@@ -112,7 +114,23 @@ def test_killed_cli_run_resumes(tmp_path):
     """SIGKILL a real `phiphi generate -o DIR/` mid-run: every part on disk is complete, and a
     rerun finishes the rest (checked against one in-memory run)."""
     d = tmp_path / "killed"
-    argv = [sys.executable, "-m", "evtgen.cli", "generate", "k2piphiphi", "-n", "400000", "--mphi", "0.1", "--seed", "9", "--chunk-size", "5000", "-o", f"{d}/"]
+    argv = [
+        sys.executable,
+        "-m",
+        "evtgen.cli",
+        "generate",
+        "k2piphiphi",
+        "-n",
+        "400000",
+        "--mphi",
+        "0.1",
+        "--seed",
+        "9",
+        "--chunk-size",
+        "5000",
+        "-o",
+        f"{d}/",
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (d / "part-00002.parquet").exists() and proc.poll() is None:
@@ -189,15 +207,46 @@ def test_cli_directory_output(client, tmp_path, capsys):
     from evtgen.cli import main
 
     d = tmp_path / "sched"
-    assert main(["generate", "k2pix", "-n", "6000", "--mx", "0.1", "--seed", "2", "--chunk-size", "2500", "--format", "root", "--scheduler", client.scheduler.address, "-o", f"{d}/"]) == 0
-    np.testing.assert_array_equal(columns(d)["pi_pz"], to_columns(evtgen.generate("k2pix", 6000, mx=0.1, seed=2))["pi_pz"])
+    assert (
+        main(
+            [
+                "generate",
+                "k2pix",
+                "-n",
+                "6000",
+                "--mx",
+                "0.1",
+                "--seed",
+                "2",
+                "--chunk-size",
+                "2500",
+                "--format",
+                "root",
+                "--scheduler",
+                client.scheduler.address,
+                "-o",
+                f"{d}/",
+            ]
+        )
+        == 0
+    )
+    np.testing.assert_array_equal(
+        columns(d)["pi_pz"], to_columns(evtgen.generate("k2pix", 6000, mx=0.1, seed=2))["pi_pz"]
+    )
 
     d = tmp_path / "cli"
-    assert main(["generate", "b2kx", "-n", "7000", "--mx", "1.5", "--seed", "1", "--chunk-size", "3000", "-o", f"{d}/"]) == 0
+    assert (
+        main(["generate", "b2kx", "-n", "7000", "--mx", "1.5", "--seed", "1", "--chunk-size", "3000", "-o", f"{d}/"])
+        == 0
+    )
     assert "3 parts, 3 new" in capsys.readouterr().err
     assert partitioned.read_manifest(d)["mass"] == 1.5
     assert len(partitioned.read_dataset(d)) == 7000
-    assert main(["generate", "b2kx", "-n", "7000", "--mx", "1.5", "--chunk-size", "3000", "-o", str(d)]) == 0  # existing dir, resume
+    assert (
+        main(["generate", "b2kx", "-n", "7000", "--mx", "1.5", "--chunk-size", "3000", "-o", str(d)]) == 0
+    )  # existing dir, resume
     assert "0 new" in capsys.readouterr().err
-    assert main(["generate", "b2kx", "-n", "10", "--mx", "1.5", "--workers", "2", "-o", str(tmp_path / "f.parquet")]) == 2
+    assert (
+        main(["generate", "b2kx", "-n", "10", "--mx", "1.5", "--workers", "2", "-o", str(tmp_path / "f.parquet")]) == 2
+    )
     assert "need a partitioned output directory" in capsys.readouterr().err

@@ -8,7 +8,9 @@ import pytest
 from evtgen.errors import PhiphiError
 from evtgen.pdf import find_member_file, load_pdf, parse_lhagrid1, pythia_pdfdata_dir
 
-pythia8mc = pytest.importorskip("pythia8mc", reason="pythia8mc (Pythia 8) is not installed: no reference PDF evaluation")
+pythia8mc = pytest.importorskip(
+    "pythia8mc", reason="pythia8mc (Pythia 8) is not installed: no reference PDF evaluation"
+)
 
 FLAVOURS = (21, 1, 2, 3, 4, 5, -1, -2, -3, -4, -5)
 
@@ -27,7 +29,9 @@ def _points(n, seed):
     return x, q
 
 
-@pytest.mark.parametrize("name,pset", [("NNPDF23_lo_as_0130_qed", None), ("NNPDF31_lo_as_0130", "LHAGrid1:NNPDF31_lo_as_0130_0000.dat")])
+@pytest.mark.parametrize(
+    "name,pset", [("NNPDF23_lo_as_0130_qed", None), ("NNPDF31_lo_as_0130", "LHAGrid1:NNPDF31_lo_as_0130_0000.dat")]
+)
 def test_pdf_matches_pythia(name, pset):
     """~330 (x, Q, flavour) points per set, x in [1e-4, 0.7], Q in [2, 5000] GeV.
 

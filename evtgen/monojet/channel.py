@@ -91,7 +91,17 @@ def _integrate_cached(mode, mass, cpl_items, opt_items):
 
 
 def _key_opts(options: dict | None) -> tuple:
-    keep = ("ptj_min", "scale", "pdf", "alphas_mz", "sqrt_s", "vegas_points", "vegas_warmup_points", "vegas_iterations", "vegas_wmax_points")
+    keep = (
+        "ptj_min",
+        "scale",
+        "pdf",
+        "alphas_mz",
+        "sqrt_s",
+        "vegas_points",
+        "vegas_warmup_points",
+        "vegas_iterations",
+        "vegas_wmax_points",
+    )
     return tuple(sorted((k, v) for k, v in (options or {}).items() if k in keep and v is not None))
 
 
@@ -154,7 +164,9 @@ class _Monojet:
     def generate_with_stats(self, n, *, mass, couplings, seed=None, options=None):
         """(events, rate, generation statistics) — used by the analyses and the benchmark."""
         setup, integ = self._prepare(mass, couplings, options)
-        cols, stats = G.generate(setup, integ, check_positive_int("n", n), rng.derive_key(seed), chunk=(options or {}).get("trial_chunk"))
+        cols, stats = G.generate(
+            setup, integ, check_positive_int("n", n), rng.derive_key(seed), chunk=(options or {}).get("trial_chunk")
+        )
         return G.to_awkward(setup, cols), self.rate(mass=mass, couplings=couplings, options=options), stats
 
 

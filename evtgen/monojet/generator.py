@@ -209,8 +209,9 @@ def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> I
     cmax = cmax * float(ic["cell_max_safety"])
     eff = float((csum / max(cnt.sum(), 1)).sum() * len(cmax) / cmax.sum()) if cmax.sum() > 0 else 0.0
     aprob, alias = K.alias_table(cmax)
-    return Integration(sigma, err, var_pb, chi2, edges, float(cmax.max()), n_it * int(ic["points"]),
-                       cmax, nc, eff, aprob, alias)
+    return Integration(
+        sigma, err, var_pb, chi2, edges, float(cmax.max()), n_it * int(ic["points"]), cmax, nc, eff, aprob, alias
+    )
 
 
 def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: int | None = None) -> tuple[dict, dict]:
@@ -235,7 +236,8 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
         size = int(min(max((n - n_acc) / eff_guess * 1.03, 20000), max_chunk))
         cap = int(1.3 * eff_guess * size / K.NBLOCK) + 256
         count, index, rec, over, overflow = K.accept_and_build(
-            first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar, cap)
+            first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar, cap
+        )
         if overflow.any():  # rare: fall back to accept + rebuild for this chunk
             acc, ov = K.accept_trials(first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar)
             idx = np.nonzero(acc)[0][: n - n_acc] + first
@@ -254,8 +256,14 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
         n_acc += m
         first += size
     n_trials = last + 1
-    stats = {"n_trials": n_trials, "efficiency": n / n_trials, "n_overweight": n_over, "wmax_pb": integ.wmax,
-             "n_cells": int(integ.cell_max.size), "overweight_fraction": n_over / n}
+    stats = {
+        "n_trials": n_trials,
+        "efficiency": n / n_trials,
+        "n_overweight": n_over,
+        "wmax_pb": integ.wmax,
+        "n_cells": int(integ.cell_max.size),
+        "overweight_fraction": n_over / n,
+    }
     return {"cols": out, "ids": ids}, stats
 
 

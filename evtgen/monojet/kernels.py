@@ -271,8 +271,7 @@ def lumi_total(f1, f2, s, t, u, m2, c2, y2):
         qqy += y * pq
     g1 = f1[6]
     g2 = f2[6]
-    return (g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy)
-            + g1 * (s2 * k_gqc + s2y * k_gqy))
+    return g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy) + g1 * (s2 * k_gqc + s2y * k_gqy)
 
 
 @nb.njit(cache=True, inline="always")
@@ -482,7 +481,20 @@ R_X1, R_X2, R_SHAT, R_Q2, R_CTH, R_MUR2, R_UPHI, R_UC2, R_UP2, R_CH, NREC = 0, 1
 # event columns (float64, column-major: out[c, i]): jet, S, phi1, phi2 four-vectors (px, py, pz, E),
 # then ŝ, Q², x1, x2, scale = μ_R, parton p_T, alpha_s(μ_R). S columns are filled for pp2js,
 # phi columns for pp2jphiphi.
-C_J, C_S, C_PHI1, C_PHI2, C_SHAT, C_Q2, C_X1, C_X2, C_SCALE, C_PT, C_ALPHAS, NCOL = 0, 4, 8, 12, 16, 17, 18, 19, 20, 21, 22, 23
+C_J, C_S, C_PHI1, C_PHI2, C_SHAT, C_Q2, C_X1, C_X2, C_SCALE, C_PT, C_ALPHAS, NCOL = (
+    0,
+    4,
+    8,
+    12,
+    16,
+    17,
+    18,
+    19,
+    20,
+    21,
+    22,
+    23,
+)
 
 
 @nb.njit(cache=True, inline="always")

@@ -20,7 +20,9 @@ N_OBS, BACKGROUND, N_PARENTS = 5, 3.0, 1.0e9
 Q2_WINDOW = (4.0, 16.0)  # GeV^2
 
 
-def recast(*, channel=None, mphi=None, mx=None, couplings=None, cutoff=None, seed=1, n_events=None, plot=None, **_: Any) -> dict[str, Any]:
+def recast(
+    *, channel=None, mphi=None, mx=None, couplings=None, cutoff=None, seed=1, n_events=None, plot=None, **_: Any
+) -> dict[str, Any]:
     channel = channel or "b2kphiphi"
     events = evtgen.generate(channel, n_events or 500, mphi=mphi, couplings=couplings, seed=seed, frame="rest")
     q2 = np.asarray(events.q2_true)
