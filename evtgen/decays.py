@@ -318,96 +318,46 @@ class DecayChannel:
         )
 
 
+#: registry names of topologies and spectra -> sampler / spectra codes
+TOPOLOGIES = {
+    "scalar_pair": sampler.SCALAR_PAIR,
+    "kstar_pair": sampler.KSTAR_PAIR,
+    "neutrino_pair": sampler.NEUTRINO_PAIR,
+    "two_body": sampler.TWO_BODY,
+}
+SPECTRA = {
+    "scalar_bsz": spectra.SCALAR_BSZ,
+    "pseudo_bsz": spectra.PSEUDO_BSZ,
+    "scalar_kpi": spectra.SCALAR_KPI,
+    "vector_bsz": spectra.VECTOR_BSZ,
+    "vector_quad": spectra.VECTOR_QUAD,
+}
+
+
 def _channels() -> dict[str, DecayChannel]:
-    S, K, V, T = sampler.SCALAR_PAIR, sampler.KSTAR_PAIR, sampler.NEUTRINO_PAIR, sampler.TWO_BODY
-    return {
-        "b2kphiphi": DecayChannel(
-            "b2kphiphi",
-            "B+ -> K+ phi phi (scalar current, f0 GRvDV 2023)",
-            "B+",
-            "K+",
-            "belle2",
-            S,
-            spectra.SCALAR_BSZ,
-            ("B", "K", "phi1", "phi2"),
-            "mphi",
-            {"CS_sb": 1e-8},
-        ),
-        "b2kstarphiphi": DecayChannel(
-            "b2kstarphiphi",
-            "B0 -> K*0(-> K+ pi-) phi phi (pseudoscalar current, A0 BSZ 2015)",
-            "B0",
-            "K*0",
-            "belle2",
-            K,
-            spectra.PSEUDO_BSZ,
-            ("B", "Kstar", "K", "pi", "phi1", "phi2"),
-            "mphi",
-            {"CP_sb": 1e-8},
-        ),
-        "k2piphiphi": DecayChannel(
-            "k2piphiphi",
-            "K+ -> pi+ phi phi (scalar current, dispersive f0)",
-            "K+",
-            "pi+",
-            "na62",
-            S,
-            spectra.SCALAR_KPI,
-            ("K", "pi", "phi1", "phi2"),
-            "mphi",
-            {"CS_sd": 1e-11},
-        ),
-        "b2kx": DecayChannel(
-            "b2kx",
-            "B+ -> K+ X, one invisible X (BR given)",
-            "B+",
-            "K+",
-            "belle2",
-            T,
-            None,
-            ("B", "K", "X"),
-            "mx",
-            {"br": 1e-5},
-            "1",
-        ),
-        "k2pix": DecayChannel(
-            "k2pix",
-            "K+ -> pi+ X, one invisible X (BR given)",
-            "K+",
-            "pi+",
-            "na62",
-            T,
-            None,
-            ("K", "pi", "X"),
-            "mx",
-            {"br": 1e-10},
-            "1",
-        ),
-        "b2knunu": DecayChannel(
-            "b2knunu",
-            "B+ -> K+ nu nubar, SM short distance (f+ GRvDV 2023)",
-            "B+",
-            "K+",
-            "belle2",
-            V,
-            spectra.VECTOR_BSZ,
-            ("B", "K", "nu", "nubar"),
-            None,
-            {},
-        ),
-        "k2pinunu": DecayChannel(
-            "k2pinunu",
-            "K+ -> pi+ nu nubar, SM (NA62 f+ shape, BR normalised to the SM)",
-            "K+",
-            "pi+",
-            "na62",
-            V,
-            spectra.VECTOR_QUAD,
-            ("K", "pi", "nu", "nubar"),
-            None,
-            {},
-        ),
-    }
+    """One DecayChannel per decay row of the registry (evtgen.channels.ROWS)."""
+    from .channels import ROWS
+    from .couplings import COUPLINGS
+
+    out = {}
+    for name, r in ROWS.items():
+        if r.kind != "decay":
+            continue
+        unit = COUPLINGS[next(iter(r.couplings))].unit if r.couplings else "GeV^-1"
+        out[name] = DecayChannel(
+            name,
+            r.description,
+            r.parent,
+            r.visible,
+            r.experiment,
+            TOPOLOGIES[r.topology],
+            SPECTRA[r.spectrum] if r.spectrum else None,
+            r.particles,
+            r.mass_option,
+            dict(r.couplings),
+            unit,
+        )
+    return out
 
 
 DECAY_CHANNELS: dict[str, DecayChannel] = _channels()
