@@ -1,46 +1,45 @@
-"""Recasts of published searches, one module per analysis (signal regions, observed
-counts, backgrounds and the paper in ``analyses/data``).
+"""Recasts of published searches and constraints, one module + one data file each.
 
-An analysis module provides ``recast(**kwargs) -> dict`` (JSON-able), see each module.
+Every analysis is registered by the header of its data file (:mod:`analyses.registry`),
+takes one validated :class:`evtgen.model.ModelPoint` and returns the one result schema
+:class:`analyses.result.Result`; the statistics are done by :mod:`analyses.stats`.
+
+>>> import analyses
+>>> r = analyses.recast("belle2", mphi=1.0)          # doctest: +SKIP
+>>> r.upper_limit_95, r.as_dict()["no_half"]         # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from evtgen.errors import PhiphiError
+from evtgen.model import ModelPoint, model_point
 
-#: short name -> module
-ANALYSES: dict[str, str] = {
-    "belle2": "analyses.belle2_bknunu_2023",
-    "na62": "analyses.na62_kpinunu_2025",
-    "koto": "analyses.koto_klpi0nunu_2025",
-    "atlas": "analyses.atlas_monojet_2021",
-}
+from .registry import analyses as registered
+from .result import Result
 
+__all__ = ["recast", "scan", "registered", "Result"]
 
-def get(name: str) -> Any:
-    """The module of analysis ``name`` (short name or module name)."""
-    module = ANALYSES.get(name)
-    if module is None:
-        full = {v.rsplit(".", 1)[1]: v for v in ANALYSES.values()}
-        module = full.get(name)
-    if module is None:
-        raise PhiphiError(f"unknown analysis {name!r}; choose one of {', '.join(ANALYSES)}")
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise PhiphiError(f"analysis {name!r} is not available: {exc}") from None
+#: keyword arguments of :func:`recast` that build the model point (the rest are analysis options)
+POINT_KEYS = ("mphi", "mx", "ms", "couplings", "channel", "seed", "uv")
 
 
-def recast(name: str, **kwargs: Any) -> dict[str, Any]:
-    """Run the recast of analysis ``name`` at one model point; returns a JSON-able dict."""
-    return get(name).recast(**kwargs)
+def recast(name: str, point: ModelPoint | None = None, **kwargs: Any) -> Result:
+    """Run analysis ``name`` at a model point: ``recast("na62", point)`` or
+    ``recast("na62", mphi=0.1, couplings={...}, channel=..., seed=..., dataset="2016-22")``
+    (model keywords build the point; the others are the analysis's options)."""
+    from .registry import recast as run
+
+    model = {k: kwargs.pop(k) for k in POINT_KEYS if k in kwargs}
+    if point is None:
+        point = model_point(**model)
+    elif model:
+        point = point.replace(**model)
+    return run(name, point, **kwargs)
 
 
-def scan(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+def scan(analysis: str, grid: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
     """Scan a grid of model points on Dask: see :func:`analyses.scanning.run_scan`."""
     from .scanning import run_scan
 
-    return run_scan(*args, **kwargs)
+    return run_scan(analysis, grid, **kwargs)

@@ -1,11 +1,12 @@
 """Parameter scans: one recast per grid point (channel x mass x couplings), on Dask.
 
-Every grid point is one task calling ``analyses.recast(ANALYSIS, channel=..., mphi=...|mx=...,
-couplings=..., seed=point_seed, n_events=...)`` — generate, emulate, bin, fit — on a
+Every grid point is one validated :class:`evtgen.model.ModelPoint` and one task calling
+``analyses.registry.recast(ANALYSIS, point, **options)`` — generate, emulate, bin, fit — on a
 ``dask.distributed`` cluster: a LocalCluster (one single-threaded worker process per core)
-or any running scheduler (``scheduler="tcp://host:port"``).
+or any running scheduler (``scheduler="tcp://host:port"``). The whole grid, the options and
+every output path are validated before any cluster starts.
 
-Reproducibility: point ``i`` gets the seed ``SeedSequence(seed, spawn_key=(i,))``, so a
+Reproducibility: point ``i`` gets the seed ``evtgen.parallel.index_seed(seed, i)``, so a
 point's result depends on the master seed and its index only, never on the number of
 workers or on the order tasks finish in. Rows are stored sorted by index.
 
@@ -18,7 +19,7 @@ The cost (one rewrite of the table per flush) is bounded by the flush interval. 
 the same command resumes: points whose index is already in the file are skipped (points
 that ended in an error are retried); a file written by a different grid is refused.
 
-Result dicts are flattened into columns: ``interval_95 = [lo, hi]`` becomes
+Rows are the common result schema (:meth:`analyses.result.Result.as_dict`) flattened into columns: ``interval_95 = [lo, hi]`` becomes
 ``interval_95_lo``, ``interval_95_hi``; a dict ``couplings = {...}`` becomes
 ``couplings_<name>``.
 """
@@ -26,28 +27,29 @@ Result dicts are flattened into columns: ``interval_95 = [lo, hi]`` becomes
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import itertools
 import json
 import math
 import os
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from evtgen.errors import PhiphiError, check_finite, check_positive_int
+from evtgen.parallel import index_seed
 
 from .plotting import hep_style
 
 RESULT_FORMATS = (".csv", ".parquet")
 #: columns that identify a grid point; checked against an existing file on resume
-KEY_COLUMNS = ("index", "seed", "analysis", "channel", "mphi", "mx", "n_events", "cutoff")
+KEY_COLUMNS = ("index", "seed", "analysis", "channel", "mphi", "mx", "ms")
+#: prefix of the option columns of a point (part of its identity on resume)
+OPTION_PREFIX = "option_"
 #: columns plotted by default, first present wins
 PLOT_COLUMNS = ("upper_limit_95", "interval_95_hi", "best_fit", "twice_nll_null")
 
@@ -87,50 +89,50 @@ def parse_values(text: str | float | Sequence[float], name: str) -> list[float]:
     return [float(f"{start + k * dx:.12g}") for k in range(count)]
 
 
-def point_seed(master_seed: int, index: int) -> int:
-    """Seed of grid point ``index``: a function of the master seed and the index only."""
-    return int(np.random.SeedSequence(int(master_seed), spawn_key=(int(index),)).generate_state(1, dtype=np.uint32)[0])
-
-
 def build_grid(
-    analysis: str,
-    *,
-    mphi=None,
-    mx=None,
-    channel: str | Sequence[str] | None = None,
-    couplings: dict[str, Any] | None = None,
-    seed: int = 0,
-    n_events: int | None = None,
-    cutoff: float | None = None,
+    analysis: str, grid: Mapping[str, Any], *, seed: int = 0, options: Mapping[str, Any] | None = None
 ) -> list[dict[str, Any]]:
     """The grid points, in index order: channel (outer) x mass x couplings (inner, in the
-    order given). Each point is a dict of the ``KEY_COLUMNS`` plus one column per coupling."""
-    if (mphi is None) == (mx is None):
-        raise PhiphiError("give the masses of the scan with exactly one of --mphi or --mx")
-    mass_name = "mphi" if mphi is not None else "mx"
-    masses = parse_values(mphi if mphi is not None else mx, mass_name)
+    order given), each validated against the analysis (channel, kinematic limits, couplings,
+    options) before anything runs.
+
+    ``grid``: exactly one of ``mphi``/``mx``/``ms`` (values, see :func:`parse_values`),
+    optionally ``channel`` (a name or a list) and coupling names mapped to values.
+    """
+    from evtgen.model import check_seed, model_point
+
+    from .registry import prepare
+
+    if not isinstance(grid, Mapping):
+        raise PhiphiError(f"grid = {grid!r} must be a mapping like {{'mphi': '0.1:1:0.1', 'CS_sb': [1e-8]}}")
+    seed = check_seed(seed)
+    if seed is None:
+        seed = 0
+    mass_names = [k for k in ("mphi", "mx", "ms") if grid.get(k) is not None]
+    if len(mass_names) != 1:
+        raise PhiphiError("give the masses of the scan with exactly one of --mphi, --mx or --ms")
+    mass_name = mass_names[0]
+    masses = parse_values(grid[mass_name], mass_name)
+    channel = grid.get("channel")
     channels = [None] if channel is None else ([channel] if isinstance(channel, str) else list(channel))
-    cnames = list((couplings or {}).keys())
-    cvalues = [parse_values(couplings[c], c) for c in cnames]
-    if n_events is not None:
-        n_events = check_positive_int("n_events", n_events)
+    cnames = [k for k in grid if k not in ("mphi", "mx", "ms", "channel")]
+    cvalues = [parse_values(grid[c], c) for c in cnames]
+    opts = dict(options or {})
     points = []
     for i, (ch, m, combo) in enumerate(itertools.product(channels, masses, itertools.product(*cvalues))):
-        p: dict[str, Any] = {"index": i, "seed": point_seed(seed, i), "analysis": analysis}
-        if ch is not None:
-            p["channel"] = ch
+        p: dict[str, Any] = {"index": i, "seed": index_seed(seed, i), "analysis": analysis}
+        point = model_point(**{mass_name: m}, couplings=dict(zip(cnames, combo)), channel=ch, seed=p["seed"])
+        info, point, checked = prepare(analysis, point, opts)
+        p["channel"] = point.channel
         p[mass_name] = m
         p.update(zip(cnames, combo))
-        if n_events is not None:
-            p["n_events"] = n_events
-        if cutoff is not None:
-            p["cutoff"] = check_finite("cutoff", cutoff)
+        p.update({OPTION_PREFIX + k: v for k, v in checked.items()})
         points.append(p)
     return points
 
 
 def _coupling_names(point: dict[str, Any]) -> list[str]:
-    return [k for k in point if k not in KEY_COLUMNS]
+    return [k for k in point if k not in KEY_COLUMNS and not k.startswith(OPTION_PREFIX)]
 
 
 # --- one point --------------------------------------------------------------------------------
@@ -162,34 +164,34 @@ def _scalar(x: Any) -> Any:
     return str(x)
 
 
-def run_point(module: str, point: dict[str, Any]) -> dict[str, Any]:
-    """Recast one grid point with analysis ``module`` (a module name); returns its table row.
+def run_point(analysis: str, point: dict[str, Any]) -> dict[str, Any]:
+    """Recast one grid point (a row of :func:`build_grid`); returns its table row.
 
-    A bad model point (PhiphiError, e.g. a mass above the kinematic limit) gives a row
-    with an ``error`` column instead of stopping the scan. Runs on a Dask worker.
+    The grid was validated before the scan, so an error here is a failure of the point
+    itself (e.g. too few events); it gives a row with an ``error`` column. Runs on a Dask worker.
     """
-    couplings = {k: point[k] for k in _coupling_names(point)}
-    mass_name = "mphi" if "mphi" in point else "mx"
-    kwargs = {
-        "channel": point.get("channel"),
-        "mphi": point.get("mphi"),
-        "mx": point.get("mx"),
-        "couplings": couplings,
-        "cutoff": point.get("cutoff"),
-        "seed": point["seed"],
-        "n_events": point.get("n_events"),
-        "plot": None,
-    }
+    from evtgen.model import model_point
+
+    from .registry import recast
+
+    masses = {k: point[k] for k in ("mphi", "mx", "ms") if point.get(k) is not None}
+    options = {k[len(OPTION_PREFIX) :]: v for k, v in point.items() if k.startswith(OPTION_PREFIX)}
     row = dict(point)
     try:
-        result = importlib.import_module(module).recast(**kwargs)
+        mp = model_point(
+            **masses,
+            couplings={k: point[k] for k in _coupling_names(point)},
+            channel=point.get("channel"),
+            seed=point["seed"],
+        )
+        result = recast(analysis, mp, **options).as_dict()
     except PhiphiError as exc:
         row["error"] = str(exc)
         return row
     for k, v in flatten(result).items():
         if k not in row:
             row[k] = v
-        elif row[k] != v and not (k == mass_name and _close(row[k], v)):
+        elif row[k] != v and not _close(row[k], v):
             row[f"result_{k}"] = v
     return row
 
@@ -296,54 +298,49 @@ def _same_point(row: dict[str, Any], point: dict[str, Any]) -> str | None:
 
 
 # --- the scan -----------------------------------------------------------------------------------
-def _module_of(analysis: str) -> tuple[str, str]:
-    """(short name, module name) of a registered analysis (PhiphiError if unknown)."""
-    import analyses
-
-    mod = analyses.get(analysis)
-    short = next((k for k, v in analyses.ANALYSES.items() if v == mod.__name__), analysis)
-    return short, mod.__name__
-
-
 def run_scan(
     analysis: str,
-    mphi=None,
+    grid: Mapping[str, Any],
     *,
-    mx=None,
-    channel: str | Sequence[str] | None = None,
-    couplings: dict[str, Any] | None = None,
-    n_events: int | None = None,
-    cutoff: float | None = None,
     seed: int = 0,
+    options: Mapping[str, Any] | None = None,
     output: str | os.PathLike | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    client: Any = None,
+    cluster: Mapping[str, Any] | None = None,
     progress: bool | None = None,
     flush_seconds: float = 2.0,
     callback: Callable[[dict], None] | None = None,
     plot: str | os.PathLike | None = None,
     plot_column: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Scan ``analysis`` over channel x mass x couplings on Dask; returns the rows by index.
+    """Scan ``analysis`` over the ``grid`` (see :func:`build_grid`) on Dask; returns the rows by index.
 
-    ``mphi``/``mx``: a list of masses (GeV) or ``"START:STOP:STEP"``; ``couplings``:
-    ``{name: value | list | "START:STOP:STEP" | "START:STOP:logN"}``. Runs on ``client``, on
-    the scheduler at ``scheduler`` or on a new LocalCluster of ``workers`` processes (default:
-    one per core). With ``output`` (.csv/.parquet) finished points are saved as they come and
-    a rerun skips them. ``callback(row)`` is called in this process after each new point.
+    ``cluster``: ``{"workers": N}``, ``{"scheduler": "tcp://host:port"}`` or ``{"client": c}``
+    (default: a LocalCluster, one process per core). With ``output`` (.csv/.parquet) finished
+    points are saved as they come and a rerun skips them. ``callback(row)`` is called in this
+    process after each new point. Everything is validated before the cluster starts.
     """
-    if workers is not None and scheduler is not None:
+    from .plotting import check_png
+    from .registry import get
+
+    cluster = dict(cluster or {})
+    unknown = set(cluster) - {"workers", "scheduler", "client"}
+    if unknown:
+        raise PhiphiError(f"cluster option {sorted(unknown)[0]!r}; use workers, scheduler or client")
+    if cluster.get("workers") is not None and cluster.get("scheduler") is not None:
         raise PhiphiError("give either --workers or --scheduler, not both")
-    short, module = _module_of(analysis)
-    points = build_grid(
-        short, mphi=mphi, mx=mx, channel=channel, couplings=couplings, seed=seed, n_events=n_events, cutoff=cutoff
-    )
+    if cluster.get("workers") is not None:
+        check_positive_int("workers", cluster["workers"])
+    short = get(analysis).name
+    points = build_grid(short, grid, seed=seed, options=options)
+    if plot is not None:
+        check_png(plot)
     if output is not None:
         out = Path(output).expanduser().resolve()
         _results_format(out)
         if not out.parent.is_dir():
             raise PhiphiError(f"output directory {str(out.parent)!r} does not exist")
+        if not os.access(out.parent, os.W_OK):
+            raise PhiphiError(f"output directory {str(out.parent)!r} is not writable")
     done: dict[int, dict[str, Any]] = {}
     if output is not None:
         for row in read_results(out):
@@ -364,14 +361,12 @@ def run_scan(
     if todo:
         rows.update(
             _compute(
-                module,
+                short,
                 todo,
                 rows,
                 len(points),
                 output=out if output is not None else None,
-                workers=workers,
-                scheduler=scheduler,
-                client=client,
+                cluster=cluster,
                 progress=progress,
                 flush_seconds=flush_seconds,
                 callback=callback,
@@ -384,20 +379,20 @@ def run_scan(
     if all(r.get("error") for r in result):
         raise PhiphiError(f"every point of the scan failed; first error: {result[0]['error']}")
     if plot is not None:
-        plot_scan(result, plot, column=plot_column, group_by=list(couplings or {}))
+        plot_scan(
+            result, plot, column=plot_column, group_by=[c for c in grid if c not in ("mphi", "mx", "ms", "channel")]
+        )
     return result
 
 
 def _compute(
-    module: str,
+    analysis: str,
     todo: list[dict],
     rows: dict[int, dict],
     total: int,
     *,
     output: Path | None,
-    workers,
-    scheduler,
-    client,
+    cluster: dict,
     progress,
     flush_seconds: float,
     callback,
@@ -405,14 +400,14 @@ def _compute(
     """Run the points of ``todo`` on Dask; save ``rows`` + new rows every ``flush_seconds``."""
     from distributed import as_completed
 
-    from evtgen.partitioned import _progress, dask_client
+    from evtgen.parallel import dask_client, progress_bar
 
     new: dict[int, dict] = {}
-    bar = _progress(total, total - len(todo), "scan points", "pt", progress)
+    bar = progress_bar(total, total - len(todo), "scan points", "pt", progress)
     last_flush = time.monotonic()
     try:
-        with dask_client(workers, scheduler, client) as c:
-            futures = [c.submit(run_point, module, p, pure=False) for p in todo]
+        with dask_client(cluster.get("workers"), cluster.get("scheduler"), cluster.get("client")) as c:
+            futures = [c.submit(run_point, analysis, p, pure=False) for p in todo]
             try:
                 for fut in as_completed(futures):
                     row = fut.result()
@@ -454,7 +449,7 @@ def plot_scan(
     column = column or next((c for c in PLOT_COLUMNS if any(isinstance(r.get(c), (int, float)) for r in ok)), None)
     if column is None or not any(isinstance(r.get(column), (int, float)) for r in ok):
         raise PhiphiError(f"cannot plot column {column!r}: no numeric values in the results")
-    mass = "mphi" if "mphi" in ok[0] else "mx"
+    mass = next(k for k in ("mphi", "mx", "ms") if ok[0].get(k) is not None)
     keys = ["channel", *group_by]
     lines: dict[tuple, list] = {}
     for r in ok:
@@ -483,58 +478,3 @@ def plot_scan(
 
 
 # --- CLI ---------------------------------------------------------------------------------------
-def register_cli(subparsers: Any) -> None:
-    """Add ``phiphi scan`` to the ``phiphi`` command line."""
-    p = subparsers.add_parser("scan", help="scan a grid of model points with a recast, on a Dask cluster")
-    p.add_argument("analysis", help="belle2, na62 or atlas")
-    p.add_argument("--channel", action="append", help="signal channel(s), repeatable (default: the analysis's own)")
-    p.add_argument("--mphi", help="phi masses in GeV: START:STOP:STEP (inclusive), START:STOP:logN or a,b,c")
-    p.add_argument("--mx", help="X masses in GeV (two-body channels), same syntax")
-    p.add_argument(
-        "--coupling",
-        action="append",
-        metavar="NAME=VALUES",
-        help="coupling values, repeatable: NAME=VALUE, NAME=a,b,c, NAME=START:STOP:STEP or NAME=START:STOP:logN",
-    )
-    p.add_argument("--cutoff", type=float, help="ATLAS: EFT cut-off in GeV")
-    p.add_argument("-n", type=int, dest="n_events", help="signal events per point (default: the analysis's)")
-    p.add_argument("--seed", type=int, default=0, help="master seed; point i uses SeedSequence(seed, spawn_key=(i,))")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--workers", type=int, help="local Dask worker processes (default: one per core)")
-    g.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.1:8786")
-    p.add_argument("-o", "--output", required=True, help="results table (.csv or .parquet); rerunning resumes it")
-    p.add_argument("--plot", help="write a PNG of the scan")
-    p.add_argument("--plot-column", dest="plot_column", help="column to plot (default: upper_limit_95 if present)")
-    p.set_defaults(func=_cmd_scan)
-
-
-def _cmd_scan(args: Any) -> int:
-    couplings: dict[str, str] = {}
-    for item in args.coupling or []:
-        if "=" not in item:
-            raise PhiphiError(f"--coupling {item!r} is not NAME=VALUES")
-        name, val = item.split("=", 1)
-        couplings[name.strip()] = val
-    t0 = time.monotonic()
-    before = len(read_results(args.output))
-    rows = run_scan(
-        args.analysis,
-        args.mphi,
-        mx=args.mx,
-        channel=args.channel,
-        couplings=couplings,
-        n_events=args.n_events,
-        cutoff=args.cutoff,
-        seed=args.seed,
-        output=args.output,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        plot=args.plot,
-        plot_column=args.plot_column,
-    )
-    failed = sum(1 for r in rows if r.get("error"))
-    print(
-        f"scan {args.analysis}: {len(rows)} points ({before} already in {args.output}), {failed} failed, {time.monotonic() - t0:.1f} s; wrote {args.output}",
-        file=sys.stderr,
-    )
-    return 0

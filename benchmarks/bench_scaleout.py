@@ -80,7 +80,7 @@ def bench_scans(analysis: str, points: int, n_events: int, repeat: int) -> None:
     import numpy as np
 
     import analyses
-    from evtgen.partitioned import dask_client
+    from evtgen.parallel import dask_client
 
     ncores = os.cpu_count() or 1
     configs = {

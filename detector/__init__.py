@@ -1,53 +1,108 @@
-"""Parametrised detector emulations (Belle II, NA62, ATLAS), each driven by a card in
-``detector/data`` with its published sources.
+"""Parametrised detector emulations (Belle II, NA62, ATLAS), each driven by a card.
 
-A detector module provides ``simulate(events: ak.Array, *, seed: int) -> ak.Array``,
-returning the input records plus reconstructed fields.
+A card is a YAML file whose top-level key ``emulation`` names the emulation type it
+configures (``belle2``, ``na62``, ``atlas``); the packaged cards are in ``detector/data``
+with their published sources. An emulation module provides
+``simulate(events: ak.Array, *, seed: int, card: dict | None = None) -> ak.Array`` returning
+the input records plus reconstructed fields (``card=None``: its packaged card). A new
+detector of a known type is one card file: ``phiphi simulate EVENTS --card PATH``.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from pathlib import Path
 from typing import Any
 
 from evtgen.errors import PhiphiError
 
-#: detector name -> module
-DETECTORS: dict[str, str] = {
-    "belle2": "detector.belle2",
-    "na62": "detector.na62",
-    "atlas": "detector.atlas",
+#: emulation type -> (module, packaged card file in detector/data)
+EMULATIONS: dict[str, tuple[str, str]] = {
+    "belle2": ("detector.belle2", "belle2_card.yaml"),
+    "na62": ("detector.na62", "na62_card.yaml"),
+    "atlas": ("detector.atlas", "atlas_card.yaml"),
 }
+#: the packaged detectors (one per emulation type)
+DETECTORS = tuple(EMULATIONS)
 
 
 def get(name: str) -> Any:
-    """The emulation module of detector ``name``."""
-    if name not in DETECTORS:
-        raise PhiphiError(f"unknown detector {name!r}; choose one of {', '.join(DETECTORS)}")
+    """The emulation module of type ``name``."""
+    if name not in EMULATIONS:
+        raise PhiphiError(f"unknown detector {name!r}; choose one of {', '.join(EMULATIONS)}")
     try:
-        return importlib.import_module(DETECTORS[name])
+        return importlib.import_module(EMULATIONS[name][0])
     except ImportError as exc:
         raise PhiphiError(f"detector {name!r} is not available: {exc}") from None
 
 
-def simulate(events, name: str, *, seed: int = 0):
-    """Run the emulation of detector ``name`` on in-memory events."""
-    return get(name).simulate(events, seed=seed)
+def load_card(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a card file; it must name a known emulation type in its ``emulation`` key."""
+    import yaml
+
+    try:
+        with open(path) as fh:
+            card = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        raise PhiphiError(f"cannot read card {str(path)!r}: {exc}") from None
+    if not isinstance(card, dict) or card.get("emulation") not in EMULATIONS:
+        got = card.get("emulation") if isinstance(card, dict) else None
+        raise PhiphiError(f"card {str(path)!r} has emulation = {got!r}; it must be one of {', '.join(EMULATIONS)}")
+    return card
 
 
-def simulate_file(path: str | os.PathLike, name: str, output: str | os.PathLike, *, seed: int = 0) -> Path:
-    """Read an event file, emulate detector ``name``, write the result (atomic)."""
+def resolve(detector: str | None = None, card: str | os.PathLike | None = None) -> tuple[str, dict | None, str]:
+    """(emulation type, card dict or None for the packaged one, card source) from
+    ``--detector NAME`` and/or ``--card PATH`` (the card's type must agree with NAME)."""
+    if card is None:
+        if detector is None:
+            raise PhiphiError("give --detector NAME or --card PATH")
+        get(detector)
+        return detector, None, f"detector/data/{EMULATIONS[detector][1]}"
+    c = load_card(card)
+    if detector is not None and detector != c["emulation"]:
+        raise PhiphiError(f"--detector {detector} contradicts the card's emulation {c['emulation']!r}")
+    return c["emulation"], c, str(Path(card).resolve())
+
+
+def simulate(events, name: str, *, seed: int = 0, card: dict | None = None):
+    """Run emulation ``name`` on in-memory events (``card``: a card dict, None = packaged)."""
+    from evtgen.model import check_seed
+
+    seed = check_seed(seed)
+    module = get(name)
+    if card is None:
+        return module.simulate(events, seed=seed)
+    if "card" not in inspect.signature(module.simulate).parameters:
+        raise PhiphiError(f"emulation {name} does not take a card yet")
+    return module.simulate(events, seed=seed, card=card)
+
+
+def simulate_file(
+    path: str | os.PathLike,
+    name: str | None,
+    output: str | os.PathLike,
+    *,
+    seed: int = 0,
+    card: str | os.PathLike | None = None,
+) -> Path:
+    """Read an event file, emulate detector ``name`` (or the one of ``card``), write the result (atomic)."""
     from evtgen.io import check_writable, read_events, read_metadata, write_events
+    from evtgen.model import check_seed
 
+    seed = check_seed(seed)
+    name, card_dict, source = resolve(name, card)
     module = get(name)
     check_writable(output)
+    if not Path(path).is_file():
+        raise PhiphiError(f"input event file {str(path)!r} does not exist")
     events = getattr(module, "read_input", read_events)(path)  # e.g. jagged showered jets for ATLAS
     try:
         meta = read_metadata(path)
-    except Exception:
+    except (PhiphiError, KeyError):  # a file without phiphi metadata (e.g. from another generator)
         meta = {}
-    out = module.simulate(events, seed=seed)
-    meta = dict(meta, detector=name, detector_seed=int(seed), detector_card=getattr(module, "CARD_SOURCE", ""))
+    out = simulate(events, name, seed=seed, card=card_dict)
+    meta = dict(meta, detector=name, detector_seed=int(seed), detector_card=source)
     return write_events(output, out, meta)

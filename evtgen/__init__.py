@@ -11,35 +11,38 @@ Units: GeV (energies, momenta, masses), GeV^2 (q2), GeV^-1 (couplings), metres (
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
-
-import awkward as ak
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from . import channels
 from .errors import PhiphiError, check_positive_int
+from .model import ModelPoint, channel_point, model_point
+
+if TYPE_CHECKING:  # awkward and numpy are imported by the functions that need them
+    import awkward as ak
+    import numpy as np
 
 try:
     __version__ = version("phiphi")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+local"
 
-__all__ = ["generate", "generate_to", "rate", "spectrum", "channel", "PhiphiError", "__version__"]
+__all__ = [
+    "generate",
+    "generate_to",
+    "rate",
+    "spectrum",
+    "channel",
+    "ModelPoint",
+    "model_point",
+    "channel_point",
+    "PhiphiError",
+    "__version__",
+]
 
 
 def channel(name: str) -> Any:
     """The channel object registered as ``name``."""
     return channels.get(name)
-
-
-def _mass(ch: Any, mphi: float | None, mx: float | None, ms: float | None = None) -> float | None:
-    given = {k: v for k, v in (("mphi", mphi), ("mx", mx), ("ms", ms)) if v is not None}
-    opt = getattr(ch, "mass_option", None)
-    wrong = [k for k in given if k != opt]
-    if wrong:
-        need = f"--{opt}" if opt else "no mass"
-        raise PhiphiError(f"channel {ch.name} takes {need}, not --{wrong[0]}")
-    return given.get(opt) if opt else None
 
 
 def rate(
@@ -53,8 +56,17 @@ def rate(
 ) -> Any:
     """Rate of a channel at a model point: ``.width``, ``.br``, ``.br_err`` for decays
     (GeV, dimensionless); cross sections in pb for the LHC channels. ``.as_dict()`` gives JSON."""
-    ch = channels.get(name)
-    return ch.rate(mass=_mass(ch, mphi, mx, ms), couplings=couplings, options=options or {})
+    point = channel_point(name, mphi=mphi, mx=mx, ms=ms, couplings=couplings, options=options)
+    return channels.get(name).rate(mass=point.mass, couplings=_given(point, couplings), options=dict(point.options))
+
+
+def _given(point: ModelPoint, couplings: dict[str, float] | None) -> dict[str, float]:
+    # the decay channels fill in their defaults themselves; the LHC ones take only what is given
+    return (
+        {k: point.couplings[k] for k in (couplings or {})}
+        if channels.row(point.channel).kind == "lhc"
+        else dict(point.couplings)
+    )
 
 
 def generate(
@@ -72,9 +84,17 @@ def generate(
     """``n`` unweighted events in memory: one Momentum4D record per particle plus ``q2_true``
     (and the decay vertex for kaons in the lab frame)."""
     n = check_positive_int("n", n)
-    ch = channels.get(name)
-    return ch.generate(
-        n, mass=_mass(ch, mphi, mx, ms), couplings=couplings, seed=seed, frame=frame, options=options or {}
+    point = channel_point(name, mphi=mphi, mx=mx, ms=ms, couplings=couplings, seed=seed, options=options)
+    from .frames import check_frame
+
+    check_frame(frame)
+    return channels.get(name).generate(
+        n,
+        mass=point.mass,
+        couplings=_given(point, couplings),
+        seed=point.seed,
+        frame=frame,
+        options=dict(point.options),
     )
 
 
@@ -82,8 +102,8 @@ def spectrum(
     name: str, q2, *, mphi: float | None = None, mx: float | None = None, couplings: dict[str, float] | None = None
 ) -> np.ndarray:
     """dGamma/dq2 (GeV^-1) of a three-body decay channel at ``q2`` (GeV^2)."""
-    ch = channels.get(name)
-    return ch.spectrum(q2, mass=_mass(ch, mphi, mx), couplings=couplings)
+    point = channel_point(name, mphi=mphi, mx=mx, couplings=couplings)
+    return channels.get(name).spectrum(q2, mass=point.mass, couplings=dict(point.couplings))
 
 
 def generate_to(name: str, n: int, directory, **kwargs: Any) -> dict:

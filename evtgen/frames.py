@@ -61,6 +61,13 @@ def belle2_beams() -> Belle2Beams:
     return Belle2Beams(pm, pp)
 
 
+def check_frame(frame: object) -> str:
+    """``frame`` if it is one of FRAMES (lab, rest), else a PhiphiError."""
+    if frame not in FRAMES:
+        raise PhiphiError(f"frame = {frame!r}; choose one of {', '.join(FRAMES)}")
+    return str(frame)
+
+
 def frame_parameters(experiment: str, frame: str, parent: str) -> tuple[int, np.ndarray]:
     """(frame code, parameter array) for the sampler kernel."""
     if frame not in FRAMES:

@@ -196,3 +196,18 @@ def model_point(
         options=opts,
         uv=dict(uv) if uv else None,
     )
+
+
+def channel_point(
+    channel: str,
+    *,
+    mphi: Any = None,
+    mx: Any = None,
+    ms: Any = None,
+    couplings: Any = None,
+    seed: Any = None,
+    options: Mapping[str, Any] | None = None,
+) -> ModelPoint:
+    """A validated point of ``channel``: :func:`model_point` + :meth:`ModelPoint.for_channel`."""
+    point = model_point(mphi=mphi, mx=mx, ms=ms, couplings=couplings, channel=channel, seed=seed, options=options)
+    return point.for_channel(channel)

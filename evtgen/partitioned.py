@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ import numpy as np
 from . import channels, rng
 from .errors import PhiphiError, check_positive_int
 from .io import atomic_path, write_events
+from .parallel import dask_client, index_seed, progress_bar
 
 MANIFEST = "manifest.json"
 PART_FORMATS = ("parquet", "root")
@@ -62,89 +61,7 @@ def part_name(k: int, fmt: str, n_parts: int = 1) -> str:
 
 def part_seed(seed: int, k: int) -> int:
     """Seed of part ``k`` for channels without block generation (independent of workers/order)."""
-    return int(
-        np.random.SeedSequence(int(seed), spawn_key=(int(k),)).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)
-    )
-
-
-# --- Dask ---------------------------------------------------------------------------------
-@contextlib.contextmanager
-def dask_client(
-    workers: int | None = None, scheduler: str | None = None, client: Any = None, numba_threads: int | None = None
-) -> Iterator[Any]:
-    """A ``distributed.Client``: ``client`` itself, one connected to ``scheduler``
-    (``tcp://host:port``), or a LocalCluster of ``workers`` processes (default: one per core,
-    one thread each, ``numba_threads`` = cores / workers by default). Closed on exit unless given."""
-    if client is not None:
-        yield client
-        return
-    if workers is not None and scheduler is not None:
-        raise PhiphiError("give either workers or a scheduler address, not both")
-    from distributed import Client, LocalCluster
-
-    if scheduler is not None:
-        try:
-            c = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise PhiphiError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
-        with c:
-            yield c
-        return
-    ncores = os.cpu_count() or 1
-    n = ncores if workers is None else check_positive_int("workers", workers)
-    # no dashboard; the scheduler's small HTTP server on a free port (not 8787, maybe taken)
-    quiet = {
-        "dashboard_address": "127.0.0.1:0",
-        "scheduler_kwargs": {"dashboard": False},
-        "silence_logs": logging.ERROR,
-    }
-    with _worker_environment(
-        check_positive_int("numba_threads", numba_threads) if numba_threads is not None else max(1, ncores // n)
-    ):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **quiet)
-    with cluster, Client(cluster) as c:
-        yield c
-
-
-#: set by Dask's nanny before it spawns workers (``distributed.nanny.pre-spawn-environ``)
-_SPAWN_KEYS = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")
-
-
-@contextlib.contextmanager
-def _worker_environment(threads: int) -> Iterator[None]:
-    """Environment inherited by LocalCluster workers spawned inside this block; restored after.
-
-    Dask's default MALLOC_TRIM_THRESHOLD_=65536 makes glibc mmap (and page-fault) every
-    array above 64 KiB afresh, which halves the speed of event generation and Parquet
-    writing: it is not passed on. numba's (OpenMP) pool gets ``threads`` threads.
-    (The nanny would otherwise write its values into this process's os.environ, where
-    they would override the next cluster's.)
-    """
-    import dask
-
-    saved = {k: os.environ.get(k) for k in _SPAWN_KEYS}
-    if os.environ.get("MALLOC_TRIM_THRESHOLD_") == "65536":
-        del os.environ["MALLOC_TRIM_THRESHOLD_"]
-    os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = str(threads)
-    try:
-        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{k}": None for k in _SPAWN_KEYS}):
-            yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _progress(total: int, initial: int, desc: str, unit: str, enabled: bool | None):
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, desc=desc, unit=unit, file=sys.stderr)
+    return index_seed(seed, k)
 
 
 # --- manifest -------------------------------------------------------------------------------
@@ -274,7 +191,8 @@ def generate_to(
     ``seed=None`` then reuses the manifest's seed). Returns the manifest, with
     ``peak_rss_bytes`` = the largest peak RSS of the processes that wrote parts in this call.
     """
-    from . import __version__, _mass
+    from . import __version__
+    from .model import channel_point
     from .production import run_metadata
 
     n = check_positive_int("n", n)
@@ -285,8 +203,9 @@ def generate_to(
         raise PhiphiError("give either workers or a scheduler address, not both")
     if frame not in ("lab", "rest"):
         raise PhiphiError(f"frame {frame!r} must be 'lab' or 'rest'")
+    point = channel_point(name, mphi=mphi, mx=mx, ms=ms, couplings=couplings, seed=seed, options=options)
     ch = channels.get(name)
-    mass = _mass(ch, mphi, mx, ms)
+    mass, seed = point.mass, point.seed
     options = {k: v for k, v in (options or {}).items() if v is not None}
     d = Path(directory).expanduser().resolve()
     if d.exists() and not d.is_dir():
@@ -361,7 +280,7 @@ def generate_to(
     }
 
     peak = 0
-    bar = _progress(n_parts, n_parts - len(missing), f"{ch.name} parts", "part", progress)
+    bar = progress_bar(n_parts, n_parts - len(missing), f"{ch.name} parts", "part", progress)
     try:
         if missing and workers is None and scheduler is None and client is None:
             for k in missing:
@@ -410,35 +329,6 @@ def read_dataset(directory: str | os.PathLike) -> Any:
     return parts[0] if len(parts) == 1 else ak.concatenate(parts)
 
 
-# --- CLI (phiphi generate ... -o DIR/) ------------------------------------------------------------
 def is_directory_output(path: str) -> bool:
     """True if ``-o`` names a partitioned dataset: ends in ``/`` or is an existing directory."""
     return path.endswith(("/", os.sep)) or Path(path).is_dir()
-
-
-def cli_generate(args: Any) -> int:
-    """``phiphi generate CHANNEL -n N --chunk-size M -o DIR/ [--format] [--workers N | --scheduler ADDR]``."""
-    from .cli import _options, parse_couplings
-
-    man = generate_to(
-        args.channel,
-        args.n,
-        args.output,
-        chunk_size=args.chunk_size,
-        mphi=args.mphi,
-        mx=args.mx,
-        ms=args.ms,
-        couplings=parse_couplings(args.coupling),
-        seed=args.seed,
-        frame=args.frame,
-        format=getattr(args, "format", None) or "parquet",
-        options=_options(args),
-        workers=getattr(args, "workers", None),
-        scheduler=getattr(args, "scheduler", None),
-    )
-    n_parts = len(man["parts"])
-    print(
-        f"wrote {man['n_events']} {man['channel']} events to {args.output} ({n_parts} parts, {man['parts_written']} new; seed {man['seed']}); manifest {MANIFEST}",
-        file=sys.stderr,
-    )
-    return 0

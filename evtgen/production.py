@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from . import channels, rng
-from .errors import check_positive_int
+from .errors import PhiphiError, check_positive_int
+from .frames import check_frame
 from .io import check_writable, file_format, write_events
+from .model import channel_point
 
 #: events per chunk written to disk: 262144 float64 = 2 MiB per branch per extend
 DEFAULT_CHUNK = 1 << 18
@@ -72,7 +74,9 @@ def generate_file(
     n: int,
     path: str | os.PathLike,
     *,
-    mass: float | None = None,
+    mphi: float | None = None,
+    mx: float | None = None,
+    ms: float | None = None,
     couplings: dict | None = None,
     seed: int | None = None,
     frame: str = "lab",
@@ -86,10 +90,18 @@ def generate_file(
     """
     n = check_positive_int("n", n)
     chunk_size = check_positive_int("chunk_size", chunk_size)
+    point = channel_point(name, mphi=mphi, mx=mx, ms=ms, couplings=couplings, seed=seed, options=options)
+    mass, seed, options = point.mass, point.seed, dict(point.options)
+    if channels.row(name).kind == "lhc":
+        couplings = {k: point.couplings[k] for k in (couplings or {})}
+    check_frame(frame)
     ch = channels.get(name)
     file_format(path)
+    fmt = Path(path).suffix.lower()
+    if fmt not in channels.row(name).formats:
+        allowed = ", ".join(channels.row(name).formats)
+        raise PhiphiError(f"output {str(path)!r}: channel {name} writes {allowed}, not {fmt}")
     check_writable(path)
-    options = options or {}
     rate = ch.rate(mass=mass, couplings=couplings, options=options)
     seed = rng.resolve_seed(seed)
     cpl = ch.resolve_couplings(couplings) if hasattr(ch, "resolve_couplings") else (couplings or {})

@@ -172,20 +172,3 @@ def shower_lhe(
             os.unlink(tmp)
         raise
     return out
-
-
-def _cmd_shower(args) -> int:
-    path = shower_lhe(args.input, args.output, seed=args.seed, mpi=not args.no_mpi, n_max=args.n)
-    print(f"wrote showered events to {path}", file=sys.stderr)
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    """Add ``phiphi shower IN.lhe -o OUT.parquet`` to the lead's CLI."""
-    p = subparsers.add_parser("shower", help="Pythia 8 shower + hadronisation + anti-kt 0.4 jets of an LHE file")
-    p.add_argument("input", help="LHE file from 'phiphi generate pp2jphiphi ... -o FILE.lhe'")
-    p.add_argument("-o", "--output", required=True, help="output .parquet file")
-    p.add_argument("--seed", type=int, default=1, help="Pythia random seed")
-    p.add_argument("-n", type=int, help="shower at most N events")
-    p.add_argument("--no-mpi", action="store_true", help="switch multiparton interactions off")
-    p.set_defaults(func=_cmd_shower)

@@ -25,7 +25,7 @@ N_POINTS = 8  # 4 masses x 2 couplings
 @pytest.fixture(scope="module")
 def client():
     pytest.importorskip("distributed")
-    from evtgen.partitioned import dask_client
+    from evtgen.parallel import dask_client
 
     saved = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join([TESTS, saved or ""])  # workers import the toy analysis
