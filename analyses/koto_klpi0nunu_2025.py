@@ -16,9 +16,10 @@ taken equal for K_L -> pi0 phi phi and K_L -> pi0 nu nu, so
 s = BR x <A>_signal / (<A>_nunu x SES). The model is checked in the tests against KOTO's own
 K_L -> pi0 X limit at m_X = 135 MeV.
 
-Statistics: one Poisson count; CLs upper limits (exact, n_obs = 0 in 2021), likelihood-ratio
-68% / 95% intervals; background and SES uncertainties are not profiled (with n_obs = 0 the CLs
-limit does not depend on the background).
+Statistics: one Poisson count through the package's engine (:func:`analyses.stats.fit`,
+asymptotic CLs by default). With n_obs = 0 the asymptotic CLs limit (2.08 signal events) is
+below the exact Poisson CLs one (-ln 0.05 = 3.00 events): the asymptotic formulae are not
+valid at zero counts; the tests pin both. Background and SES uncertainties are not profiled.
 """
 
 from __future__ import annotations
@@ -29,13 +30,17 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from scipy import integrate, optimize, stats
+from scipy import integrate
 
 from evtgen import constants as C
 from evtgen import formfactors as FF
 from evtgen.errors import PhiphiError, check_finite
+from evtgen.model import ModelPoint
 
-ANALYSIS = "koto_klpi0nunu_2025"
+from . import stats
+from .result import Result, from_fit, no_sensitivity
+
+ANALYSIS = "koto"
 DATA_FILE = "koto_klpi0nunu_2025.yaml"
 #: channel -> (mass option, parameter); aliases map the K+ channel names to the K_L ones
 CHANNELS: dict[str, tuple[str, str]] = {"kl2pi0phiphi": ("mphi", "CS_sd"), "kl2pi0x": ("mx", "br")}
@@ -135,121 +140,81 @@ def mean_acceptance_nunu() -> float:
     return _mean_acceptance(spec, 0.0, (mk - mpi) ** 2)
 
 
-def count_limits(n_obs: int, b: float) -> dict[str, Any]:
-    """CLs 95% upper limit, MLE and likelihood-ratio 68/95% intervals of a Poisson signal."""
+def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result:
+    """KOTO limit on real C_S^sd (kl2pi0phiphi) or BR(K_L -> pi0 X) (kl2pi0x) at one point.
 
-    def cls(s):
-        return stats.poisson.cdf(n_obs, s + b) / stats.poisson.cdf(n_obs, b)
-
-    ul = optimize.brentq(lambda s: cls(s) - 0.05, 0.0, 100.0 + 10.0 * n_obs, xtol=1e-10)
-    s_hat = max(0.0, n_obs - b)
-
-    def tnll(s):
-        nu = s + b
-        return 2.0 * (nu - n_obs * math.log(nu) + math.lgamma(n_obs + 1.0))
-
-    best = tnll(s_hat)
-
-    def interval(level):
-        hi = optimize.brentq(lambda s: tnll(s) - best - level, s_hat, 100.0 + 10.0 * n_obs)
-        lo = 0.0 if tnll(0.0) - best <= level else optimize.brentq(lambda s: tnll(s) - best - level, 0.0, s_hat)
-        return [lo, hi]
-
-    return {
-        "s_hat": s_hat,
-        "upper_limit_95": ul,
-        "interval_68": interval(1.0),
-        "interval_95": interval(3.841458820694124),
-        "twice_nll_best": best,
-        "twice_nll_null": tnll(0.0),
-    }
-
-
-def recast(
-    *,
-    channel: str | None = None,
-    mphi: float | None = None,
-    mx: float | None = None,
-    couplings: dict[str, float] | None = None,
-    plot: str | None = None,
-    **_: Any,
-) -> dict[str, Any]:
-    """KOTO limit on real C_S^sd (kl2pi0phiphi) or BR(K_L -> pi0 X) (kl2pi0x) at one mass."""
-    channel = ALIASES.get(channel or DEFAULT_CHANNEL, channel or DEFAULT_CHANNEL)
+    The K+ channel names are accepted as aliases. The point's coupling (default C_S^sd = 1e-11
+    GeV^-1, br = 1e-9) is the reference. Option ``method``: cls (default) or wilks."""
+    channel = ALIASES.get(point.channel or DEFAULT_CHANNEL, point.channel or DEFAULT_CHANNEL)
     if channel not in CHANNELS:
         raise PhiphiError(f"channel {channel!r} is not recast by KOTO; choose one of {', '.join(CHANNELS)}")
-    if plot:
-        raise PhiphiError("the KOTO recast has no plot (kinematic acceptance model only)")
     opt, parameter = CHANNELS[channel]
     other = "mx" if opt == "mphi" else "mphi"
-    if {"mphi": mphi, "mx": mx}[other] is not None:
+    if point.masses.get(other) is not None:
         raise PhiphiError(f"channel {channel} takes --{opt}, not --{other}")
-    mass = {"mphi": mphi, "mx": mx}[opt]
+    mass = point.masses.get(opt)
     if mass is None:
         raise PhiphiError(f"channel {channel} needs --{opt}")
-    mass = check_finite(opt, mass)
     mk, tau = kl_mass_lifetime()
     mpi = C.mass("pi0")
     limit = (mk - mpi) / 2.0 if opt == "mphi" else mk - mpi
-    if mass < 0.0:
-        raise PhiphiError(f"{opt} = {mass:g} GeV is negative")
     if mass >= limit:
         raise PhiphiError(f"{opt} = {mass:g} GeV is above the kinematic limit {limit:.5f} GeV for {channel}")
-    couplings = dict(couplings or {})
-    unknown = set(couplings) - {parameter}
+    unknown = set(point.couplings) - {parameter}
     if unknown:
         raise PhiphiError(f"unknown coupling {sorted(unknown)[0]!r} for channel {channel} (allowed: {parameter})")
-    ref = check_finite(parameter, couplings.get(parameter, REFERENCE[parameter]))
+    ref = check_finite(parameter, point.couplings.get(parameter, REFERENCE[parameter]))
     if ref == 0.0:
         raise PhiphiError(f"reference coupling {parameter} = 0: give a non-zero value")
-    d = _data()
+    method = options.get("method") or data["analysis"]["options"]["method"]["default"]
+    d = data
     ses, n_obs, b = float(d["ses"]["value"]), int(d["observed"]["value"]), float(d["background"]["value"])
     if opt == "mphi":
-        width = width_phiphi(mass, ref, mk, mpi)
-        br = width * tau / C.HBAR_GEV_S
+        br = width_phiphi(mass, ref, mk, mpi) * tau / C.HBAR_GEV_S
         a_sig = _mean_acceptance(lambda q: dgamma_dq2_phiphi(q, mass, 1.0, mk, mpi), 4 * mass * mass, (mk - mpi) ** 2)
     else:
         br = ref
         a_sig = acceptance_pt(mass * mass)
     a_nunu = mean_acceptance_nunu()
     s_ref = br * a_sig / (a_nunu * ses)
-    lim = count_limits(n_obs, b)
-
-    def to_param(s):
-        if s_ref <= 0.0:
-            return None
-        return abs(ref) * math.sqrt(s / s_ref) if parameter == "CS_sd" else ref * s / s_ref
-
-    note = (
-        "real C_S^sd in GeV^-1 (L > 1/2 C (sbar d) phi^2 + h.c.); a complex C enters the K_L rate as (Re C)^2"
-        if parameter == "CS_sd"
-        else "BR(K_L -> pi0 X)"
-    )
-    if s_ref <= 0.0:
-        note += f"; pi0 P_T below KOTO's {d['pt_min']['value']} GeV box edge for all q2: no acceptance, no limit (upper_limit_95 = null = infinity)"
-    return {
-        "analysis": ANALYSIS,
-        "paper": d["paper"],
-        "channel": channel,
-        opt: mass,
-        "parameter": parameter,
-        "best_fit": to_param(lim["s_hat"]),
-        "interval_68": [
-            to_param(x) if s_ref > 0 else (0.0 if i == 0 else None) for i, x in enumerate(lim["interval_68"])
-        ],
-        "interval_95": [
-            to_param(x) if s_ref > 0 else (0.0 if i == 0 else None) for i, x in enumerate(lim["interval_95"])
-        ],
-        "upper_limit_95": to_param(lim["upper_limit_95"]),
-        "twice_nll_best": lim["twice_nll_best"],
-        "twice_nll_null": lim["twice_nll_null"],
-        "reference": {parameter: ref, "br": br, "expected_events": s_ref},
+    point = point.replace(channel=channel, couplings={parameter: ref})
+    provenance = {
+        "ses": {"value": ses, "status": "published"},
+        "acceptance_model": "P_T > pt_min only (status: approximate), ratio to K_L -> pi0 nu nu",
+        "pt_min": d["pt_min"],
+        "convention": "real C_S^sd; a complex C enters the K_L rate as (Re C)^2" if parameter == "CS_sd" else "",
+    }
+    extras = {
+        "br_at_reference": br,
+        "expected_events": s_ref,
         "acceptance_ratio": a_sig / a_nunu,
         "acceptance_signal": a_sig,
         "acceptance_nunu": a_nunu,
         "observed": n_obs,
         "background": b,
         "ses": ses,
-        "statistics": "one Poisson count; CLs 95% upper limit; likelihood-ratio 68%/95% intervals; P_T-only acceptance ratio to K_L -> pi0 nu nu",
-        "note": note,
     }
+    if s_ref <= 0.0:
+        return no_sensitivity(
+            analysis=ANALYSIS,
+            point=point,
+            parameter=parameter,
+            reason=f"no acceptance: the pi0 P_T is below KOTO's {d['pt_min']['value']} GeV box edge for every q2",
+            provenance=provenance,
+            extras=extras,
+        )
+    # background and SES errors are not profiled: with n_obs = 0 the limit does not depend on them
+    lik = stats.PoissonCounts([n_obs], [b], [0.0], [s_ref])
+    fit = stats.fit(lik, mu_scale=3.0 / s_ref, method=method)
+    return from_fit(
+        lik,
+        fit,
+        analysis=ANALYSIS,
+        point=point,
+        parameter=parameter,
+        reference=ref,
+        scaling="quadratic" if parameter == "CS_sd" else "linear",
+        provenance=provenance,
+        extras=extras,
+        likelihood_form="one Poisson count (n_obs, b), no nuisances",
+    )

@@ -1,27 +1,28 @@
-"""Recast of NA62's K+ -> pi+ nu nu measurement (2016-22, arXiv:2412.12015; 2016-18,
-arXiv:2103.15389) for K+ -> pi+ phi phi (coupling C_S^sd) and K+ -> pi+ X (branching ratio).
+"""Recast of NA62's K+ -> pi+ nu nu measurements (2016-18 arXiv:2103.15389, 2016-22
+arXiv:2412.12015, 2016-24 preliminary arXiv:2604.12649) for K+ -> pi+ phi phi (C_S^sd) and
+K+ -> pi+ X (branching ratio). Registered as ``na62`` by its data file
+``analyses/data/na62_kpinunu_2025.yaml``; entry point :func:`recast`.
 
 Method
 ------
-1. Acceptance: events of the signal and of the SM K+ -> pi+ nu nu go through the NA62
-   emulation (``detector.na62``); the acceptance is the fraction reconstructed in Region 1
-   or Region 2 after the pi+ momentum window, the vertex cut and the STRAW acceptance, for each
-   subset of the data set (each subset has its own momentum window and SES).
-2. Normalisation: one overall efficiency factor per subset (trigger, KTAG, PID, vetoes, ...)
-   is calibrated on the SM sample: N_K * eps = 1 / (SES * A_SM), so that the emulation gives the
-   published BR_SM / SES expected SM events. The signal yield is then
-   s_NP = sum_subsets N_K eps * A_NP * BR_NP. The calibration is returned with the result.
-3. Likelihood: one Poisson term for the data set's total count,
-   n_obs ~ Pois(b f_b(theta_b) + [s_SM (1 + k_SM)^theta_SM + s_NP] (1 + k_N)^theta_N),
-   with unit-Gaussian constraints on theta (log-normal yields; the background is asymmetric).
-   The nuisances are profiled. s_NP >= 0 (it is |C|^2 or a BR). Limits use the asymptotic
-   profile-likelihood ratio: one-sided 95% CL upper limit at q = 2.706; the 68% / 95% intervals
-   (where K+ -> pi+ phi phi fills the gap between the measured BR and the SM) at q = 1 / 3.841.
-   Because the fit has a single bin, the event-level result is the same for every mass; the
-   mass enters through A_NP and the rate per unit coupling.
+1. Acceptance: signal and SM K+ -> pi+ nu nu events go through the NA62 emulation
+   (``detector.na62``) for each subset of the data set (each has its pi+ momentum window and
+   SES). The selected events are histogrammed in (m2_miss, p_pi) inside Regions 1 and 2.
+2. Normalisation: one overall efficiency per subset is calibrated on the emulated SM sample,
+   N_K eps = 1 / (SES A_SM), so that the emulation gives the published BR_SM / SES. The
+   calibration is computed once per process and (windows, seed, n) (:func:`sm_calibration`).
+3. Likelihood (:class:`BinnedLikelihood`): a product of Poisson terms over the data set's
+   published categories (subset x region x p_pi bin as far as published; see the data file:
+   only totals were available), nu = b f_b(theta_b) + [s_SM (1+k_SM)^theta_SM + mu s_NP (1+k_NP)^theta_NP] (1+k_N)^theta_N
+   with unit-Gaussian nuisances profiled; or, for 2016-24, the measured BR as an asymmetric
+   Gaussian (:class:`BRMeasurement`). K+ -> pi+ X: a shape fit in m2_miss bins (signal peak from
+   the emulation's resolution over the SM continuum and the background), expected limit only.
+4. Limits and intervals: the package's one engine, :func:`analyses.stats.fit`; the conversion to
+   |C| or BR: :func:`analyses.result.from_fit`.
 
-Inputs (observed, background, SES, BR_SM, momentum windows) are in
-``analyses/data/na62_kpinunu_2025.yaml`` with their sources.
+A point without selected signal events is reported with ``sensitivity = False`` and says why:
+"no acceptance" when the true m2_miss lies outside Regions 1 and 2 by more than 5 resolutions,
+"too few MC events" otherwise.
 """
 
 from __future__ import annotations
@@ -29,32 +30,29 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from importlib import resources
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import yaml
 from scipy import optimize, special
 
 import evtgen
-from evtgen import channels as _channels
-from evtgen.errors import PhiphiError, check_finite, check_positive_int
+from evtgen.errors import PhiphiError, check_positive_int
+from evtgen.model import ModelPoint
 
+from . import stats
 from .plotting import check_png, save_figure
+from .result import Result, from_fit, no_sensitivity
 
-ANALYSIS = "na62_kpinunu_2025"
-DATA_FILE = "na62_kpinunu_2025.yaml"
-#: channel -> (mass option, parameter reported)
-CHANNELS: dict[str, tuple[str, str]] = {"k2piphiphi": ("mphi", "CS_sd"), "k2pix": ("mx", "br")}
-DEFAULT_CHANNEL = "k2piphiphi"
-DEFAULT_N_EVENTS = 200_000  # signal events per mass: acceptance known to ~0.5% (binomial)
-SM_N_EVENTS = 400_000
+ANALYSIS = "na62"
 DEFAULT_SEED = 1
-#: asymptotic thresholds of the profile-likelihood ratio q (Wilks; Cowan et al. arXiv:1007.1727)
-Q_UL95_ONE_SIDED = 2.705543454095404  # chi2(1) 90% quantile = one-sided 95%
-Q_68 = 1.0
-Q_95 = 3.841458820694124
+#: channel -> (mass option, parameter, scaling of the rate in the parameter)
+CHANNELS: dict[str, tuple[str, str, str]] = {
+    "k2piphiphi": ("mphi", "CS_sd", "quadratic"),
+    "k2pix": ("mx", "br", "linear"),
+}
+#: pi+ momentum bin edges (GeV) of the acceptance histograms (5 GeV/c bins, 2016-18 analysis)
+P_EDGES = np.arange(15.0, 45.0 + 1e-9, 5.0)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -66,41 +64,62 @@ class Subset:
     ses: float
     ses_err: float
     p_pi_window: tuple[float, float]
-    ses_derived: bool
-    ses_source: str
+    ses_status: str
 
 
 @dataclass(frozen=True)
-class Measurement:
-    """A published NA62 K+ -> pi+ nu nu result."""
+class Category:
+    """One published Poisson count: the regions and pi+ momentum range it covers."""
 
-    dataset: str
-    paper: str
+    name: str
+    regions: tuple[str, ...]
+    p_pi: tuple[float, float] | None
     observed: int
     background: float
     background_up: float
     background_down: float
+    status: str
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A published NA62 K+ -> pi+ nu nu result (one data set)."""
+
+    dataset: str
+    paper: str
+    likelihood: str  # counts or br
+    preliminary: bool
+    categories: tuple[Category, ...]
+    subsets: tuple[Subset, ...]
     sm_br: float
     sm_br_err: float
     br_measured: float
-    subsets: tuple[Subset, ...]
-    expected_sm_published: float | None = None  # None where the paper's number was not read
+    br_up: float
+    br_down: float
+    expected_sm_published: float | None
+
+    @property
+    def observed(self) -> int:
+        """Total observed count over the categories."""
+        return sum(c.observed for c in self.categories)
+
+    @property
+    def background(self) -> float:
+        """Total expected background over the categories."""
+        return sum(c.background for c in self.categories)
 
 
-@functools.cache
-def _data() -> dict[str, Any]:
-    with (resources.files("analyses") / "data" / DATA_FILE).open("r") as fh:
-        return yaml.safe_load(fh)
+def option_default(data: dict[str, Any], name: str) -> Any:
+    """The default of option ``name`` declared in the data file's header."""
+    return data["analysis"]["options"][name].get("default")
 
 
-def datasets() -> list[str]:
-    """Names of the data sets in the data file."""
-    return list(_data()["datasets"])
+def load_measurement(
+    data: dict[str, Any], dataset: str | None = None, *, p_pi_max_late: float | None = None
+) -> Measurement:
+    """The measurement ``dataset`` of the data file (default: its ``default_dataset``), checked.
 
-
-def load_measurement(dataset: str | None = None, data: dict[str, Any] | None = None) -> Measurement:
-    """The measurement ``dataset`` (default: the data file's ``default_dataset``), checked."""
-    data = data if data is not None else _data()
+    ``p_pi_max_late`` replaces the (assumed) upper momentum edge of the 2021+ subsets."""
     name = dataset or data["default_dataset"]
     if name not in data["datasets"]:
         raise PhiphiError(f"unknown NA62 data set {name!r}; choose one of {', '.join(data['datasets'])}")
@@ -108,76 +127,122 @@ def load_measurement(dataset: str | None = None, data: dict[str, Any] | None = N
     subsets = []
     for s in d["subsets"]:
         lo, hi = (float(x) for x in s["p_pi_window"]["value"])
+        if s["p_pi_window"].get("late") and p_pi_max_late is not None:
+            hi = float(p_pi_max_late)
         ses, err = float(s["ses"]["value"]), float(s["ses"]["error"])
-        if not (ses > 0 and math.isfinite(ses) and err >= 0 and 0 <= lo < hi):
-            raise PhiphiError(f"bad subset {s.get('name')!r} in {DATA_FILE}: SES {ses!r}, window ({lo}, {hi})")
-        subsets.append(
-            Subset(str(s["name"]), ses, err, (lo, hi), bool(s["ses"].get("derived", False)), str(s["ses"]["source"]))
+        if not (ses > 0 and math.isfinite(ses) and err >= 0 and 0 <= lo < hi <= P_EDGES[-1]):
+            raise PhiphiError(
+                f"NA62 subset {s.get('name')!r}: SES {ses!r}, momentum window ({lo}, {hi}) GeV; "
+                f"the window must lie in [0, {P_EDGES[-1]:g}]"
+            )
+        subsets.append(Subset(str(s["name"]), ses, err, (lo, hi), str(s["ses"].get("status", ""))))
+    cats = []
+    for c in d.get("categories") or []:
+        b = c["background"]
+        cat = Category(
+            str(c["name"]),
+            tuple(c["regions"]),
+            None if c.get("p_pi") is None else (float(c["p_pi"][0]), float(c["p_pi"][1])),
+            int(c["observed"]["value"]),
+            float(b["value"]),
+            float(b["error_up"]),
+            float(b["error_down"]),
+            str(b.get("status", "")),
         )
-    bkg = d["background"]
-    m = Measurement(
+        if cat.observed < 0 or not (0 < cat.background and 0 <= cat.background_down < cat.background):
+            raise PhiphiError(f"bad observed/background in NA62 data set {name!r}, category {cat.name!r}")
+        cats.append(cat)
+    br = d["br_measured"]
+    es = d.get("expected_sm", {}).get("value")
+    return Measurement(
         dataset=name,
         paper=str(d["paper"]),
-        observed=int(d["observed"]["value"]),
-        background=float(bkg["value"]),
-        background_up=float(bkg["error_up"]),
-        background_down=float(bkg["error_down"]),
+        likelihood=str(d.get("likelihood", "counts")),
+        preliminary=bool(d.get("preliminary", False)),
+        categories=tuple(cats),
+        subsets=tuple(subsets),
         sm_br=float(data["sm_br"]["value"]),
         sm_br_err=float(data["sm_br"]["error"]),
-        br_measured=float(d["br_measured"]["value"]),
-        subsets=tuple(subsets),
-        expected_sm_published=None
-        if d.get("expected_sm", {}).get("value") is None
-        else float(d["expected_sm"]["value"]),
+        br_measured=float(br["value"]),
+        br_up=float(br["error_up"]),
+        br_down=float(br["error_down"]),
+        expected_sm_published=None if es is None else float(es),
     )
-    if m.observed < 0 or not (0 < m.background and 0 <= m.background_down < m.background and m.background_up >= 0):
-        raise PhiphiError(f"bad observed/background for NA62 data set {name!r}")
-    return m
 
 
 # ----------------------------------------------------------------------- acceptance
 @dataclass(frozen=True)
 class Acceptance:
-    """Fraction of decays reconstructed in SR1, SR2 (and their sum) for one subset."""
+    """Selected events of one sample in one subset: counts in (m2_miss bin, p_pi bin) for
+    Region 1 (``sr1``) and Region 2 (``sr2``), out of ``n_events`` generated."""
 
-    sr1: float
-    sr2: float
-    total: float
-    total_err: float  # binomial MC error
+    sr1: np.ndarray
+    sr2: np.ndarray
     n_events: int
 
+    @property
+    def n_selected(self) -> int:
+        """Events in Regions 1 and 2."""
+        return int(self.sr1.sum() + self.sr2.sum())
 
-def _acceptance_of(events, subset: Subset, seed: int) -> Acceptance:
+    def fraction(self, regions: Sequence[str] = ("sr1", "sr2"), p_pi: tuple[float, float] | None = None) -> float:
+        """Acceptance in ``regions`` (and a pi+ momentum range given on the 5 GeV bin edges)."""
+        cols = slice(None)
+        if p_pi is not None:
+            lo, hi = np.searchsorted(P_EDGES, p_pi[0] - 1e-9), np.searchsorted(P_EDGES, p_pi[1] - 1e-9)
+            cols = slice(int(lo), int(hi))
+        return float(sum(getattr(self, r)[:, cols].sum() for r in regions)) / self.n_events
+
+    def m2_counts(self) -> np.ndarray:
+        """Counts per m2_miss bin (SR1 bins then SR2 bins), all momenta."""
+        return np.concatenate([self.sr1.sum(axis=1), self.sr2.sum(axis=1)])
+
+
+def m2_edges(data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """m2_miss bin edges (GeV^2) in Region 1 and Region 2 (bins of the data file's width)."""
     from detector import na62
 
-    region = na62.reconstruct(events, seed=seed, p_pi_window=subset.p_pi_window)["region"]
-    n = len(region)
-    a1 = float(np.count_nonzero(region == na62.REGION_SR1)) / n
-    a2 = float(np.count_nonzero(region == na62.REGION_SR2)) / n
-    tot = a1 + a2
-    return Acceptance(a1, a2, tot, math.sqrt(max(tot * (1 - tot), 1.0 / n) / n), n)
+    reg = na62.load_card()["regions"]
+    width = float(data["kinematics"]["m2_bin_width"]["value"])
+    out = []
+    for r in ("sr1", "sr2"):
+        lo, hi = reg[r]["value"]
+        n = max(1, int(round((hi - lo) / width)))
+        out.append(np.linspace(lo, hi, n + 1))
+    return out[0], out[1]
+
+
+@functools.lru_cache(maxsize=256)
+def _acceptance_cached(
+    channel: str, mass: float | None, seed: int, n_events: int, windows: tuple, edges: tuple
+) -> tuple[Acceptance, ...]:
+    from detector import na62
+
+    row = evtgen.channels.row(channel)
+    kw = {row.mass_option: mass} if row.mass_option else {}
+    events = evtgen.generate(channel, n_events, seed=seed, frame="lab", **kw)
+    e1, e2 = (np.asarray(e) for e in edges)
+    out = []
+    for window in windows:
+        r = na62.reconstruct(events, seed=seed, p_pi_window=window)
+        m2, p, reg = r["m2_miss"], r["p_pi_rec"], r["region"]
+        hists = []
+        for code, e in ((na62.REGION_SR1, e1), (na62.REGION_SR2, e2)):
+            w = reg == code
+            h, _, _ = np.histogram2d(np.clip(m2[w], e[0], e[-1]), p[w], bins=(e, P_EDGES))
+            h.setflags(write=False)
+            hists.append(h)
+        out.append(Acceptance(hists[0], hists[1], n_events))
+    return tuple(out)
 
 
 def acceptances(
-    channel: str, mass: float | None, subsets: Sequence[Subset], *, seed: int, n_events: int, cache: dict | None = None
-) -> list[Acceptance]:
-    """Acceptance of ``channel`` at ``mass`` for each subset (cached in ``cache`` if given)."""
-    key = (
-        channel,
-        None if mass is None else float(mass),
-        int(seed),
-        int(n_events),
-        tuple(s.p_pi_window for s in subsets),
-    )
-    if cache is not None and key in cache:
-        return cache[key]
-    opt = _channels.get(channel).mass_option
-    kw = {opt: mass} if opt else {}
-    events = evtgen.generate(channel, n_events, seed=seed, frame="lab", **kw)
-    out = [_acceptance_of(events, s, seed) for s in subsets]
-    if cache is not None:
-        cache[key] = out
-    return out
+    channel: str, mass: float | None, subsets: Sequence[Subset], *, seed: int, n_events: int, data: dict[str, Any]
+) -> tuple[Acceptance, ...]:
+    """Acceptance histograms of ``channel`` at ``mass`` for each subset (cached per process)."""
+    edges = tuple(tuple(float(x) for x in e) for e in m2_edges(data))
+    windows = tuple(s.p_pi_window for s in subsets)
+    return _acceptance_cached(channel, None if mass is None else float(mass), int(seed), int(n_events), windows, edges)
 
 
 @dataclass(frozen=True)
@@ -190,105 +255,100 @@ class Calibration:
     nk_eps: float  # N_K x overall efficiency = 1 / (SES A_SM)
     expected_sm: float  # N_K eps BR_SM A_SM
     ses: float
-    ses_derived: bool
+    ses_status: str
 
 
-def calibrate(
-    meas: Measurement, *, seed: int = DEFAULT_SEED, n_events: int = SM_N_EVENTS, cache: dict | None = None
-) -> list[Calibration]:
-    """Calibrate the overall efficiency on the emulated SM K+ -> pi+ nu nu sample."""
-    accs = acceptances("k2pinunu", None, meas.subsets, seed=seed, n_events=n_events, cache=cache)
+def sm_calibration(
+    meas: Measurement, *, seed: int, n_events: int, data: dict[str, Any]
+) -> tuple[tuple[Calibration, ...], tuple[Acceptance, ...]]:
+    """Calibrate the overall efficiency of each subset on the emulated SM sample (the emulation
+    runs once per process and (windows, seed, n_events))."""
+    accs = acceptances("k2pinunu", None, meas.subsets, seed=seed, n_events=n_events, data=data)
     out = []
     for s, a in zip(meas.subsets, accs):
-        if a.total <= 0:
+        tot = a.fraction()
+        if tot <= 0:
             raise PhiphiError(f"no SM K+ -> pi+ nu nu acceptance for subset {s.name} (window {s.p_pi_window})")
-        nk = 1.0 / (s.ses * a.total)
-        out.append(Calibration(s.name, a.total, a.total_err, nk, nk * meas.sm_br * a.total, s.ses, s.ses_derived))
-    return out
+        nk = 1.0 / (s.ses * tot)
+        err = math.sqrt(tot * (1 - tot) / a.n_events)
+        out.append(Calibration(s.name, tot, err, nk, nk * meas.sm_br * tot, s.ses, s.ses_status))
+    return tuple(out), accs
 
 
-# ----------------------------------------------------------------------- likelihood
-@dataclass(frozen=True)
-class CountingLikelihood:
-    """One Poisson bin with log-normal background, SM-rate, normalisation and NP-rate nuisances.
+# ----------------------------------------------------------------------- likelihoods
+@dataclass
+class BinnedLikelihood:
+    """Poisson bins with log-normal background, SM-rate, normalisation and NP-rate nuisances.
 
-    The model is exactly a pyhf one-bin model with ``normsys`` modifiers interpolated with
-    code 1 (exponential), see :meth:`to_pyhf`; build it with
-    ``ws.model(modifier_settings={"normsys": {"interpcode": "code1"}, "histosys": {"interpcode": "code0"}})``
-    (pyhf's default normsys code 4 differs slightly inside |theta| < 1).
+    nu_k = b_k exp(theta_b ln_b) + [sm_k exp(theta_sm ln_sm) + mu s_k exp(theta_np ln_np)] exp(theta_n ln_norm),
+    with unit-Gaussian constraints; ln_b is ln(1 + up/b) for theta_b > 0 and -ln(1 - down/b)
+    below (one background nuisance, correlated over bins). ``observed = None``: no published
+    counts, :meth:`twice_nll` is the Asimov (mu = 0) one. Exactly a pyhf model with ``normsys``
+    (interpolation code 1), see :meth:`to_pyhf`. Provides the engine's
+    :class:`~analyses.stats.SignalStrengthLikelihood`; the limits are the engine's.
     """
 
-    observed: int
-    background: float
-    ln_b_up: float  # ln(1 + up/b)
-    ln_b_down: float  # -ln(1 - down/b)
-    s_sm: float
-    ln_sm: float  # ln(1 + sigma_BR/BR)
-    ln_norm: float  # ln(1 + sigma_SES/SES), common to SM and NP
-    ln_np: float = 0.0  # ln(1 + sigma/s) of the NP yield (form factor, MC statistics)
+    observed: np.ndarray | None
+    background: np.ndarray
+    sm: np.ndarray
+    signal: np.ndarray
+    ln_b_up: float
+    ln_b_down: float
+    ln_sm: float
+    ln_norm: float
+    ln_np: float = 0.0
 
-    @classmethod
-    def from_measurement(cls, meas: Measurement, expected_sm: float, rel_np: float = 0.0) -> CountingLikelihood:
-        b = meas.background
-        wsum = sum(1.0 / s.ses for s in meas.subsets)
-        rel_norm = sum((s.ses_err / s.ses) / s.ses for s in meas.subsets) / wsum
-        return cls(
-            meas.observed,
-            b,
-            math.log1p(meas.background_up / b),
-            -math.log1p(-meas.background_down / b),
-            expected_sm,
-            math.log1p(meas.sm_br_err / meas.sm_br),
-            math.log1p(rel_norm),
-            math.log1p(rel_np),
-        )
+    def __post_init__(self) -> None:
+        self.background = np.asarray(self.background, float)
+        self.sm = np.asarray(self.sm, float)
+        self.signal = np.asarray(self.signal, float)
+        if self.observed is not None:
+            self.observed = np.asarray(self.observed, float)
+        if not (self.background.shape == self.sm.shape == self.signal.shape):
+            raise PhiphiError("background, SM and signal must have one length per bin")
 
-    def expected(self, s_np: float, theta: np.ndarray) -> float:
-        tb, tsm, tn, tnp = theta
-        fb = math.exp(tb * (self.ln_b_up if tb >= 0 else self.ln_b_down))
-        return self.background * fb + (
-            self.s_sm * math.exp(tsm * self.ln_sm) + s_np * math.exp(tnp * self.ln_np)
-        ) * math.exp(tn * self.ln_norm)
-
-    def twice_nll(self, s_np: float, theta: np.ndarray) -> float:
-        """-2 ln L (full Poisson term, unit-Gaussian constraints without their constant)."""
-        nu = self.expected(s_np, theta)
-        n = self.observed
-        return 2.0 * (nu - n * math.log(nu) + special.gammaln(n + 1.0)) + float(np.dot(theta, theta))
-
-    def _twice_nll_and_grad(self, theta: np.ndarray, s_np: float) -> tuple[float, np.ndarray]:
+    def _nll_grad(self, theta: np.ndarray, mu: float, n: np.ndarray) -> tuple[float, np.ndarray]:
         tb, tsm, tn, tnp = theta
         ln_b = self.ln_b_up if tb >= 0 else self.ln_b_down
         bkg = self.background * math.exp(tb * ln_b)
         norm = math.exp(tn * self.ln_norm)
-        sm = self.s_sm * math.exp(tsm * self.ln_sm)
-        npv = s_np * math.exp(tnp * self.ln_np)
-        nu = bkg + (sm + npv) * norm
-        n = self.observed
-        val = 2.0 * (nu - n * math.log(nu) + special.gammaln(n + 1.0)) + float(np.dot(theta, theta))
+        sm = self.sm * math.exp(tsm * self.ln_sm)
+        npv = mu * self.signal * math.exp(tnp * self.ln_np)
+        nu = np.maximum(bkg + (sm + npv) * norm, 1e-300)
+        val = 2.0 * float(np.sum(nu - n * np.log(nu) + special.gammaln(n + 1.0))) + float(theta @ theta)
         w = 2.0 * (1.0 - n / nu)
-        grad = (
-            np.array(
-                [
-                    w * bkg * ln_b,
-                    w * sm * self.ln_sm * norm,
-                    w * (sm + npv) * norm * self.ln_norm,
-                    w * npv * self.ln_np * norm,
-                ]
-            )
-            + 2.0 * theta
+        grad = np.array(
+            [
+                float(w @ bkg) * ln_b,
+                float(w @ sm) * self.ln_sm * norm,
+                float(w @ (sm + npv)) * norm * self.ln_norm,
+                float(w @ npv) * self.ln_np * norm,
+            ]
         )
-        return val, grad
+        return val, grad + 2.0 * theta
 
-    def profile(self, s_np: float) -> float:
-        """-2 ln L at ``s_np`` with the nuisances profiled."""
+    def _profile(self, mu: float, n: np.ndarray) -> float:
         res = optimize.minimize(
-            self._twice_nll_and_grad, np.zeros(4), args=(s_np,), jac=True, method="BFGS", options={"gtol": 1e-9}
+            self._nll_grad, np.zeros(4), args=(float(mu), n), jac=True, method="BFGS", options={"gtol": 1e-9}
         )
         return float(res.fun)
 
-    def to_pyhf(self, s_np_ref: float) -> dict[str, Any]:
-        """The same model as a pyhf workspace; POI ``mu`` scales ``s_np_ref`` NP events."""
+    @property
+    def asimov_counts(self) -> np.ndarray:
+        """The background-only (mu = 0) expectation."""
+        return self.background + self.sm
+
+    def twice_nll(self, mu: float) -> float:
+        """-2 ln L at signal strength mu (nuisances profiled)."""
+        return self._profile(mu, self.asimov_counts if self.observed is None else self.observed)
+
+    def twice_nll_asimov(self, mu: float) -> float:
+        """The same on the background-only Asimov data."""
+        return self._profile(mu, self.asimov_counts)
+
+    def to_pyhf(self) -> dict[str, Any]:
+        """The same model as a pyhf workspace (POI ``mu`` scales ``signal``); build it with
+        ``ws.model(modifier_settings={"normsys": {"interpcode": "code1"}, "histosys": {"interpcode": "code0"}})``."""
 
         def normsys(name: str, ln_hi: float, ln_lo: float) -> dict[str, Any]:
             return {"name": name, "type": "normsys", "data": {"hi": math.exp(ln_hi), "lo": math.exp(-ln_lo)}}
@@ -297,13 +357,17 @@ class CountingLikelihood:
         samples = [
             {
                 "name": "background",
-                "data": [self.background],
+                "data": self.background.tolist(),
                 "modifiers": [normsys("background", self.ln_b_up, self.ln_b_down)],
             },
-            {"name": "sm_kpinunu", "data": [self.s_sm], "modifiers": [normsys("sm_br", self.ln_sm, self.ln_sm), norm]},
+            {
+                "name": "sm_kpinunu",
+                "data": self.sm.tolist(),
+                "modifiers": [normsys("sm_br", self.ln_sm, self.ln_sm), norm],
+            },
             {
                 "name": "new_physics",
-                "data": [float(s_np_ref)],
+                "data": self.signal.tolist(),
                 "modifiers": [
                     {"name": "mu", "type": "normfactor", "data": None},
                     norm,
@@ -311,12 +375,13 @@ class CountingLikelihood:
                 ],
             },
         ]
+        obs = self.asimov_counts if self.observed is None else self.observed
         return {
-            "channels": [{"name": "na62_sr1_sr2", "samples": samples}],
-            "observations": [{"name": "na62_sr1_sr2", "data": [float(self.observed)]}],
+            "channels": [{"name": "na62", "samples": samples}],
+            "observations": [{"name": "na62", "data": [float(x) for x in obs]}],
             "measurements": [
                 {
-                    "name": "na62_kpinunu",
+                    "name": "na62",
                     "config": {"poi": "mu", "parameters": [{"name": "mu", "bounds": [[0.0, 1e4]], "inits": [1.0]}]},
                 }
             ],
@@ -325,263 +390,312 @@ class CountingLikelihood:
 
 
 @dataclass(frozen=True)
-class EventResult:
-    """Fit in units of new-physics events (nominal normalisation)."""
+class BRMeasurement:
+    """The measured BR as an asymmetric Gaussian: prediction BR_SM + mu * reference, sigma_up
+    above the measured value and sigma_down below, each with the SM error in quadrature."""
 
-    s_hat: float
-    twice_nll_best: float
-    twice_nll_null: float
-    upper_limit_95: float
-    interval_68: tuple[float, float]
-    interval_95: tuple[float, float]
+    value: float
+    sigma_up: float
+    sigma_down: float
+    sm: float
+    sm_err: float
+    reference: float  # effective BR added at mu = 1 (R * BR_NP)
+
+    form = "-2lnL = ((BR_SM + mu R BR_NP - BR_meas)/sigma)^2, sigma = sigma_up (sigma_down) above (below) BR_meas, (+) sigma_SM"
+
+    def _twice(self, pred: float, value: float) -> float:
+        s = self.sigma_up if pred > value else self.sigma_down
+        return (pred - value) ** 2 / (s * s + self.sm_err**2)
+
+    def twice_nll(self, mu: float) -> float:
+        """Chi^2 of the measured BR at signal strength mu."""
+        return self._twice(self.sm + mu * self.reference, self.value)
+
+    def twice_nll_asimov(self, mu: float) -> float:
+        """The same with the measured value replaced by the SM."""
+        return self._twice(self.sm + mu * self.reference, self.sm)
 
 
-def fit_events(lik: CountingLikelihood) -> EventResult:
-    """Best fit, one-sided 95% CL upper limit and 68/95% intervals of s_NP >= 0."""
-    scale = max(10.0, lik.observed + 10.0 * math.sqrt(lik.observed + 1.0))
-    res = optimize.minimize_scalar(lik.profile, bounds=(0.0, scale), method="bounded", options={"xatol": 1e-6})
-    s_hat, best = float(res.x), float(res.fun)
-    null = lik.profile(0.0)
-    if null < best:  # boundary: best fit at s = 0
-        s_hat, best = 0.0, null
-
-    def crossing(level: float, lo: float, hi: float) -> float:
-        f = lambda s: lik.profile(s) - best - level  # noqa: E731
-        while f(hi) < 0:
-            hi *= 2.0
-        return float(optimize.brentq(f, lo, hi, xtol=1e-6))
-
-    def interval(level: float) -> tuple[float, float]:
-        up = crossing(level, s_hat, scale)
-        if null - best <= level:  # s = 0 inside the interval
-            return 0.0, up
-        return float(optimize.brentq(lambda s: lik.profile(s) - best - level, 0.0, s_hat, xtol=1e-6)), up
-
-    return EventResult(s_hat, best, null, crossing(Q_UL95_ONE_SIDED, s_hat, scale), interval(Q_68), interval(Q_95))
+def counting_likelihood(
+    meas: Measurement, sm: Sequence[float], signal: Sequence[float], rel_np: float = 0.0
+) -> BinnedLikelihood:
+    """The product of Poisson terms over the measurement's categories."""
+    b = np.array([c.background for c in meas.categories])
+    bt = float(b.sum())
+    up = sum(c.background_up for c in meas.categories)  # the total's errors (correlated nuisance)
+    down = sum(c.background_down for c in meas.categories)
+    wsum = sum(1.0 / s.ses for s in meas.subsets)
+    rel_norm = sum((s.ses_err / s.ses) / s.ses for s in meas.subsets) / wsum
+    return BinnedLikelihood(
+        np.array([c.observed for c in meas.categories], float),
+        b,
+        np.asarray(sm, float),
+        np.asarray(signal, float),
+        math.log1p(up / bt),
+        -math.log1p(-down / bt),
+        math.log1p(meas.sm_br_err / meas.sm_br),
+        math.log1p(rel_norm),
+        math.log1p(rel_np),
+    )
 
 
 # --------------------------------------------------------------------------- recast
-def _check_channel(channel: str | None, mphi: float | None, mx: float | None) -> tuple[str, str, float, str]:
-    channel = channel or DEFAULT_CHANNEL
+def _kinematic_reason(channel: str, mass: float, data: dict[str, Any]) -> str | None:
+    """Why the signal cannot reach Regions 1/2 (None if its true m2_miss range can)."""
+    from detector import na62
+
+    reg = na62.load_card()["regions"]
+    k = data["kinematics"]
+    reach = float(k["reach_sigmas"]["value"]) * float(k["m2_miss_resolution"]["value"])
+    mk, mpi = evtgen.constants.mass("K+"), evtgen.constants.mass("pi+")
+    lo, hi = (4 * mass * mass, (mk - mpi) ** 2) if channel == "k2piphiphi" else (mass * mass, mass * mass)
+    for r in ("sr1", "sr2"):
+        a, b = reg[r]["value"]
+        if lo <= b + reach and hi >= a - reach:
+            return None
+    return (
+        f"no acceptance: the true m2_miss {'>= ' if lo != hi else '= '}{lo:.4f} GeV^2 lies more than "
+        f"{k['reach_sigmas']['value']:g} resolutions outside Regions 1 ({reg['sr1']['value']}) and 2 ({reg['sr2']['value']})"
+    )
+
+
+def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result:
+    """Limits and the gap-filling band on C_S^sd (k2piphiphi) or BR (k2pix) at one point.
+
+    The point's coupling (default C_S^sd = 1e-11 GeV^-1, br = 1e-10) is the reference at which
+    expected events are quoted. Options: see the data file header (``dataset``, ``n_events``,
+    ``sm_n_events``, ``method``, ``likelihood``, ``p_pi_max_late``, ``background_shape``, ``plot``).
+    """
+    channel = point.channel or data["analysis"]["default_channel"]
     if channel not in CHANNELS:
         raise PhiphiError(f"channel {channel!r} is not recast by NA62; choose one of {', '.join(CHANNELS)}")
-    opt, parameter = CHANNELS[channel]
-    given = {"mphi": mphi, "mx": mx}
-    other = "mx" if opt == "mphi" else "mphi"
-    if given[other] is not None:
-        raise PhiphiError(f"channel {channel} takes --{opt}, not --{other}")
-    if given[opt] is None:
+    opt, parameter, scaling = CHANNELS[channel]
+    mass = point.masses.get(opt)
+    if mass is None:
         raise PhiphiError(f"channel {channel} needs --{opt}")
-    mass = _channels.get(channel).check_mass(check_finite(opt, given[opt]))
-    return channel, opt, mass, parameter
-
-
-def recast(
-    *,
-    channel: str | None = None,
-    mphi: float | None = None,
-    mx: float | None = None,
-    couplings: dict[str, float] | None = None,
-    seed: int | None = None,
-    n_events: int | None = None,
-    plot: str | None = None,
-    dataset: str | None = None,
-    cache: dict | None = None,
-    **_: Any,
-) -> dict[str, Any]:
-    """Limits and the gap-filling band on C_S^sd (k2piphiphi) or BR (k2pix) at one mass.
-
-    ``couplings`` sets the reference point at which expected events are quoted (default
-    C_S^sd = 1e-11 GeV^-1, br = 1e-10). Returns a JSON-able dict; an upper limit of ``None``
-    means no acceptance in Regions 1 and 2 at this mass (see ``note``).
-    """
-    channel, opt, mass, parameter = _check_channel(channel, mphi, mx)
+    get = {
+        k: (options[k] if options.get(k) is not None else option_default(data, k)) for k in data["analysis"]["options"]
+    }
+    plot = get["plot"]
     if plot:
         check_png(plot)
-    seed = DEFAULT_SEED if seed is None else int(seed)
-    n_events = DEFAULT_N_EVENTS if n_events is None else check_positive_int("n_events", n_events)
-    cache = {} if cache is None else cache
-    meas = load_measurement(dataset)
-    calib = calibrate(meas, seed=seed, cache=cache)
-    expected_sm = sum(c.expected_sm for c in calib)
-    rate = evtgen.rate(channel, **{opt: mass}, couplings=couplings)
-    ref = float(rate.couplings[parameter])
+    seed = DEFAULT_SEED if point.seed is None else int(point.seed)
+    n_events = check_positive_int("n_events", get["n_events"])
+    sm_n = check_positive_int("sm_n_events", get["sm_n_events"])
+    meas = load_measurement(data, get["dataset"], p_pi_max_late=get["p_pi_max_late"])
+    lik_kind = meas.likelihood if get["likelihood"] == "auto" else get["likelihood"]
+    if lik_kind == "counts" and not meas.categories:
+        raise PhiphiError(f"NA62 {meas.dataset} has no published counts; use --likelihood br (or auto)")
+    ref = float(point.couplings.get(parameter, 0.0))
     if ref == 0.0:
         raise PhiphiError(f"reference coupling {parameter} = 0: give a non-zero --coupling {parameter}=VALUE")
-    accs = acceptances(channel, mass, meas.subsets, seed=seed, n_events=n_events, cache=cache)
-    s_ref_sr1 = sum(c.nk_eps * a.sr1 * rate.br for c, a in zip(calib, accs))
-    s_ref_sr2 = sum(c.nk_eps * a.sr2 * rate.br for c, a in zip(calib, accs))
-    s_ref = s_ref_sr1 + s_ref_sr2
-    # NP-yield uncertainty: form-factor error of the rate and MC statistics of the acceptance
-    s_mc_err = math.sqrt(sum((c.nk_eps * a.total_err * rate.br) ** 2 for c, a in zip(calib, accs)))
-    rel_np = math.hypot(rate.br_err / rate.br, s_mc_err / s_ref) if s_ref > 0.0 and rate.br > 0.0 else 0.0
-    lik = CountingLikelihood.from_measurement(meas, expected_sm, rel_np)
-    ev = _event_fit(lik, cache)
 
-    def to_param(s: float | None) -> float | None:
-        if s is None or s_ref <= 0.0:
-            return None
-        ratio = s / s_ref
-        return abs(ref) * math.sqrt(ratio) if parameter != "br" else ref * ratio
-
-    note = (
-        "|C_S^sd| in GeV^-1, convention L > 1/2 C (sbar d) phi^2"
-        if parameter == "CS_sd"
-        else "branching ratio of K+ -> pi+ X"
-    )
-    if s_ref > 0.0:
-        best, ul = to_param(ev.s_hat), to_param(ev.upper_limit_95)
-        i68 = [to_param(ev.interval_68[0]), to_param(ev.interval_68[1])]
-        i95 = [to_param(ev.interval_95[0]), to_param(ev.interval_95[1])]
-        t_best = ev.twice_nll_best
-    else:
-        best, ul, i68, i95, t_best = None, None, [0.0, None], [0.0, None], ev.twice_nll_null
-        q2 = mass * mass * (4.0 if opt == "mphi" else 1.0)
-        note += f"; no acceptance in Regions 1 and 2 (q2 >= {q2:.4f} GeV^2 falls in a masked band or above Region 2): no limit (upper_limit_95 = null = infinity)"
-    result: dict[str, Any] = {
-        "analysis": ANALYSIS,
+    provenance: dict[str, Any] = {
         "dataset": meas.dataset,
-        "paper": meas.paper,
-        "channel": channel,
-        opt: mass,
-        "parameter": parameter,
-        "best_fit": best,
-        "interval_68": i68,
-        "interval_95": i95,
-        "upper_limit_95": ul,
-        "twice_nll_best": t_best,
-        "twice_nll_null": ev.twice_nll_null,
-        "reference": {
-            parameter: ref,
-            "br": rate.br,
-            "br_err": rate.br_err,
-            "expected_np_sr1": s_ref_sr1,
-            "expected_np_sr2": s_ref_sr2,
-            "expected_np": s_ref,
+        "dataset_paper": meas.paper,
+        "preliminary": meas.preliminary,
+        "likelihood": lik_kind,
+        "subsets": {
+            s.name: {"ses": s.ses, "ses_status": s.ses_status, "p_pi_window": list(s.p_pi_window)} for s in meas.subsets
         },
-        "acceptance_np": {s.name: asdict(a) for s, a in zip(meas.subsets, accs)},
-        "calibration": [asdict(c) for c in calib],
-        "expected_sm": expected_sm,
-        "expected_sm_published": meas.expected_sm_published,
-        "observed": meas.observed,
-        "background": meas.background,
-        "np_events": {
-            "best_fit": ev.s_hat,
-            "upper_limit_95": ev.upper_limit_95,
-            "interval_68": list(ev.interval_68),
-            "interval_95": list(ev.interval_95),
-        },
-        "np_rate_rel_uncertainty": rel_np,
-        "statistics": "single Poisson bin (SR1+SR2), log-normal b/SM-BR/SES/NP-rate nuisances profiled; asymptotic q: UL 95% one-sided (2.71), intervals 68%/95% (1, 3.84); intervals = where the NP fills the gap between the measured BR and the SM",
-        "note": note,
+        "categories": "per-region / per-momentum-bin counts not available to the project: one category "
+        "(Regions 1+2, all momenta) per data set; for m_phi > 50 MeV only Region 2 is populated, so the "
+        "Region-1 background and candidates enter the count (effect on the limit not quantifiable without "
+        "NA62's per-region table)"
+        if lik_kind == "counts" and len(meas.categories) == 1
+        else "as listed in the data file",
+        "p_pi_max_late": {"value": get["p_pi_max_late"], "status": "assumed (2021+ subsets; not read in the paper)"},
         "seed": seed,
         "n_events": n_events,
+        "sm_n_events": sm_n,
     }
-    result["calibration_summary"] = calibration_summary(result).replace("\n", "; ")
-    if plot:
-        plot_spectrum(
-            plot,
-            channel=channel,
-            mass=mass,
-            couplings={parameter: best if best else ref},
-            meas=meas,
-            calib=calib,
-            seed=seed,
-            n_events=n_events,
+    if lik_kind == "counts":
+        provenance["background_errors"] = {c.name: c.status for c in meas.categories}
+    reason = _kinematic_reason(channel, mass, data)
+    extras_base = {"dataset": meas.dataset}
+    if reason is not None:
+        return no_sensitivity(
+            analysis=ANALYSIS,
+            point=point,
+            parameter=parameter,
+            reason=reason,
+            provenance=provenance,
+            extras=extras_base,
         )
-        result["plot"] = str(plot)
-    return result
-
-
-def _event_fit(lik: CountingLikelihood, cache: dict) -> EventResult:
-    key = ("event_fit", lik)
-    if key not in cache:
-        cache[key] = fit_events(lik)
-    return cache[key]
-
-
-def scan(
-    masses: Sequence[float],
-    *,
-    channel: str = DEFAULT_CHANNEL,
-    dataset: str | None = None,
-    seed: int | None = None,
-    n_events: int | None = None,
-    plot: str | None = None,
-) -> list[dict[str, Any]]:
-    """:func:`recast` at each mass (the SM calibration and the event-level fit are shared)."""
-    masses = [float(m) for m in masses]
-    if not masses:
-        raise PhiphiError("no masses to scan")
-    opt = CHANNELS[channel][0] if channel in CHANNELS else "mphi"
+    calib, sm_acc = sm_calibration(meas, seed=seed, n_events=sm_n, data=data)
+    rate = evtgen.rate(channel, **{opt: mass}, couplings={parameter: ref})
+    accs = acceptances(channel, mass, meas.subsets, seed=seed, n_events=n_events, data=data)
+    n_sel = sum(a.n_selected for a in accs)
+    if n_sel == 0:
+        return no_sensitivity(
+            analysis=ANALYSIS,
+            point=point,
+            parameter=parameter,
+            reason=f"too few MC events: 0 of {n_events} emulated signal events selected in Regions 1/2 although the "
+            f"kinematics reach them; increase n_events",
+            provenance=provenance,
+            extras=extras_base,
+        )
+    # NP-yield uncertainty: form-factor error of the rate and MC statistics of the acceptance
+    s_ref = sum(c.nk_eps * a.fraction() * rate.br for c, a in zip(calib, accs))
+    s_mc_err = math.sqrt(
+        sum((c.nk_eps * rate.br * math.sqrt(max(a.n_selected, 1)) / a.n_events) ** 2 for c, a in zip(calib, accs))
+    )
+    rel_np = math.hypot(rate.br_err / rate.br if rate.br > 0 else 0.0, s_mc_err / s_ref)
+    expected_sm = sum(c.expected_sm for c in calib)
+    extras: dict[str, Any] = {
+        **extras_base,
+        "expected_np_sr1": sum(c.nk_eps * a.fraction(("sr1",)) * rate.br for c, a in zip(calib, accs)),
+        "expected_np_sr2": sum(c.nk_eps * a.fraction(("sr2",)) * rate.br for c, a in zip(calib, accs)),
+        "expected_np": s_ref,
+        "br_at_reference": rate.br,
+        "np_rate_rel_uncertainty": rel_np,
+        "n_selected_mc": n_sel,
+        "acceptance_np": {s.name: a.fraction() for s, a in zip(meas.subsets, accs)},
+        "calibration": [c.__dict__ for c in calib],
+        "expected_sm": expected_sm,
+        "expected_sm_published": meas.expected_sm_published,
+        "observed": meas.observed if meas.categories else None,
+        "background": meas.background if meas.categories else None,
+    }
+    if n_sel < 25:
+        provenance["mc_statistics"] = (
+            f"only {n_sel} selected signal events: the acceptance carries a {100 / math.sqrt(n_sel):.0f}% MC error"
+        )
+    expected_only = False
+    mu_scale = 5.0 / s_ref
+    if channel == "k2pix":
+        lik, form = _shape_likelihood(meas, calib, sm_acc, accs, rate.br, rel_np, get["background_shape"])
+        expected_only = True
+        provenance["k2pix"] = (
+            "shape fit over m2_miss bins of Regions 1 and 2 (signal peak from the emulation over the SM and background); "
+            "NA62's observed counts per m2_miss bin are not in the data file: expected (Asimov) limit only; "
+            f"background m2_miss shape assumed '{get['background_shape']}'"
+        )
+    elif lik_kind == "br":
+        r_acc = sum(a.fraction() / (s.ses * c.a_sm) for s, c, a in zip(meas.subsets, calib, accs)) / sum(
+            1.0 / s.ses for s in meas.subsets
+        )
+        lik = BRMeasurement(meas.br_measured, meas.br_up, meas.br_down, meas.sm_br, meas.sm_br_err, r_acc * rate.br)
+        form = BRMeasurement.form
+        extras["acceptance_ratio_R"] = r_acc
+        mu_scale = meas.br_up / (r_acc * rate.br) if r_acc > 0 else 1.0
+    else:
+        sm_c, sig_c = [], []
+        for cat in meas.categories:
+            sm_c.append(sum(c.nk_eps * meas.sm_br * a.fraction(cat.regions, cat.p_pi) for c, a in zip(calib, sm_acc)))
+            sig_c.append(sum(c.nk_eps * rate.br * a.fraction(cat.regions, cat.p_pi) for c, a in zip(calib, accs)))
+        lik = counting_likelihood(meas, sm_c, sig_c, rel_np)
+        form = (
+            "product of Poisson terms over the categories, log-normal background (asymmetric), SM-BR, SES and NP-rate "
+            "nuisances profiled"
+        )
+        extras["expected_sm_per_category"] = dict(zip((c.name for c in meas.categories), sm_c))
+    fit = stats.fit(lik, mu_scale=mu_scale, method=get["method"])
+    res = from_fit(
+        lik,
+        fit,
+        analysis=ANALYSIS,
+        point=point,
+        parameter=parameter,
+        reference=ref,
+        scaling=scaling,
+        provenance=provenance,
+        extras=extras,
+        likelihood_form=form,
+    )
+    if expected_only:
+        res.best_fit = res.upper_limit_95 = res.interval_68 = res.interval_95 = None
+        res.twice_nll_point = res.excluded_95 = None
+        if fit.expected_upper_limit_95 is not None:
+            res.extras["expected_upper_limit_90"] = (
+                stats.to_parameter(fit.expected_upper_limit_95, ref, scaling)
+                * float(special.ndtri(0.95))
+                / float(special.ndtri(0.975))
+            )
     if plot:
-        check_png(plot)
-    cache: dict = {}
-    out = [
-        recast(channel=channel, dataset=dataset, seed=seed, n_events=n_events, cache=cache, **{opt: m}) for m in masses
-    ]
-    if plot:
-        plot_scan(plot, out)
-    return out
+        res.extras["plot"] = plot_spectrum(plot, res.as_dict(), data=data)
+    return res
 
 
-def scan_mphi(masses: Sequence[float], **kwargs: Any) -> list[dict[str, Any]]:
-    """K+ -> pi+ phi phi: limits and band on |C_S^sd| versus m_phi (see :func:`scan`)."""
-    return scan(masses, channel="k2piphiphi", **kwargs)
-
-
-def scan_mx(masses: Sequence[float], **kwargs: Any) -> list[dict[str, Any]]:
-    """K+ -> pi+ X: limits and band on BR versus m_X (see :func:`scan`)."""
-    return scan(masses, channel="k2pix", **kwargs)
+def _shape_likelihood(meas, calib, sm_acc, accs, br, rel_np, background_shape):
+    """K+ -> pi+ X: Poisson bins in m2_miss (both regions, all momenta), expected data only."""
+    sm = sum(c.nk_eps * meas.sm_br * a.m2_counts() / a.n_events for c, a in zip(calib, sm_acc))
+    sig = sum(c.nk_eps * br * a.m2_counts() / a.n_events for c, a in zip(calib, accs))
+    n1 = sm_acc[0].sr1.shape[0]
+    bkg = np.zeros_like(sm)
+    b_tot = meas.background if meas.categories else None
+    if b_tot is None:
+        raise PhiphiError(f"NA62 {meas.dataset} publishes no background: no K+ -> pi+ X shape fit")
+    for part in (slice(0, n1), slice(n1, None)):
+        # ASSUMED: the published total background is split between the regions like the SM
+        # expectation and, inside a region, follows the SM shape ("sm") or is flat ("flat")
+        share = b_tot * sm[part].sum() / sm.sum()
+        shape = sm[part] if background_shape == "sm" else np.ones_like(sm[part])
+        bkg[part] = share * shape / shape.sum()
+    keep = sig > 1e-4 * sig.max()
+    c0 = meas.categories[0]
+    wsum = sum(1.0 / s.ses for s in meas.subsets)
+    rel_norm = sum((s.ses_err / s.ses) / s.ses for s in meas.subsets) / wsum
+    lik = BinnedLikelihood(
+        None,
+        np.maximum(bkg[keep], 1e-9),
+        sm[keep],
+        sig[keep],
+        math.log1p(c0.background_up / c0.background),
+        -math.log1p(-c0.background_down / c0.background),
+        math.log1p(meas.sm_br_err / meas.sm_br),
+        math.log1p(rel_norm),
+        math.log1p(rel_np),
+    )
+    return (
+        lik,
+        "Poisson bins in m2_miss (0.002 GeV^2) over Regions 1+2, Asimov data (expected limit), nuisances profiled",
+    )
 
 
 def calibration_summary(result: dict[str, Any]) -> str:
-    """Human-readable lines on the SM calibration of a :func:`recast` result."""
+    """Human-readable lines on the SM calibration of a recast result (``Result.as_dict()``)."""
+    ex = result["extras"]
     lines = []
-    for c in result["calibration"]:
-        tag = " (SES derived, not published)" if c["ses_derived"] else ""
+    for c in ex.get("calibration", []):
+        tag = f" (SES {c['ses_status']})" if c["ses_status"] != "published" else ""
         lines.append(
-            f"{c['subset']}: A_SM = {c['a_sm']:.4f} +- {c['a_sm_err']:.4f}, N_K*eps = {c['nk_eps']:.4e}, SES = {c['ses']:.3e}{tag}, expected SM = {c['expected_sm']:.2f}"
+            f"{c['subset']}: A_SM = {c['a_sm']:.4f} +- {c['a_sm_err']:.4f}, N_K*eps = {c['nk_eps']:.4e}, "
+            f"SES = {c['ses']:.3e}{tag}, expected SM = {c['expected_sm']:.2f}"
         )
-    pub = result.get("expected_sm_published")
+    pub = ex.get("expected_sm_published")
     lines.append(
-        f"total expected SM = {result['expected_sm']:.2f} (published: {pub if pub is not None else 'not read'}), background = {result['background']}, observed = {result['observed']}"
+        f"total expected SM = {ex.get('expected_sm', float('nan')):.2f} (published: {pub if pub is not None else 'not published'}), "
+        f"background = {ex.get('background')}, observed = {ex.get('observed')}"
     )
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------- plots
-def _style():
-    import matplotlib
-
-    matplotlib.use("Agg")
+def plot_spectrum(path: str, result: dict[str, Any], *, data: dict[str, Any]) -> str:
+    """Reconstructed m2_miss of the signal at the result's point and of the SM (selected events,
+    expected yields), from a recast result dict (``Result.as_dict()``)."""
     import matplotlib.pyplot as plt
-    import mplhep
 
-    return plt, mplhep.style.ROOT
-
-
-def plot_spectrum(
-    path: str,
-    *,
-    channel: str,
-    mass: float,
-    couplings: dict[str, float],
-    meas: Measurement,
-    calib: Sequence[Calibration],
-    seed: int,
-    n_events: int,
-) -> str:
-    """Reconstructed m2_miss of the signal and the SM (selected events, expected yields)."""
     from detector import na62
 
+    from .plotting import hep_style
+
+    channel = result["channel"]
     opt = CHANNELS[channel][0]
+    mass = result[opt]
+    prov = result["provenance"]
+    seed, n_events = int(prov["seed"]), int(prov["n_events"])
+    meas = load_measurement(data, prov["dataset"], p_pi_max_late=prov["p_pi_max_late"]["value"])
+    calib, _ = sm_calibration(meas, seed=seed, n_events=int(prov["sm_n_events"]), data=data)
+    param = result["parameter"]
+    value = result.get("value_at_point") or result["extras"]["reference"]
     sig = evtgen.generate(channel, n_events, seed=seed, frame="lab", **{opt: mass})
     sm = evtgen.generate("k2pinunu", n_events, seed=seed, frame="lab")
-    br_sig = evtgen.rate(channel, **{opt: mass}, couplings=couplings).br
+    br_sig = evtgen.rate(channel, **{opt: mass}, couplings={param: value}).br
     edges = np.linspace(-0.01, 0.09, 51)
-    h_sig = np.zeros(len(edges) - 1)
-    h_sm = np.zeros(len(edges) - 1)
+    h_sig, h_sm = np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
     for sub, c in zip(meas.subsets, calib):
         for events, br, h in ((sig, br_sig, h_sig), (sm, meas.sm_br, h_sm)):
             r = na62.reconstruct(events, seed=seed, p_pi_window=sub.p_pi_window)
@@ -589,8 +703,9 @@ def plot_spectrum(
             hh, _ = np.histogram(r["m2_miss"][r["selected"]], bins=edges, weights=w[r["selected"]])
             h += hh
     card = na62.load_card()["regions"]
-    plt, style = _style()
-    with plt.style.context(style):
+
+    @hep_style
+    def draw() -> str:
         fig, ax = plt.subplots(figsize=(9, 6))
         ax.stairs(h_sm, edges, label=r"SM $K^+\to\pi^+\nu\bar\nu$", color="tab:blue")
         lab = (
@@ -606,56 +721,75 @@ def plot_spectrum(
         ax.axvspan(card["k3pi_masked_above"]["value"], edges[-1], color="grey", alpha=0.3)
         ax.set_xlabel(r"$m^2_{\rm miss}$ [GeV$^2$]")
         ax.set_ylabel(f"expected events / {edges[1] - edges[0]:.3f} GeV$^2$")
-        in_sr = [
-            (edges[:-1] >= card[r]["value"][0]) & (edges[1:] <= card[r]["value"][1] + 1e-12) for r in ("sr1", "sr2")
-        ]
-        txt = "\n".join(
-            f"{r}: SM {h_sm[w].sum():.2f}, signal {h_sig[w].sum():.2f}" for r, w in zip(("SR1", "SR2"), in_sr)
-        )
-        ax.text(0.98, 0.02, txt, transform=ax.transAxes, ha="right", va="bottom", fontsize=11)
         ax.set_title(f"NA62 {meas.dataset} emulation (selected)", fontsize=14)
         ax.legend(fontsize=11, loc="upper right")
-        save_figure(fig, path, dpi=110)
-        plt.close(fig)
-    return str(path)
+        return str(save_figure(fig, path, dpi=110))
+
+    return draw()
 
 
-def plot_scan(path: str, results: Sequence[dict[str, Any]]) -> str:
-    """Excluded coupling (or BR) and the 68/95% gap-filling bands versus the mass."""
-    if not results:
+def plot_scan(path: str, results: Sequence[dict[str, Any] | Result]) -> str:
+    """|C_S^sd| (or BR) 95% CL limit and the 68/95% window band versus the mass, one panel per
+    data set, from recast results (``Result`` or ``Result.as_dict()``)."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import hep_style
+
+    rows = [r.as_dict() if isinstance(r, Result) else r for r in results]
+    if not rows:
         raise PhiphiError("no scan results to plot")
-    opt = "mphi" if "mphi" in results[0] else "mx"
-    param = results[0]["parameter"]
-    m = np.array([r[opt] for r in results])
+    check_png(path)
+    opt = "mphi" if "mphi" in rows[0] else "mx"
+    param = rows[0]["parameter"]
+    by_set: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_set.setdefault(str(r["provenance"].get("dataset", "?")), []).append(r)
     nan = float("nan")
-    ul = np.array([r["upper_limit_95"] if r["upper_limit_95"] is not None else nan for r in results])
-    lo68 = np.array([r["interval_68"][0] if r["interval_68"][1] is not None else nan for r in results])
-    hi68 = np.array([r["interval_68"][1] if r["interval_68"][1] is not None else nan for r in results])
-    lo95 = np.array([r["interval_95"][0] if r["interval_95"][1] is not None else nan for r in results])
-    hi95 = np.array([r["interval_95"][1] if r["interval_95"][1] is not None else nan for r in results])
-    plt, style = _style()
-    with plt.style.context(style):
-        fig, ax = plt.subplots(figsize=(9, 6))
-        finite = ul[np.isfinite(ul)]
-        top = 10 * finite.max() if finite.size else 1.0
-        bottom = (
-            0.1 * np.nanmin(np.where(lo68 > 0, lo68, np.nan))
-            if np.any(lo68 > 0)
-            else 0.05 * (finite.min() if finite.size else 1.0)
+
+    def col(rs, key, i=None):
+        out = []
+        for r in rs:
+            v = r.get(key)
+            if i is not None:
+                v = None if v is None else v[i]
+            out.append(nan if v is None else v)
+        return np.array(out, float)
+
+    @hep_style
+    def draw() -> str:
+        fig, axes = plt.subplots(1, len(by_set), figsize=(8 * len(by_set), 6), squeeze=False, sharey=True)
+        for ax, (name, rs) in zip(axes[0], sorted(by_set.items())):
+            rs = sorted(rs, key=lambda r: r[opt])
+            m = np.array([r[opt] for r in rs])
+            ul, exp = col(rs, "upper_limit_95"), col(rs, "expected_upper_limit_95")
+            lo68, hi68, lo95, hi95 = (
+                col(rs, "interval_68", 0),
+                col(rs, "interval_68", 1),
+                col(rs, "interval_95", 0),
+                col(rs, "interval_95", 1),
+            )
+            finite = np.concatenate([ul[np.isfinite(ul)], exp[np.isfinite(exp)]])
+            top = 10 * finite.max() if finite.size else 1.0
+            bottom = 0.05 * finite.min() if finite.size else 1e-3
+            if np.isfinite(ul).any():
+                ax.fill_between(m, ul, top, color="grey", alpha=0.4, label="excluded (95% CL)")
+                ax.plot(m, ul, color="k")
+            ax.plot(m, exp, color="k", ls="--", label="expected 95% CL")
+            ax.fill_between(m, np.maximum(lo95, bottom), hi95, color="gold", alpha=0.8, label="fills the window, 95%")
+            ax.fill_between(
+                m, np.maximum(lo68, bottom), hi68, color="limegreen", alpha=0.8, label="fills the window, 68%"
+            )
+            blind = np.array([not r["sensitivity"] for r in rs])
+            if blind.any():
+                ax.fill_between(m, bottom, top, where=blind, color="tab:red", alpha=0.1, label="no sensitivity")
+            ax.set_yscale("log")
+            ax.set_ylim(bottom, top)
+            ax.set_xlabel(r"$m_\phi$ [GeV]" if opt == "mphi" else r"$m_X$ [GeV]")
+            ax.set_title(f"NA62 {name}", fontsize=14)
+            ax.legend(fontsize=10, loc="upper left")
+        axes[0][0].set_ylabel(
+            r"$|C_S^{sd}|$ [GeV$^{-1}$] ($\frac{1}{2}$ convention)" if param == "CS_sd" else r"BR($K^+\to\pi^+X$)"
         )
-        ax.fill_between(m, ul, top, color="grey", alpha=0.4, label="excluded (95% CL)", step=None)
-        ax.fill_between(m, np.maximum(lo95, bottom), hi95, color="gold", alpha=0.8, label="fills the gap, 95%")
-        ax.fill_between(m, np.maximum(lo68, bottom), hi68, color="limegreen", alpha=0.8, label="fills the gap, 68%")
-        ax.plot(m, ul, color="k")
-        blind = ~np.isfinite(ul)
-        if blind.any():
-            ax.fill_between(m, bottom, top, where=blind, color="tab:red", alpha=0.1, label="no acceptance (no limit)")
-        ax.set_yscale("log")
-        ax.set_ylim(bottom, top)
-        ax.set_xlabel(r"$m_\phi$ [GeV]" if opt == "mphi" else r"$m_X$ [GeV]")
-        ax.set_ylabel(r"$|C_S^{sd}|$ [GeV$^{-1}$]" if param == "CS_sd" else r"BR($K^+\to\pi^+X$)")
-        ax.set_title(f"NA62 {results[0]['dataset']} recast ({results[0]['channel']})", fontsize=14)
-        ax.legend(fontsize=11, loc="upper left")
-        save_figure(fig, path, dpi=110)
-        plt.close(fig)
-    return str(path)
+        return str(save_figure(fig, path, dpi=110))
+
+    return draw()
