@@ -22,6 +22,7 @@ import numpy as np
 import evtgen
 from analyses import belle2_bknunu_2023 as b2a
 from detector import belle2
+from evtgen.model import model_point
 
 
 def best_time(fn, repeat: int) -> float:
@@ -70,19 +71,17 @@ def main() -> None:
     b2a._default_likelihood()
     print(f"likelihood with the NP sample built (model + null fit + preconditioning): {time.perf_counter() - t0:.2f} s")
     for name, masses, fn in (
-        ("m_phi scan b2kphiphi", np.linspace(0.02, 2.35, args.points), b2a.scan_mphi),
-        ("m_X scan b2kx", np.linspace(0.0, 4.7, args.points), b2a.scan_mx),
+        ("m_phi scan b2kphiphi", np.linspace(0.02, 2.35, args.points), "b2kphiphi"),
+        ("m_X scan b2kx", np.linspace(0.0, 4.7, args.points), "b2kx"),
     ):
         t0 = time.perf_counter()
-        res = fn(masses)
+        res = b2a.scan(masses, channel=fn)
         dt = time.perf_counter() - t0
-        ok = sum(r["best_fit"] is not None for r in res)
+        ok = sum(r.sensitivity for r in res)
         print(f"{name}: {len(masses)} points in {dt:.1f} s ({dt / len(masses):.2f} s/point; {ok} with sensitivity)")
     t0 = time.perf_counter()
-    r = b2a.recast(channel="b2kphiphi", mphi=1.0, method="events", n_events=200_000, seed=1)
-    print(
-        f"event-level recast point (200k events): {time.perf_counter() - t0:.2f} s; best fit CS_sb = {r['best_fit']:.3e}"
-    )
+    r = b2a.recast(model_point(channel="b2kphiphi", mphi=1.0, seed=1), method="events", n_events=200_000)
+    print(f"event-level recast point (200k events): {time.perf_counter() - t0:.2f} s; best fit CS_sb = {r.best_fit:.3e}")
 
 
 if __name__ == "__main__":
