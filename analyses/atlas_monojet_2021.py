@@ -8,12 +8,16 @@ Published numbers (``analyses/data/atlas_monojet_2021/``, sources in SOURCES.md 
   compared with them; the most sensitive region is the one with the best *expected* limit, and
   its observed limit gives the IM result.
 * EM0–EM12 (exclusive bins): observed counts, SM prediction and its uncertainty. A binned
-  likelihood (pyhf ``simplemodels.uncorrelated_background``: Poisson × Gaussian-constrained
-  background per bin, bins uncorrelated — no public correlation matrix) gives the combined CLs
-  limit (asymptotic q̃_μ). The SModelS per-bin limits in the CSV are not used.
+  likelihood (:class:`analyses.stats.PoissonCounts`: Poisson × Gaussian-constrained background
+  per bin, bins uncorrelated — there is no public correlation matrix) gives the combined CLs
+  limit (asymptotic q̃_μ) through the package's one statistics engine. The SModelS per-bin
+  limits in the CSV are not used. The signal regions are a boost-histogram axis built from the
+  table's E_T^miss edges; the expected signal and background per region are histograms in
+  ``Result.histograms``.
 
-The signal scales as C², so the limit on a coefficient is C_ref·√μ₉₅. With ``cutoff`` (GeV),
-events with √ŝ above it are dropped (EFT truncation) and the limits are recomputed. The signal
+The signal scales as C², so the limit on a coefficient is C_ref·√μ₉₅ (``analyses.result.from_fit``).
+With ``cutoff`` (GeV), events with √ŝ above it are dropped (EFT truncation): the result is then
+the truncated one, and the untruncated limits are in ``extras``. The signal
 MC statistical uncertainty is not included in the likelihood (20k events: < 2% in the bins that
 drive the limit).
 """
@@ -28,7 +32,10 @@ from importlib import resources
 import numpy as np
 
 from evtgen.errors import PhiphiError, check_finite
+from evtgen.model import ModelPoint
 
+from . import result as results
+from . import stats
 from .plotting import hep_style, save_figure
 
 NAME = "atlas_monojet_2021"
@@ -64,6 +71,27 @@ def tables() -> tuple[dict, dict]:
     return em, im
 
 
+def em_axis():
+    """The EM0–EM12 signal regions as a boost-histogram axis (E_T^miss edges in GeV; the last
+    bin, > 1200 GeV, is closed at 1500 GeV for drawing)."""
+    import boost_histogram as bh
+
+    em = tables()[0]
+    return bh.axis.Variable(
+        [*em["met_low_GeV"].tolist(), 1500.0], metadata="E_T^miss [GeV]", underflow=False, overflow=False
+    )
+
+
+def em_histogram(values: np.ndarray, variances: np.ndarray | None = None):
+    """A weighted boost-histogram over the EM regions holding ``values`` (per region)."""
+    import boost_histogram as bh
+
+    h = bh.Histogram(em_axis(), storage=bh.storage.Weight())
+    h.view().value = values
+    h.view().variance = np.zeros_like(values) if variances is None else variances
+    return h
+
+
 def signal_efficiencies(reco, keep=None) -> np.ndarray:
     """A×ε per EM bin (fraction of all generated events in each bin)."""
     em_bin = np.asarray(reco.em_bin)
@@ -93,250 +121,183 @@ def im_results(sigma_fb: float, eff_em: np.ndarray) -> dict:
     }
 
 
-def em_limit(signal_events: np.ndarray, mu_guess: float | None = None) -> tuple[float, float]:
-    """Observed and expected 95% CL CLs limits on the signal strength (pyhf, asymptotic)."""
-    import pyhf
-
+def em_likelihood(signal_events: np.ndarray) -> stats.PoissonCounts:
+    """The EM0–EM12 likelihood with ``signal_events`` per bin at mu = 1."""
     em, _ = tables()
+    return stats.PoissonCounts(em["n_obs"], em["n_bkg"], em["n_bkg_err"], np.asarray(signal_events, float))
+
+
+def _norm(signal_events: np.ndarray) -> float:
+    """A signal normalisation that puts the limit at mu = O(1): the best single-bin Gaussian
+    estimate 2 sqrt(b + db^2)/s (the combined limit is at most about this)."""
+    em, _ = tables()
+    pos = signal_events > 0
+    return float(np.min(2.0 * np.sqrt(em["n_bkg"][pos] + em["n_bkg_err"][pos] ** 2) / signal_events[pos]))
+
+
+def em_fit(signal_events: np.ndarray) -> tuple[stats.Fit, float, stats.PoissonCounts]:
+    """The engine's fit of the EM likelihood: (fit in units of ``norm``, norm, likelihood)."""
+    norm = _norm(signal_events)
+    lik = em_likelihood(signal_events * norm)
+    return stats.fit(lik, mu_scale=1.0), norm, lik
+
+
+def em_limit(signal_events: np.ndarray) -> tuple[float, float]:
+    """Observed and median expected 95% CL CLs limits on the signal strength (asymptotic q~mu)."""
     if not np.any(signal_events > 0):
         return math.inf, math.inf
-    # normalise the signal so that the limit is O(1) for the fits and the root finder: the best
-    # single-bin Gaussian estimate 2*sqrt(b + db^2)/s (the combined limit is at most ~this)
-    pos = signal_events > 0
-    norm = float(np.min(2.0 * np.sqrt(em["n_bkg"][pos] + em["n_bkg_err"][pos] ** 2) / signal_events[pos]))
-    s = signal_events * norm
-    model = pyhf.simplemodels.uncorrelated_background(
-        signal=s.tolist(), bkg=em["n_bkg"].tolist(), bkg_uncertainty=em["n_bkg_err"].tolist()
-    )
-    obs, exp = _limit_on_model(model, em["n_obs"].tolist())
-    return obs * norm, exp * norm
+    fit, norm, _ = em_fit(signal_events)
+    if fit.upper_limit_95 is None:
+        return math.inf, math.inf
+    return fit.upper_limit_95 * norm, fit.expected_upper_limit_95 * norm
 
 
-def _limit_on_model(model, observed) -> tuple[float, float]:
-    """Observed and median expected CLs 95% limits on the POI of a pyhf model (asymptotic q̃)."""
-    import pyhf
-
-    data = list(observed) + model.config.auxdata
-    cache: dict[float, tuple[float, float]] = {}
-
-    def cls(mu: float) -> tuple[float, float]:
-        if mu not in cache:
-            bounds = model.config.suggested_bounds()
-            bounds[model.config.poi_index] = (0.0, max(10.0, 3.0 * mu))
-            o, e = pyhf.infer.hypotest(mu, data, model, test_stat="qtilde", return_expected=True, par_bounds=bounds)
-            cache[mu] = (max(float(o), 1e-300), max(float(e), 1e-300))
-        return cache[mu]
-
-    from scipy.optimize import brentq
-
-    limits = []
-    for k in (0, 1):  # observed, expected (median)
-        lo, hi = 0.05, 2.0
-        while cls(hi)[k] > 0.05 and hi < 1e3:
-            lo, hi = hi, hi * 3
-        while cls(lo)[k] < 0.05 and lo > 1e-6:
-            lo, hi = lo / 3, lo
-        f = lambda mu, k=k: math.log(cls(mu)[k] / 0.05)  # noqa: E731
-        limits.append(brentq(f, lo, hi, xtol=1e-4, rtol=2e-3))
-    return limits[0], limits[1]
-
-
-def _channel(channel):
-    from evtgen.monojet.channel import PP2JS, PP2JPhiPhi
-
-    channel = channel or "pp2jphiphi"
-    if channel not in ("pp2jphiphi", "pp2js"):
-        raise PhiphiError(f"ATLAS monojet recast supports channels pp2jphiphi and pp2js, not {channel!r}")
-    return PP2JPhiPhi() if channel == "pp2jphiphi" else PP2JS()
-
-
-def _one_coupling(couplings):
-    cpl = {k: float(v) for k, v in (couplings or DEFAULT_COUPLING).items() if float(v) != 0.0}
+def _one_coupling(couplings) -> dict[str, float]:
+    cpl = {k: float(v) for k, v in couplings.items() if float(v) != 0.0}
+    if not cpl:
+        cpl = dict(DEFAULT_COUPLING)
     if len(cpl) != 1:
         raise PhiphiError(
-            f"give exactly one non-zero coupling (limits are set one coefficient at a time), got {sorted(cpl) or 'none'}"
+            f"give exactly one non-zero coupling (limits are set one coefficient at a time), got {sorted(cpl)}"
         )
     return cpl
 
 
-def point(*, channel=None, mass, couplings, cutoff=None, seed=1, n_events=DEFAULT_EVENTS, options=None) -> dict:
-    """Signal yields and limits at one mass (no plotting)."""
+def signal(point: ModelPoint, *, n_events: int = DEFAULT_EVENTS) -> dict:
+    """Generate and emulate the signal of ``point``: σ, the events, their EM bins."""
     from detector.atlas import simulate
+    from evtgen import channels
 
-    ch = _channel(channel)
-    cpl = _one_coupling(couplings)
-    ((name, cref),) = cpl.items()
+    cpl = _one_coupling(point.couplings)
+    ch = channels.get(point.channel)
+    ev, rate, _ = ch.generate_with_stats(
+        n_events, mass=point.mass, couplings=cpl, seed=point.seed, options=dict(point.options)
+    )
+    return {"couplings": cpl, "events": ev, "rate": rate, "reco": simulate(ev, seed=point.seed)}
+
+
+def recast(
+    point: ModelPoint, *, data: dict, n_events: int | None = None, cutoff: float | None = None
+) -> results.Result:
+    """95% CL limit on the one non-zero coefficient of ``point`` from the EM likelihood (the
+    best IM region's observed limit in ``extras``), with EFT truncation at ``cutoff`` (GeV)."""
+    n_events = DEFAULT_EVENTS if n_events is None else int(n_events)
+    if n_events < 1000:
+        raise PhiphiError(f"n_events = {n_events}: the ATLAS recast needs at least 1000 signal events")
     if cutoff is not None:
         cutoff = check_finite("cutoff", cutoff)
         if cutoff <= 0:
-            raise PhiphiError(f"--cutoff {cutoff:g} GeV must be positive")
-    ev, rate, stats = ch.generate_with_stats(n_events, mass=mass, couplings=cpl, seed=seed, options=options)
-    reco = simulate(ev, seed=seed)
+            raise PhiphiError(f"cutoff = {cutoff:g} GeV must be positive")
+    if point.seed is None:
+        point = point.replace(seed=1)
+    sig = signal(point, n_events=n_events)
+    ((name, cref),) = sig["couplings"].items()
+    point = point.replace(couplings=sig["couplings"])
+    rate, reco = sig["rate"], sig["reco"]
     sigma_fb = rate.sigma_pb * 1000.0
-    out = {
+    em, _ = tables()
+
+    def evaluate(keep):
+        eff = signal_efficiencies(reco, keep)
+        return eff, im_results(sigma_fb, eff), sigma_fb * LUMI_FB * eff
+
+    eff, im, s_em = evaluate(None)
+    extras = {
         "sigma_pb": rate.sigma_pb,
         "sigma_err_pb": rate.sigma_err_pb,
         "scale_up_pb": rate.scale_up_pb,
         "scale_down_pb": rate.scale_down_pb,
+        "acceptance_x_eff": float(eff.sum()),
+        "n_signal_events_generated": n_events,
+        "best_region": im["best_region"],
+        "visible_xsec_best_fb": float(im["visible_xsec_fb"][im["best"]]),
+        "upper_limit_im": cref * math.sqrt(im["mu95_obs"]),
+        "upper_limit_im_expected": cref * math.sqrt(im["mu95_exp"]),
     }
-
-    def limits(keep):
-        eff = signal_efficiencies(reco, keep)
-        im = im_results(sigma_fb, eff)
-        sig = sigma_fb * LUMI_FB * eff
-        mu_obs, mu_exp = em_limit(sig, im["mu95_exp"])
-        return eff, im, sig, mu_obs, mu_exp
-
-    eff, im, sig, mu_obs, mu_exp = limits(None)
-    out.update(
-        acceptance_x_eff=float(eff.sum()),
-        signal_events_em=sig.tolist(),
-        best_region=im["best_region"],
-        visible_xsec_best_fb=float(im["visible_xsec_fb"][im["best"]]),
-        upper_limit=cref * math.sqrt(mu_obs),
-        upper_limit_expected=cref * math.sqrt(mu_exp),
-        upper_limit_im=cref * math.sqrt(im["mu95_obs"]),
-        upper_limit_im_expected=cref * math.sqrt(im["mu95_exp"]),
-    )
     if cutoff is not None:
-        keep = np.sqrt(np.asarray(ev.shat)) < cutoff
-        eff_t, im_t, sig_t, mu_obs_t, mu_exp_t = limits(keep)
-        out.update(
+        keep = np.sqrt(np.asarray(sig["events"].shat)) < cutoff
+        mu_obs, mu_exp = em_limit(s_em)
+        extras.update(
             cutoff_GeV=cutoff,
             fraction_kept=float(keep.mean()),
-            best_region_truncated=im_t["best_region"],
-            upper_limit_truncated=cref * math.sqrt(mu_obs_t) if math.isfinite(mu_obs_t) else None,
-            upper_limit_truncated_expected=cref * math.sqrt(mu_exp_t) if math.isfinite(mu_exp_t) else None,
-            upper_limit_im_truncated=cref * math.sqrt(im_t["mu95_obs"]) if math.isfinite(im_t["mu95_obs"]) else None,
+            upper_limit_untruncated=cref * math.sqrt(mu_obs),
+            upper_limit_untruncated_expected=cref * math.sqrt(mu_exp),
         )
-    out["_reco"] = reco
-    out["_signal_events"] = sig
-    return out
-
-
-def recast(
-    *,
-    channel=None,
-    mphi=None,
-    mx=None,
-    ms=None,
-    couplings=None,
-    cutoff=None,
-    seed=None,
-    n_events=None,
-    plot=None,
-    masses=None,
-    **_,
-) -> dict:
-    """95% CL upper limit on one coefficient at one mass (``upper_limit`` from the EM likelihood,
-    ``upper_limit_im`` from the best IM region), optionally with EFT truncation and a plot."""
-    ch = _channel(channel)
-    if mx is not None:
-        raise PhiphiError("the ATLAS recast takes --mphi (pp2jphiphi) or ms (pp2js), not --mx")
-    mass = ms if ch.name == "pp2js" else mphi
-    if mass is None:
-        raise PhiphiError(f"the ATLAS recast of {ch.name} needs --{ch.mass_option}")
-    seed = 1 if seed is None else int(seed)
-    n_events = DEFAULT_EVENTS if n_events is None else int(n_events)
-    if n_events < 1000:
-        raise PhiphiError(f"-n {n_events}: the ATLAS recast needs at least 1000 signal events")
-    cpl = _one_coupling(couplings)
-    ((name, cref),) = cpl.items()
-    res = point(channel=ch.name, mass=mass, couplings=cpl, cutoff=cutoff, seed=seed, n_events=n_events)
-    _reco, sig = res.pop("_reco"), res.pop("_signal_events")
-    out = {
-        "analysis": NAME,
+        eff, im, s_em = evaluate(keep)
+        extras.update(best_region_truncated=im["best_region"])
+        extras.update(
+            upper_limit_im_truncated=cref * math.sqrt(im["mu95_obs"]) if math.isfinite(im["mu95_obs"]) else None
+        )
+    provenance = {
         "paper": PAPER,
-        "channel": ch.name,
-        ch.mass_option: float(mass),
-        "parameter": name,
-        "reference_value": cref,
-        "n_signal_events_generated": n_events,
-        "seed": seed,
-        "statistics": "EM0-EM12 binned likelihood, pyhf uncorrelated_background, CLs asymptotic qtilde; IM: sigma95_obs of the best expected region",
+        "data": "analyses/data/atlas_monojet_2021/ (EM/IM tables; SOURCES.md)",
+        "card": "detector/data/atlas_card.yaml",
+        "signal": f"{point.channel} LO, {n_events} events, seed {point.seed}",
+        "not_included": "signal MC statistical uncertainty (< 2% in the bins that set the limit)",
     }
-    out.update(res)
-    if plot:
-        make_plot(plot, out, sig, channel=ch.name, coupling=cpl, cutoff=cutoff, seed=seed, masses=masses)
-        out["plot"] = str(plot)
-    return out
+    if not np.any(s_em > 0):
+        reason = "no signal event passes the selection" + (" below the cut-off" if cutoff is not None else "")
+        return results.no_sensitivity(
+            analysis="atlas", point=point, parameter=name, reason=reason, provenance=provenance, extras=extras
+        )
+    fit, norm, lik = em_fit(s_em)
+    res = results.from_fit(
+        lik,
+        fit,
+        analysis="atlas",
+        point=point,
+        parameter=name,
+        reference=cref * math.sqrt(norm),
+        scaling="quadratic",
+        provenance=provenance,
+        extras=extras,
+        likelihood_form="EM0-EM12: Poisson x Gaussian-constrained background per bin (uncorrelated)",
+    )
+    res.histograms = {
+        "signal_at_reference": em_histogram(s_em),
+        "background": em_histogram(em["n_bkg"], em["n_bkg_err"] ** 2),
+        "observed": em_histogram(em["n_obs"].astype(float), em["n_obs"].astype(float)),
+    }
+    return res
 
 
 def limits_vs_mass(masses, *, channel="pp2jphiphi", coupling=None, cutoff=None, seed=1, n_events=DEFAULT_EVENTS):
-    """Upper limits on one coefficient versus mass (with and without truncation)."""
-    rows = []
+    """Results (the common schema) on one coefficient versus mass."""
+    from evtgen.model import model_point
+
+    mass_name = "ms" if channel == "pp2js" else "mphi"
+    out = []
     for m in masses:
-        r = point(
-            channel=channel,
-            mass=float(m),
-            couplings=coupling or DEFAULT_COUPLING,
-            cutoff=cutoff,
-            seed=seed,
-            n_events=n_events,
-        )
-        r.pop("_reco"), r.pop("_signal_events")
-        r["mass"] = float(m)
-        rows.append(r)
-    return rows
+        p = model_point(**{mass_name: float(m)}, couplings=coupling or DEFAULT_COUPLING, channel=channel, seed=seed)
+        out.append(recast(p.for_channel(), data={}, n_events=n_events, cutoff=cutoff))
+    return out
 
 
 @hep_style
-def make_plot(path, result, signal_events, *, channel, coupling, cutoff, seed, masses=None):
-    """E_T^miss spectrum of the signal (at the limit) over the published background, and the limit vs mass."""
-
+def plot(result: results.Result, path, *, point: ModelPoint | None = None, **_) -> None:
+    """E_T^miss regions: the signal at its 95% CL limit over the published background and data."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    em, _ = tables()
-    edges = np.append(em["met_low_GeV"], 1500.0)
-    fig, ax = plt.subplots(1, 2, figsize=(20, 8))
-    a = ax[0]
-    bkg = em["n_bkg"]
-    scale = (result["upper_limit"] / result["reference_value"]) ** 2
-    a.stairs(bkg, edges, label="SM prediction (ATLAS)", color="C0")
-    a.stairs(bkg + signal_events * scale, edges, label=f"+ signal at 95% CL limit ({result['parameter']})", color="C3")
-    a.stairs(signal_events * scale, edges, label="signal alone (at the limit)", color="C3", ls=":")
-    a.errorbar(0.5 * (edges[:-1] + edges[1:]), em["n_obs"], yerr=np.sqrt(em["n_obs"]), fmt="ko", ms=3, label="data")
-    for lo in edges:
-        a.axvline(lo, color="0.85", lw=0.5, zorder=0)
-    a.set_yscale("log")
-    a.set_xlabel(r"$E_T^{miss}$ [GeV] (EM0–EM12; last bin > 1200 GeV)")
-    a.set_ylabel("events / bin, 139 fb$^{-1}$")
-    a.set_title(
-        f"{channel}, {'m' if channel == 'pp2js' else 'm_phi'} = {result.get('mphi', result.get('ms'))} GeV", fontsize=9
-    )
-    a.legend(fontsize=14)
-    # limits vs mass
-    b = ax[1]
-    mlist = list(masses) if masses else list(LIMIT_MASSES)
-    cur = result.get("mphi", result.get("ms"))
-    mlist = sorted({*mlist, float(cur)})
-    rows = limits_vs_mass(
-        mlist,
-        channel=channel,
-        coupling=coupling,
-        cutoff=cutoff,
-        seed=seed,
-        n_events=min(result["n_signal_events_generated"], 10000),
-    )
-    ms_ = [r["mass"] for r in rows]
-    b.plot(ms_, [r["upper_limit"] for r in rows], "o-", label="EM likelihood (obs)")
-    b.plot(ms_, [r["upper_limit_expected"] for r in rows], "--", label="EM likelihood (exp)")
-    b.plot(ms_, [r["upper_limit_im"] for r in rows], "s:", label="best IM region (obs)")
-    if cutoff is not None:
-        b.plot(
-            ms_,
-            [r["upper_limit_truncated"] or np.nan for r in rows],
-            "^-",
-            label=f"truncated, sqrt(s_hat) < {cutoff:g} GeV",
-        )
-    b.set_xscale("log")
-    b.set_yscale("log")
-    b.set_xlabel("mass [GeV]")
-    b.set_ylabel(f"95% CL upper limit on {result['parameter']}")
-    b.legend(fontsize=14)
-    fig.suptitle(PAPER, fontsize=9)
-    fig.tight_layout()
+    h = result.histograms
+    if not h or result.upper_limit_95 is None:
+        raise PhiphiError("nothing to plot: the recast has no limit (no sensitivity)")
+    scale = (result.upper_limit_95 / result.extras["reference"]) ** 2
+    edges = h["background"].axes[0].edges
+    bkg = h["background"].view().value
+    sig = h["signal_at_reference"].view().value * scale
+    obs = h["observed"].view().value
+    fig, ax = plt.subplots(figsize=(10, 8))
+    ax.stairs(bkg, edges, label="SM prediction (ATLAS)", color="C0")
+    ax.stairs(bkg + sig, edges, label=f"+ signal at the 95% CL limit ({result.parameter})", color="C3")
+    ax.stairs(sig, edges, label="signal alone (at the limit)", color="C3", ls=":")
+    ax.errorbar(0.5 * (edges[:-1] + edges[1:]), obs, yerr=np.sqrt(obs), fmt="ko", ms=3, label="data")
+    ax.set_yscale("log")
+    ax.set_xlabel(r"$E_T^{miss}$ [GeV] (EM0–EM12; last bin > 1200 GeV)")
+    ax.set_ylabel("events / bin, 139 fb$^{-1}$")
+    mass = ", ".join(f"{k} = {v:g} GeV" for k, v in result.masses.items())
+    ax.set_title(f"ATLAS monojet 2021: {result.channel}, {mass}", fontsize=11)
+    ax.legend(fontsize=12)
     save_figure(fig, path)

@@ -31,17 +31,18 @@ NJ = 4
 
 
 @lru_cache(maxsize=1)
-def card() -> dict:
+def packaged_card() -> dict:
+    """The packaged card detector/data/atlas_card.yaml (cached; do not mutate)."""
     c = yaml.safe_load(resources.files("detector").joinpath("data/atlas_card.yaml").read_text())
     c["binning"]["em_edges"] = [float(x) for x in c["binning"]["em_edges"]]
     return c
 
 
-def jet_resolution(e: np.ndarray, abseta: np.ndarray) -> np.ndarray:
+def jet_resolution(e: np.ndarray, abseta: np.ndarray, cfg: dict | None = None) -> np.ndarray:
     """Relative energy resolution σ(E)/E of a jet (card: Delphes ATLAS HCAL)."""
     e = np.maximum(np.asarray(e, float), 1e-9)
     out = np.full(e.shape, np.nan)
-    for lo, hi, a, b, c in card()["jets"]["resolution"]:
+    for lo, hi, a, b, c in (cfg or packaged_card())["jets"]["resolution"]:
         m = (abseta >= lo) & (abseta <= hi)
         out[m] = np.sqrt(a * a + b * b / e[m] + c * c / e[m] ** 2)
     return out
@@ -58,7 +59,7 @@ def _eta(px, py, pz):
     return np.arcsinh(np.divide(pz, pt, out=np.zeros_like(pz), where=pt > 0))
 
 
-def _jets_from_events(events: ak.Array):
+def _jets_from_events(events: ak.Array, cfg: dict):
     """(px, py, pz, E) padded arrays (n, k) of truth jets, true MET (x, y), veto flags."""
     n = len(events)
     fields = events.fields
@@ -69,7 +70,7 @@ def _jets_from_events(events: ak.Array):
         px, py, pz, e = pad(jets.px), pad(jets.py), pad(jets.pz), pad(jets.E)
         tx, ty = ak.to_numpy(events.met_true_x), ak.to_numpy(events.met_true_y)
         veto = np.zeros(n, dtype=bool)
-        vc = card()["selection"]["vetoes"]
+        vc = cfg["selection"]["vetoes"]
         for name, key in (("electrons", "electron"), ("muons", "muon"), ("photons", "photon")):
             if name in fields:
                 o = events[name]
@@ -103,17 +104,18 @@ def read_input(path) -> ak.Array:
     return read_events(path)
 
 
-def simulate(events: ak.Array, *, seed: int = 0) -> ak.Array:
-    """Reconstructed-level monojet quantities (flat fields) for ``events``."""
-    c = card()
+def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None) -> ak.Array:
+    """Reconstructed-level monojet quantities (flat fields) for ``events`` (``card``: a card
+    dict of the same layout as detector/data/atlas_card.yaml; None = the packaged one)."""
+    c = packaged_card() if card is None else card
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 2102_10874])))
-    px, py, pz, e, tx, ty, veto = _jets_from_events(events)
+    px, py, pz, e, tx, ty, veto = _jets_from_events(events, c)
     n, k = px.shape
     pt_true = np.hypot(px, py)
     eta = _eta(px, py, pz)
     phi = np.arctan2(py, px)
     inside = (np.abs(eta) < c["jets"]["max_abs_eta"]) & (e > 0)
-    res = np.where(inside, jet_resolution(np.where(e > 0, e, 1.0), np.minimum(np.abs(eta), 4.9)), 0.0)
+    res = np.where(inside, jet_resolution(np.where(e > 0, e, 1.0), np.minimum(np.abs(eta), 4.9), c), 0.0)
     res = np.nan_to_num(res)
     e_s = np.where(inside, _lognormal(rng, np.where(e > 0, e, 1.0) * c["jets"]["response"], res), 0.0)
     scale = np.divide(e_s, e, out=np.zeros_like(e_s), where=e > 0)
@@ -141,7 +143,7 @@ def simulate(events: ak.Array, *, seed: int = 0) -> ak.Array:
         ggood[:, 0] & (gpt[:, 0] > sel["leading_jet_pt_min"]) & (np.abs(geta[:, 0]) < sel["leading_jet_abs_eta_max"])
     )
     pass_sr = (met > sel["met_min"]) & lead_ok & (nj <= sel["max_jets"]) & (min_dphi > cut_dphi) & ~veto
-    edges = np.array(c["binning"]["em_edges"])
+    edges = np.array([float(x) for x in c["binning"]["em_edges"]])
     em_bin = np.where(pass_sr, np.searchsorted(edges, met, side="right") - 1, -1)
     out = {
         "met": met,
