@@ -51,6 +51,7 @@ class Belle2Beams:
 
 
 def belle2_beams() -> Belle2Beams:
+    """The SuperKEKB beam four-momenta and boost of the Belle II c.m. frame (from beams.yaml)."""
     cfg = C.load_yaml("beams.yaml")["belle2"]
     half = 0.5 * float(cfg["crossing_angle"])
     e1, e2 = float(cfg["e_minus_energy"]), float(cfg["e_plus_energy"])

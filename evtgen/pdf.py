@@ -185,6 +185,7 @@ def _knot_derivs(logx: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def build_arrays(subgrids) -> tuple:
+    """Contiguous, padded numba input arrays of a PDF grid (knots, values, Hermite slopes)."""
     q2lo, xoff, qoff, voff = [], [0], [0], [0]
     logx, logq2, xf, dxf = [], [], [], []
     for xs, qs, pids, vals in subgrids:
@@ -345,6 +346,7 @@ def alphas_lo(par, q2):
 
 @nb.njit(cache=True)
 def alphas_array(par, q2):
+    """alpha_s at each scale of ``q`` (GeV), LO running from alpha_s(M_Z)."""
     out = np.empty(q2.size)
     for i in range(q2.size):
         out[i] = alphas_lo(par, q2[i])
@@ -659,6 +661,7 @@ def xfx_pair_fast(g, xa, xb, q2, fa, fb, work):
 
 @nb.njit(cache=True)
 def xfx_array(g, iflav, x, q2):
+    """x f(x, Q) of one parton at arrays of x and Q (LHAPDF log-cubic interpolation)."""
     out = np.empty(x.size)
     buf = np.empty(13)
     work = np.empty((4, 13))
@@ -670,6 +673,7 @@ def xfx_array(g, iflav, x, q2):
 
 @nb.njit(cache=True)
 def xfx_all_array(g, x, q2):
+    """x f(x, Q) of every parton flavour at arrays of x and Q."""
     out = np.empty((x.size, 13))
     work = np.empty((4, 13))
     for i in range(x.size):
@@ -678,6 +682,7 @@ def xfx_all_array(g, x, q2):
 
 
 def gev2_to_pb() -> float:
+    """Conversion factor from GeV^-2 to pb ((hbar c)^2)."""
     return float(pdf_config()["gev2_to_pb"])
 
 

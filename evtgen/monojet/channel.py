@@ -25,6 +25,8 @@ from evtgen.monojet import generator as G
 
 @dataclass
 class MonojetRate:
+    """Cross section of an LHC channel at one model point (pb), with its errors and scale variation."""
+
     channel: str
     mass_name: str
     mass: float
@@ -105,6 +107,46 @@ def _key_opts(options: dict | None) -> tuple:
     return tuple(sorted((k, v) for k, v in (options or {}).items() if k in keep and v is not None))
 
 
+def _generate_from(setup, integ, n: int, key, first_trial: int, chunk: int | None):
+    """The ``n`` accepted trials from trial ``first_trial`` on: (columns, index of the last one).
+
+    The loop of :func:`evtgen.monojet.generator.generate` with a start trial (that function
+    always starts at trial 0); kept identical so that the chunks concatenate to its events.
+    """
+    import numpy as np
+
+    from evtgen.monojet import kernels as K
+
+    if integ.sigma_pb <= 0:
+        raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
+    eff_guess = max(integ.unweighting_efficiency, 1e-4)
+    max_chunk = int(chunk) if chunk is not None else 2_000_000
+    g, par, apar = setup.pdf.arrays, setup.par, setup.apar
+    cells = (integ.edges, integ.cell_prob, integ.cell_alias, integ.cell_bits)
+    out = np.empty((K.NCOL, n))
+    ids = np.empty((3, n), dtype=np.int32)
+    first, n_acc, last = int(first_trial), 0, int(first_trial) - 1
+    while n_acc < n:
+        size = int(min(max((n - n_acc) / eff_guess * 1.03, 20000), max_chunk))
+        cap = int(1.3 * eff_guess * size / K.NBLOCK) + 256
+        count, index, rec, over, overflow = K.accept_and_build(
+            first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar, cap
+        )
+        if overflow.any():
+            acc, _ = K.accept_trials(first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar)
+            idx = np.nonzero(acc)[0][: n - n_acc] + first
+            rec = K.build_events(idx, key[0], key[1], *cells, par, g, apar)[None]
+            count = np.array([idx.size])
+        else:
+            idx = np.concatenate([index[b, : int(c)] for b, c in enumerate(count)])[: n - n_acc]
+        m = K.records_to_columns(count, rec, par, apar, out, ids, n_acc, n - n_acc)
+        if m:
+            last = int(idx[m - 1])
+        n_acc += m
+        first += size
+    return {"cols": out, "ids": ids}, last
+
+
 class _Monojet:
     mode = "phiphi"
     name = ""
@@ -161,6 +203,22 @@ class _Monojet:
         ev = G.to_awkward(setup, cols)
         return ev
 
+    def generate_chunks(self, n, *, mass, couplings, seed=None, options=None, chunk_size: int = 1 << 18):
+        """The events of :meth:`generate` (same seed: identical events) as chunks of at most
+        ``chunk_size`` events, so a single-file production of any ``n`` needs the memory of
+        one chunk. Trial ``i`` uses the stream (key, i) and the events are the accepted trials
+        in order, so each chunk resumes at the trial after the last accepted one."""
+        n = check_positive_int("n", n)
+        chunk_size = check_positive_int("chunk_size", chunk_size)
+        setup, integ = self._prepare(mass, couplings, options)
+        key = rng.derive_key(seed)
+        first_trial = 0
+        for start in range(0, n, chunk_size):
+            m = min(chunk_size, n - start)
+            cols, last = _generate_from(setup, integ, m, key, first_trial, (options or {}).get("trial_chunk"))
+            first_trial = last + 1
+            yield G.to_awkward(setup, cols)
+
     def generate_with_stats(self, n, *, mass, couplings, seed=None, options=None):
         """(events, rate, generation statistics) — used by the analyses and the benchmark."""
         setup, integ = self._prepare(mass, couplings, options)
@@ -171,6 +229,8 @@ class _Monojet:
 
 
 class PP2JPhiPhi(_Monojet):
+    """pp -> j phi phi at 13 TeV through the quark and gluon contact operators."""
+
     mode = "phiphi"
     name = "pp2jphiphi"
     description = (
@@ -182,6 +242,8 @@ class PP2JPhiPhi(_Monojet):
 
 
 class PP2JS(_Monojet):
+    """pp -> j S at 13 TeV with one invisible scalar S (Yukawa and gluon couplings)."""
+
     mode = "S"
     name = "pp2js"
     description = "pp -> j S at 13 TeV, LO, L = -y S qbar q (CS_qq = y) and c S G G (CG = c [GeV^-1])"

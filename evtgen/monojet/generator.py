@@ -32,6 +32,7 @@ COUPLING_NAMES = ("CG",) + tuple(f"CS_{q}" for q in QUARKS)
 
 @lru_cache(maxsize=1)
 def config() -> dict:
+    """The generator settings of evtgen/data/monojet.yaml (cached)."""
     return yaml.safe_load(resources.files("evtgen").joinpath("data/monojet.yaml").read_text())
 
 
@@ -115,6 +116,8 @@ def make_setup(mode: str, mass, couplings: dict | None, options: dict | None = N
 
 @dataclass
 class Integration:
+    """The adapted VEGAS grid, the cross section and the unweighting cell maxima of one model point."""
+
     sigma_pb: float
     sigma_err_pb: float
     variations_pb: np.ndarray  # 7-point

@@ -437,6 +437,7 @@ def alias_table(p):
 
 @nb.njit(cache=True)
 def cell_of(r, nc):
+    """Index of the unweighting cell of a point of the unit hypercube."""
     c = 0
     m = 1
     for k in range(r.size):
