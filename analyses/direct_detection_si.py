@@ -4,7 +4,7 @@ against the model's per-nucleon cross section, with isospin violation through ea
 
 What the Result holds (common schema, :mod:`analyses.result`):
 
-- ``parameter``: the coupling named by option ``coupling`` (CS_uu, CS_dd, CS_ss, CS_cc, CS_bb, CG); the
+- ``parameter``: the coupling named by option ``coefficient`` (CS_uu, CS_dd, CS_ss, CS_cc, CS_bb, CG); the
   other couplings stay fixed at the point's values. ``upper_limit_95`` is the one-sided 95% CL limit
   on |C| along the sign of the point's value (or, when the point's value is 0, towards the cancellation
   if the other couplings are non-zero, else positive), from the approximate likelihood below.
@@ -102,28 +102,24 @@ def recast(
     point: ModelPoint,
     *,
     data: dict,
-    coupling: str = "CS_ss",
+    coefficient: str = "CS_ss",
     nucleon_set: str | None = None,
     alpha_s: float | None = None,
     experiments: str = "",
     rescale_relic: bool = False,
-    plot: str | None = None,
 ) -> Result:
     """Direct-detection constraint at the point's m_phi on coupling ``coupling`` (others fixed)."""
     mphi = point.mphi
     if mphi is None or not mphi > 0:
         raise PhiphiError("direct detection needs --mphi > 0 (GeV)")
+    coupling = coefficient
     if coupling not in dd.SI_COUPLINGS:
-        raise PhiphiError(f"coupling = {coupling!r}; choose one of {', '.join(dd.SI_COUPLINGS)}")
+        raise PhiphiError(f"coefficient = {coupling!r}; choose one of {', '.join(dd.SI_COUPLINGS)}")
     couplings, ignored = _split_couplings(point)
     me = nucleon_me.matrix_elements(nucleon_set or None)
     a_s = nucleon_me.default_alpha_s() if alpha_s is None else float(alpha_s)
     names = [n.strip() for n in experiments.split(",") if n.strip()] if experiments else None
     curves = dd.limit_curves(data, names)
-    if plot:
-        from analyses.plotting import check_png
-
-        check_png(plot)
 
     omega_obs = float(data["omega_obs_h2"]["value"])
     omega, rate_scale = (None, 1.0)
@@ -227,17 +223,31 @@ def recast(
     result.twice_nll_null = 0.0  # no phi-nucleon scattering (sigma = 0)
     result.excluded_95 = point_nll > stats.Q_95_ONE_SIDED
     result.extras["upper_limit_95_sign"] = "+" if reference > 0 else "-"
-    if plot:
-        from .dm.figures_dd import plot_isospin_plane
-
-        cplus = couplings.get("CS_uu", 0.0) + couplings.get("CS_dd", 0.0)
-        if cplus == 0:
-            raise PhiphiError("plot: the R_- - R_s plane needs C_uu + C_dd != 0 at the point")
-        point_r = dd.isospin_ratios(couplings)
-        extra = {k: v for k, v in couplings.items() if k not in ("CS_uu", "CS_dd", "CS_ss")}
-        plot_isospin_plane(
-            mphi, cplus, plot, curves=curves, me=me, alpha_s=a_s, other_couplings=extra,
-            rate_scale=rate_scale, point=point_r,
-        )  # fmt: skip
-        result.extras["plot"] = str(plot)
     return result
+
+
+def plot(result: Result, path, *, point: ModelPoint | None = None, **options: Any) -> None:
+    """The R_- - R_s plane allowed at the point's m_phi (seed Fig. 4 right), C_uu + C_dd, C_G, C_cc, C_bb
+    fixed at the point's values, the point marked (``phiphi recast dd ... --plot FILE.png``)."""
+    from .dm.figures_dd import plot_isospin_plane
+
+    if point is None or point.mphi is None:
+        raise PhiphiError("plot: the R_- - R_s plane needs the model point (m_phi and couplings)")
+    couplings, _ = _split_couplings(point)
+    cplus = couplings.get("CS_uu", 0.0) + couplings.get("CS_dd", 0.0)
+    if cplus == 0:
+        raise PhiphiError("plot: the R_- - R_s plane needs C_uu + C_dd != 0 at the point")
+    experiments = options.get("experiments") or ""
+    names = [n.strip() for n in experiments.split(",") if n.strip()] or None
+    extra = {k: v for k, v in couplings.items() if k not in ("CS_uu", "CS_dd", "CS_ss")}
+    plot_isospin_plane(
+        point.mphi,
+        cplus,
+        path,
+        curves=dd.limit_curves(names=names),
+        me=nucleon_me.matrix_elements(options.get("nucleon_set") or None),
+        alpha_s=options.get("alpha_s"),
+        other_couplings=extra,
+        rate_scale=float(result.extras.get("rate_scale", 1.0)),
+        point=dd.isospin_ratios(couplings),
+    )

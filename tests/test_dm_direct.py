@@ -200,7 +200,7 @@ def test_dd_analysis_result():
 
 def test_dd_analysis_other_couplings_fixed():
     """With C_uu, C_dd fixed, the limit on C_ss runs towards the cancellation (negative C_ss)."""
-    r = registry.recast("dd", model_point(mphi=1.5, couplings={"CS_uu": 2e-6, "CS_dd": 1e-6}), coupling="CS_ss")
+    r = registry.recast("dd", model_point(mphi=1.5, couplings={"CS_uu": 2e-6, "CS_dd": 1e-6}), coefficient="CS_ss")
     lo, hi = r.extras["allowed_interval_90_published"]
     assert r.extras["upper_limit_95_sign"] == "-"
     assert lo < 0 and hi < 0
@@ -221,7 +221,7 @@ def test_dd_bad_input():
     with pytest.raises(PhiphiError, match="unknown"):
         registry.recast("dd", model_point(mphi=1.0, couplings={"CS_ss": 1e-4}), experiments="LUX")
     with pytest.raises(PhiphiError, match="alpha_s"):
-        registry.recast("dd", model_point(mphi=1.0, couplings={"CG": 1e-6}), coupling="CG", alpha_s=-1)
+        registry.recast("dd", model_point(mphi=1.0, couplings={"CG": 1e-6}), coefficient="CG", alpha_s=-1)
     # flavour-violating couplings are ignored and listed
     r = registry.recast("dd", model_point(mphi=1.0, couplings={"CS_ss": 1e-4, "CS_sb": 1e-7}))
     assert "CS_sb" in r.provenance["ignored_couplings"]
@@ -282,9 +282,9 @@ def test_isospin_plane_plot(tmp_path):
         mphi, cplus, tmp_path / "plane.png", curves=curves, point=(0.0, -11.0), n_grid=101
     )
     assert out.exists() and out.stat().st_size > 10000
-    r = registry.recast(
-        "dd",
-        model_point(mphi=0.13, couplings={"CS_uu": 5e-5, "CS_dd": 5e-5, "CS_ss": -1.1e-3}),
-        plot=str(tmp_path / "a.png"),
-    )
-    assert (tmp_path / "a.png").exists() and r.extras["plot"].endswith("a.png")
+    import analyses.direct_detection_si as dds
+
+    pt = model_point(mphi=0.13, couplings={"CS_uu": 5e-5, "CS_dd": 5e-5, "CS_ss": -1.1e-3})
+    r = registry.recast("dd", pt)
+    dds.plot(r, tmp_path / "a.png", point=pt)
+    assert (tmp_path / "a.png").exists()

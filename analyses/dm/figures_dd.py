@@ -97,7 +97,7 @@ def plot_isospin_plane(
         w = dd.target_weights(xe, m, alpha_s)["CS_ss"]
         pref = float(dd.sigma_per_nucleon(mphi, {"CS_ss": 1.0}, xe, m, alpha_s)) / w**2
         half = np.sqrt(used[0](mphi) / (pref * rate_scale)) / abs(w * c_plus)
-        pad = max(4.0 * half, 0.1 * (line.max() - line.min()) + 0.5)
+        pad = max(1.5 * half, 0.1 * (line.max() - line.min()) + 0.5)
         r_s_range = (float(line.min() - pad), float(line.max() + pad))
     rs = np.linspace(*r_s_range, n_grid)
     RM, RS = np.meshgrid(rm, rs)
