@@ -146,7 +146,7 @@ class RelicModel:
             fr = {k: self._interp(v, x_f) / tot for k, v in self.channels.items() if tot > 0}
         return FreezeOut(
             mphi=self.mphi,
-            omega_h2=omega_h2_per_yield(self.mphi) * y_inf,
+            omega_h2=float(omega_h2_per_yield(self.mphi) * y_inf),
             y_inf=y_inf,
             x_f=x_f,
             fractions_freeze_out=fr,
@@ -190,7 +190,7 @@ class RelicModel:
             fr = {k: self._interp(v, x_f) / tot for k, v in self.channels.items() if tot > 0}
         return FreezeOut(
             mphi=self.mphi,
-            omega_h2=omega_h2_per_yield(self.mphi) * y_inf,
+            omega_h2=float(omega_h2_per_yield(self.mphi) * y_inf),
             y_inf=y_inf,
             x_f=x_f,
             fractions_freeze_out=fr,
