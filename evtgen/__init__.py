@@ -57,7 +57,9 @@ def rate(
     """Rate of a channel at a model point: ``.width``, ``.br``, ``.br_err`` for decays
     (GeV, dimensionless); cross sections in pb for the LHC channels. ``.as_dict()`` gives JSON."""
     point = channel_point(name, mphi=mphi, mx=mx, ms=ms, couplings=couplings, options=options)
-    return channels.get(name).rate(mass=point.mass, couplings=_given(point, couplings), options=dict(point.options))
+    from .production import physical_rate
+
+    return physical_rate(name, mass=point.mass, couplings=_given(point, couplings), options=dict(point.options))
 
 
 def _given(point: ModelPoint, couplings: dict[str, float] | None) -> dict[str, float]:
@@ -88,7 +90,11 @@ def generate(
     from .frames import check_frame
 
     check_frame(frame)
-    return channels.get(name).generate(
+    from .production import physical_rate
+
+    ch = channels.get(name)
+    physical_rate(name, mass=point.mass, couplings=_given(point, couplings), options=dict(point.options))
+    return ch.generate(
         n,
         mass=point.mass,
         couplings=_given(point, couplings),

@@ -17,11 +17,28 @@ from importlib.metadata import entry_points
 GROUP = "phiphi.commands"
 
 
+class UsageError(Exception):
+    """A command-line syntax error found by argparse (printed as one line, exit status 2)."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line ``phiphi: error: ...`` (no usage block).
+
+    ``add_subparsers`` builds the subcommand parsers with the class of their parent, so every
+    registered command inherits this behaviour.
+    """
+
+    def error(self, message: str):  # type: ignore[override]
+        sub = self.prog[len("phiphi") :].strip() if self.prog.startswith("phiphi") else self.prog
+        where = f"phiphi {sub} --help" if sub else "phiphi --help"
+        raise UsageError(f"{message} (see {where})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The root parser with every registered layer's subcommands."""
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="phiphi",
         description="Light invisible scalar pairs in Belle II, NA62, KOTO and ATLAS missing-energy searches, "
         "and as dark matter. Units: GeV.",
@@ -35,21 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input)."""
-    from .errors import PhiphiError
+    from .errors import PhiphiError, Terminated
 
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
-    except PhiphiError as exc:
-        print(f"phiphi: error: {exc}", file=sys.stderr)
+    except (PhiphiError, UsageError) as exc:
+        print(f"phiphi: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("phiphi: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("phiphi: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line (a multi-line message is joined with '; ')."""
+    return "; ".join(x.strip() for x in str(exc).splitlines() if x.strip())
 
 
 if __name__ == "__main__":

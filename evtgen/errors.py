@@ -33,3 +33,8 @@ def check_positive_int(name: str, value: int) -> int:
     if n != value or n <= 0:
         raise PhiphiError(f"{name} = {value!r} must be a positive integer")
     return n
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when the process receives SIGTERM during a write, so that the
+    cleanup of temporary files runs (like KeyboardInterrupt for SIGINT); the CLI exits 143."""

@@ -8,12 +8,17 @@ depend on the number of workers or on the order the parts finish in. Channels wi
 block generation (the LHC channels) generate each part from its own seed, derived from the
 master seed and ``k``: reproducible for a given seed and chunk size.
 
-Crash safety: a part is written to a hidden temporary name (``.part-00003.parquet.tmp-*``,
-which no ``*.parquet`` / ``part-*`` glob matches) and renamed when complete, so a part
-file is either complete or absent. The manifest (metadata, chunk size, per-part row
-counts, ``complete`` flag) is written first, atomically; a rerun with the same arguments
-checks it, removes stray temporaries and generates only the missing parts. Peak memory is
-one chunk per worker, whatever ``n``.
+Crash safety: the production is written into a hidden staging directory beside ``DIR``
+(``.DIR.partial/``) and renamed to ``DIR`` only when every part is complete, so ``DIR``
+either does not exist or holds the complete dataset: no standard reader
+(``ak.from_parquet(DIR)``, ``dask_awkward.from_parquet``, ``uproot.dask``, ROOT) can take a
+killed production for data. Inside the staging directory a part is written to a hidden
+temporary name (``.part-00003.parquet.tmp-*``) and renamed when complete, so a part file
+is complete or absent. The manifest (metadata, chunk size, per-part row counts,
+``complete`` flag) is written first, atomically; a rerun with the same arguments checks
+it, removes stray temporaries, generates only the missing parts and then renames. A run
+that fails validation (bad point, BR > 1, no disk space, unreachable scheduler) creates
+nothing. Peak memory is one chunk per worker, whatever ``n``.
 
 The dataset opens as one array with ``ak.from_parquet(DIR)``, ``dask_awkward.from_parquet(DIR)``
 or ``uproot.dask({"DIR/part-*.root": "events"})``; :func:`read_dataset` adds the vector
@@ -65,10 +70,21 @@ def part_seed(seed: int, k: int) -> int:
 
 
 # --- manifest -------------------------------------------------------------------------------
+def staging_dir(directory: str | os.PathLike) -> Path:
+    """The hidden directory a production of ``directory`` is written into until complete."""
+    d = Path(directory).expanduser().resolve()
+    return d.parent / f".{d.name}.partial"
+
+
 def read_manifest(directory: str | os.PathLike) -> dict[str, Any]:
     """The manifest of a partitioned dataset."""
     path = Path(directory) / MANIFEST
     if not path.is_file():
+        if (staging_dir(directory) / MANIFEST).is_file():
+            raise PhiphiError(
+                f"{str(directory)!r} is an incomplete production (parts in {str(staging_dir(directory))!r}): "
+                "rerun the same command to finish it"
+            )
         raise PhiphiError(f"{str(directory)!r} has no {MANIFEST}: not a partitioned phiphi dataset")
     try:
         return json.loads(path.read_text())
@@ -192,8 +208,9 @@ def generate_to(
     ``peak_rss_bytes`` = the largest peak RSS of the processes that wrote parts in this call.
     """
     from . import __version__
+    from .io import check_space, terminate_as_exception
     from .model import channel_point
-    from .production import run_metadata
+    from .production import bytes_per_event, physical_rate, run_metadata
 
     n = check_positive_int("n", n)
     chunk_size = check_positive_int("chunk_size", chunk_size)
@@ -201,23 +218,38 @@ def generate_to(
         raise PhiphiError(f"format {format!r} must be one of {', '.join(PART_FORMATS)}")
     if workers is not None and scheduler is not None:
         raise PhiphiError("give either workers or a scheduler address, not both")
+    if workers is not None:
+        check_positive_int("workers", workers)
     if frame not in ("lab", "rest"):
         raise PhiphiError(f"frame {frame!r} must be 'lab' or 'rest'")
     point = channel_point(name, mphi=mphi, mx=mx, ms=ms, couplings=couplings, seed=seed, options=options)
     ch = channels.get(name)
+    if channels.row(name).kind == "lhc":
+        couplings = {k: point.couplings[k] for k in (couplings or {})}
+        if frame != "lab":
+            raise PhiphiError(f"frame {frame!r}: {name} events exist only in the lab (pp centre-of-mass) frame")
     mass, seed = point.mass, point.seed
-    options = {k: v for k, v in (options or {}).items() if v is not None}
+    options = {k: v for k, v in dict(point.options).items() if v is not None}
+    if str(directory).strip() == "":
+        raise PhiphiError("output directory '' is not a path; give DIR/")
     d = Path(directory).expanduser().resolve()
+    stage = staging_dir(d)
     if d.exists() and not d.is_dir():
         raise PhiphiError(f"output path {str(d)!r} exists and is not a directory")
     if not d.parent.is_dir():
         raise PhiphiError(f"parent directory {str(d.parent)!r} does not exist")
-    old = read_manifest(d) if (d / MANIFEST).is_file() else None
+    if not os.access(d.parent, os.W_OK):
+        raise PhiphiError(f"parent directory {str(d.parent)!r} is not writable")
+    done = read_manifest(d) if (d / MANIFEST).is_file() else None
+    if done is None and d.is_dir() and any(d.iterdir()):
+        what = "part files but no " + MANIFEST if any(d.glob("part-*")) else "other files"
+        raise PhiphiError(f"{str(d)!r} holds {what}; use a new or empty directory")
+    old = done or (read_manifest(stage) if (stage / MANIFEST).is_file() else None)
     if seed is None and old is not None:
         seed = old.get("seed")
     seed = rng.resolve_seed(seed)
 
-    rate = ch.rate(mass=mass, couplings=couplings, options=options)
+    rate = physical_rate(name, mass=mass, couplings=couplings, options=options)
     cpl = ch.resolve_couplings(couplings) if hasattr(ch, "resolve_couplings") else (couplings or {})
     meta = run_metadata(ch, n=n, mass=mass, couplings=cpl, seed=seed, frame=frame, rate=rate, options=options)
     n_parts = -(-n // chunk_size)
@@ -249,61 +281,85 @@ def generate_to(
     )
     if old is not None:
         _check_same(old, manifest, d)
-    else:
-        d.mkdir(exist_ok=True)
-        if any(d.glob("part-*")):
-            raise PhiphiError(f"{str(d)!r} holds part files but no {MANIFEST}; use an empty directory")
-        if not os.access(d, os.W_OK):
-            raise PhiphiError(f"output directory {str(d)!r} is not writable")
-        _write_json_atomic(d / MANIFEST, manifest)
+    if done is not None:
+        intact = all(_part_rows(d / q["file"], format) == q["n_events"] for q in manifest["parts"])
+        if intact:  # the complete dataset is there already: write nothing
+            done["peak_rss_bytes"] = 0
+            done["parts_written"] = 0
+            return done
+        # a part was deleted or damaged: back to staging (DIR disappears until complete again)
+        if stage.exists():
+            raise PhiphiError(f"both {str(d)!r} and its staging directory {str(stage)!r} exist; remove one")
+        os.replace(d, stage)
+    if old is None:
+        check_space(d, n * bytes_per_event(name, format, frame), f"{n} {name} events in {str(d)!r}")
 
-    for stray in d.glob(".part-*.tmp-*"):  # left by a killed run
-        with contextlib.suppress(OSError):
-            stray.unlink()
-    missing = [
-        p
-        for p in range(n_parts)
-        if _part_rows(d / manifest["parts"][p]["file"], format) != manifest["parts"][p]["n_events"]
-    ]
-    spec = {
-        "directory": str(d),
-        "channel": ch.name,
-        "n_events": n,
-        "chunk_size": chunk_size,
-        "format": format,
-        "seed": seed,
-        "frame": frame,
-        "mass": mass,
-        "couplings": cpl,
-        "options": options,
-        "metadata": meta,
-    }
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(terminate_as_exception())
+        c = None
+        if workers is not None or scheduler is not None or client is not None:
+            # connect before anything is written: an unreachable scheduler leaves nothing
+            c = stack.enter_context(dask_client(workers, scheduler, client))
+        if old is None:
+            stage.mkdir(exist_ok=True)
+            _write_json_atomic(stage / MANIFEST, manifest)
+        for stray in stage.glob(".part-*.tmp-*"):  # left by a killed run
+            with contextlib.suppress(OSError):
+                stray.unlink()
+        missing = [
+            p
+            for p in range(n_parts)
+            if _part_rows(stage / manifest["parts"][p]["file"], format) != manifest["parts"][p]["n_events"]
+        ]
+        spec = {
+            "directory": str(stage),
+            "channel": ch.name,
+            "n_events": n,
+            "chunk_size": chunk_size,
+            "format": format,
+            "seed": seed,
+            "frame": frame,
+            "mass": mass,
+            "couplings": cpl,
+            "options": options,
+            "metadata": meta,
+        }
+        peak = 0
+        bar = progress_bar(n_parts, n_parts - len(missing), f"{ch.name} parts", "part", progress)
+        try:
+            if missing and c is None:
+                for k in missing:
+                    peak = max(peak, write_part(spec, k)["peak_rss"])
+                    if bar is not None:
+                        bar.update(1)
+            elif missing:
+                from distributed import as_completed
 
-    peak = 0
-    bar = progress_bar(n_parts, n_parts - len(missing), f"{ch.name} parts", "part", progress)
-    try:
-        if missing and workers is None and scheduler is None and client is None:
-            for k in missing:
-                peak = max(peak, write_part(spec, k)["peak_rss"])
-                if bar is not None:
-                    bar.update(1)
-        elif missing:
-            from distributed import as_completed
-
-            with dask_client(workers, scheduler, client) as c:
                 futures = [c.submit(write_part, spec, k, pure=False) for k in missing]
                 for fut in as_completed(futures):
                     peak = max(peak, fut.result()["peak_rss"])
                     if bar is not None:
                         bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    manifest["complete"] = True
-    _write_json_atomic(d / MANIFEST, manifest)
+        finally:
+            if bar is not None:
+                bar.close()
+        manifest["complete"] = True
+        _write_json_atomic(stage / MANIFEST, manifest)
+        _fsync_dir(stage)
+        os.replace(stage, d)  # an empty DIR made by the user is replaced too
+        _fsync_dir(d.parent)
     manifest["peak_rss_bytes"] = peak
     manifest["parts_written"] = len(missing)
     return manifest
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def part_files(directory: str | os.PathLike) -> list[Path]:

@@ -70,7 +70,7 @@ def test_round_trip(tmp_path, ext):
     path = tmp_path / f"ev{ext}"
     from evtgen.production import generate_file
 
-    out, meta = generate_file("k2piphiphi", 5000, path, mass=0.1, seed=3, chunk_size=1500)
+    out, meta = generate_file("k2piphiphi", 5000, path, mphi=0.1, seed=3, chunk_size=1500)
     back = io.read_events(path)
     ref = evtgen.generate("k2piphiphi", 5000, mphi=0.1, seed=3)
     assert len(back) == 5000
@@ -119,8 +119,8 @@ def test_cli_rate_json(capsys):
         (["generate", "b2kphiphi", "-n", "10", "--mphi", "2.5"], "kinematic limit 2.39"),
         (["generate", "k2piphiphi", "-n", "10", "--mphi", "0.2"], "kinematic limit 0.17"),
         (["generate", "b2kx", "-n", "10", "--mx", "5.0"], "kinematic limit 4.78"),
-        (["generate", "b2kphiphi", "-n", "0", "--mphi", "1"], "n = 0"),
-        (["generate", "b2kphiphi", "-n", "-5", "--mphi", "1"], "n = -5"),
+        (["generate", "b2kphiphi", "-n", "0", "--mphi", "1"], "-n: '0'"),
+        (["generate", "b2kphiphi", "-n", "-5", "--mphi", "1"], "-n: '-5'"),
         (["generate", "b2kfoo", "-n", "10"], "unknown channel 'b2kfoo'"),
         (["generate", "b2kphiphi", "-n", "10", "--mphi", "1", "--coupling", "CS_sd=1e-8"], "unknown coupling 'CS_sd'"),
         (["generate", "b2kphiphi", "-n", "10", "--mphi", "nan"], "mphi = nan"),

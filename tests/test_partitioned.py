@@ -90,17 +90,20 @@ def test_resume_after_crash_regenerates_only_missing_parts(serial, tmp_path, mon
     with pytest.raises(MemoryError):
         evtgen.generate_to("b2kphiphi", N, d, chunk_size=CHUNK, progress=False, **ARGS)
     monkeypatch.setattr(evio, "_write_parquet", real)
-    assert sorted(os.listdir(d)) == ["manifest.json", "part-00000.parquet"]  # part 1 absent, no temp left
-    assert not json.loads((d / "manifest.json").read_text())["complete"]
+    stage = partitioned.staging_dir(d)
+    assert not d.exists()  # DIR appears only when complete: no reader can take the partial parts for data
+    assert sorted(os.listdir(stage)) == ["manifest.json", "part-00000.parquet"]  # part 1 absent, no temp left
+    assert not json.loads((stage / "manifest.json").read_text())["complete"]
     with pytest.raises(PhiphiError, match="incomplete"):
         partitioned.read_dataset(d)
     # a killed process leaves its temp file behind; a rerun removes it
-    (d / ".part-00002.parquet.tmp-abc123").write_bytes(b"junk")
+    (stage / ".part-00002.parquet.tmp-abc123").write_bytes(b"junk")
     man = evtgen.generate_to(
         "b2kphiphi", N, d, chunk_size=CHUNK, progress=False, **{**ARGS, "seed": None}
     )  # seed from the manifest
     assert man["parts_written"] == 2 and man["seed"] == 42
     assert sorted(os.listdir(d)) == ["manifest.json", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert not stage.exists()
     cols = columns(d)
     for k in ref:  # no duplicate, no missing event
         np.testing.assert_array_equal(cols[k], ref[k], err_msg=k)
@@ -108,6 +111,8 @@ def test_resume_after_crash_regenerates_only_missing_parts(serial, tmp_path, mon
     (d / "part-00000.parquet").unlink()
     assert evtgen.generate_to("b2kphiphi", N, d, chunk_size=CHUNK, progress=False, **ARGS)["parts_written"] == 1
     np.testing.assert_array_equal(columns(d)["K_px"], ref["K_px"])
+    # a complete dataset is not rewritten
+    assert evtgen.generate_to("b2kphiphi", N, d, chunk_size=CHUNK, progress=False, **ARGS)["parts_written"] == 0
 
 
 def test_killed_cli_run_resumes(tmp_path):
@@ -131,19 +136,21 @@ def test_killed_cli_run_resumes(tmp_path):
         "-o",
         f"{d}/",
     ]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stage = partitioned.staging_dir(d)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not (d / "part-00002.parquet").exists() and proc.poll() is None:
+    while time.monotonic() < deadline and not (stage / "part-00002.parquet").exists() and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    done = sorted(p.name for p in d.glob("part-*.parquet"))
+    assert not d.exists()
+    done = sorted(p.name for p in stage.glob("part-*.parquet"))
     if len(done) == 80:
         pytest.skip("the run finished before it could be killed")
     import pyarrow.parquet as pq
 
     for name in done:  # each part present is complete (its reader sees all its rows)
-        assert pq.ParquetFile(d / name).metadata.num_rows == 5000
+        assert pq.ParquetFile(stage / name).metadata.num_rows == 5000
     assert subprocess.run(argv, capture_output=True).returncode == 0
     assert sorted(p.name for p in d.glob("*")) == ["manifest.json"] + [f"part-{k:05d}.parquet" for k in range(80)]
     cols = columns(d)
