@@ -33,8 +33,8 @@ point (:func:`allowed_regions`). The dominant constraint is the analysis with th
 Applicability (read from the registry header, no analysis module imported):
 
 - an analysis with ``channels`` applies when the point has a non-zero value of the parameter
-  one of its channels limits (and, for channels of the channel registry, the mass that channel
-  takes); the first such channel in header order (``default_channel`` first, or the point's
+  one of its channels limits, or of a coupling the channel's registry row takes (and, for
+  channels of the channel registry, the mass that channel takes); the first such channel in header order (``default_channel`` first, or the point's
   own channel) is used and the point is restricted to the couplings and options that channel
   accepts;
 - a constraint (``channels: {}``) applies when the point has a non-zero value of one of the
@@ -145,10 +145,12 @@ def applicable(info: registry.AnalysisInfo, point: ModelPoint) -> tuple[str | No
             order.insert(0, first)
         wanted = []
         for ch in order:
-            param = info.channels[ch]
-            if not _nonzero(point, param):
-                continue
             row = channel_registry.ROWS.get(ch)
+            reads = [info.channels[ch]]
+            if row is not None and info.header.get("generated_channels", True):
+                reads += [c for c in row.couplings if c not in reads]
+            if not any(_nonzero(point, c) for c in reads):
+                continue
             if row is not None and row.mass_option and row.mass_option not in point.masses:
                 wanted.append(f"{ch} needs --{row.mass_option}")
                 continue
