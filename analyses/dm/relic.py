@@ -284,4 +284,5 @@ def freeze_out_approximation(model: RelicModel, scale: float = 1.0, delta: float
     lnx = np.concatenate([[lnxf], model.lnx[sel]])
     rs = np.interp(lnx, model.lnx, rate)
     integral = float(np.trapezoid(rs / np.exp(lnx), lnx)) + rate[-1] / model.x_last
+    integral += math.exp(-float(model.ln_y_eq(math.exp(lnxf)))) / (1.0 + delta)
     return omega_h2_per_yield(model.mphi) / integral
