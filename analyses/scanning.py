@@ -157,6 +157,8 @@ def flatten(result: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _scalar(x: Any) -> Any:
+    if isinstance(x, str) and x == "":
+        return None  # CSV cannot tell "" from a missing value: both are None in a table
     if isinstance(x, (np.floating, np.integer, np.bool_)):
         return x.item()
     if x is None or isinstance(x, (bool, int, float, str)):

@@ -1,13 +1,14 @@
-"""Parameter scans on Dask: grid parsing, worker-independent results, resume after an
-interruption, the results file, the CLI against a running scheduler, and one real analysis.
+"""Parameter scans on Dask and the extension points, through the normal CLI and API:
+grid parsing, validation before any work, worker-independent results, resume after an
+interruption, the results file, and a user's analysis + detector card living in tests/
+(``tests/toy_analysis/``), found through PHIPHI_ANALYSIS_PATH with no package file touched.
 
-One LocalCluster (2 worker processes, 1 thread each) serves the whole module; the scanned
-analysis is ``tests/scan_toy/analysis.py`` (generate -> bin -> Poisson limit, small), so
-these tests do not depend on the cost of the published analyses.
+One LocalCluster (2 worker processes, 1 thread each) serves the whole module.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -16,33 +17,31 @@ import pytest
 import analyses
 from analyses import scanning
 from evtgen.errors import PhiphiError
+from evtgen.parallel import index_seed
 
-TESTS = str(Path(__file__).parent)
-GRID = {"mphi": "0.5:1.25:0.25", "couplings": {"CS_sb": "1e-8,3e-8"}, "seed": 11, "n_events": 400}
+TOY = str(Path(__file__).parent / "toy_analysis")
+GRID = {"mphi": "0.5:1.25:0.25", "CS_sb": "1e-8,3e-8"}
+OPTIONS = {"n_events": 400}
 N_POINTS = 8  # 4 masses x 2 couplings
 
 
+@pytest.fixture(scope="module", autouse=True)
+def toy_path():
+    saved = os.environ.get("PHIPHI_ANALYSIS_PATH")
+    os.environ["PHIPHI_ANALYSIS_PATH"] = TOY  # inherited by the Dask workers spawned below
+    yield
+    if saved is None:
+        del os.environ["PHIPHI_ANALYSIS_PATH"]
+    else:
+        os.environ["PHIPHI_ANALYSIS_PATH"] = saved
+
+
 @pytest.fixture(scope="module")
-def client():
-    pytest.importorskip("distributed")
+def client(toy_path):
     from evtgen.parallel import dask_client
 
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join([TESTS, saved or ""])  # workers import the toy analysis
-    try:
-        with dask_client(workers=2) as c:  # LocalCluster: 2 processes x 1 thread, 1 numba thread each
-            yield c
-    finally:
-        if saved is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = saved
-
-
-@pytest.fixture(autouse=True)
-def toy(monkeypatch):
-    monkeypatch.syspath_prepend(TESTS)
-    monkeypatch.setitem(analyses.ANALYSES, "toy", "scan_toy.analysis")
+    with dask_client(workers=2) as c:  # LocalCluster: 2 processes x 1 thread, 1 numba thread each
+        yield c
 
 
 # --- grid --------------------------------------------------------------------------------------
@@ -63,30 +62,28 @@ def test_parse_values():
 
 
 def test_grid_and_seeds():
-    pts = scanning.build_grid(
-        "toy", mphi=GRID["mphi"], couplings=GRID["couplings"], seed=11, channel=["b2kphiphi", "b2kstarphiphi"]
-    )
-    assert len(pts) == 2 * N_POINTS and [p["index"] for p in pts] == list(range(16))
+    grid = {"mphi": GRID["mphi"], "channel": ["b2kphiphi", "b2kstarphiphi"], "CS_sb": GRID["CS_sb"]}
+    with pytest.raises(PhiphiError, match="unknown coupling 'CS_sb' for channel b2kstarphiphi"):
+        scanning.build_grid("toy", grid, seed=11)  # validated before any work
+    pts = scanning.build_grid("toy", {"mphi": GRID["mphi"], "CS_sb": GRID["CS_sb"]}, seed=11)
+    assert len(pts) == N_POINTS and [p["index"] for p in pts] == list(range(N_POINTS))
     assert (pts[0]["channel"], pts[0]["mphi"], pts[0]["CS_sb"]) == ("b2kphiphi", 0.5, 1e-8)
     assert (pts[1]["mphi"], pts[1]["CS_sb"]) == (0.5, 3e-8)  # couplings vary fastest
-    assert pts[-1]["channel"] == "b2kstarphiphi"
     # the seed of a point is a function of (master seed, index) only: all distinct, reproducible
     assert len({p["seed"] for p in pts}) == len(pts)
-    assert [p["seed"] for p in pts] == [scanning.point_seed(11, i) for i in range(16)]
-    assert scanning.point_seed(12, 0) != pts[0]["seed"]
+    assert [p["seed"] for p in pts] == [index_seed(11, i) for i in range(N_POINTS)]
+    assert index_seed(12, 0) != pts[0]["seed"]
     with pytest.raises(PhiphiError, match="exactly one"):
-        scanning.build_grid("toy", mphi="1", mx="1")
+        scanning.build_grid("toy", {"mphi": "1", "mx": "1"})
+    with pytest.raises(PhiphiError, match="above the kinematic limit"):
+        scanning.build_grid("toy", {"mphi": "1:3:1"})
+    with pytest.raises(PhiphiError, match="does not apply to analysis toy"):
+        scanning.build_grid("toy", {"mphi": "1"}, options={"cutoff": 3.0})
 
 
 def test_flatten():
     flat = scanning.flatten(
-        {
-            "interval_95": [0.1, 0.9],
-            "counts": [1, 2, 3],
-            "couplings": {"CS_sb": 1e-8},
-            "upper_limit_95": None,
-            "ok": True,
-        }
+        {"interval_95": [0.1, 0.9], "counts": [1, 2, 3], "couplings": {"CS_sb": 1e-8}, "upper_limit_95": None}
     )
     assert flat == {
         "interval_95_lo": 0.1,
@@ -96,44 +93,87 @@ def test_flatten():
         "counts_2": 3,
         "couplings_CS_sb": 1e-8,
         "upper_limit_95": None,
-        "ok": True,
     }
+
+
+def test_user_analysis_recast_through_the_cli(capsys):
+    from evtgen.cli import main
+
+    rc = main(["recast", "toy", "--mphi", "1.0", "--coupling", "CS_sb=2e-8", "--n-events", "300", "--json"])
+    assert rc == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["analysis"] == "toy" and d["parameter"] == "CS_sb" and d["upper_limit_95"] > 0
+    assert d["no_half"]["upper_limit_95"] == pytest.approx(d["upper_limit_95"] / 2, rel=1e-15)
+    assert main(["recast", "toy", "--mphi", "1.0", "--cutoff", "3"]) == 2  # an option toy does not declare
+
+
+def test_user_detector_card_through_the_cli(tmp_path):
+    """tests/toy_analysis/toy_atlas_card.yaml (emulation: atlas, 40 GeV soft term) runs through
+    `phiphi simulate --card`; the wider soft term widens the E_T^miss - truth difference."""
+    import awkward as ak
+    import numpy as np
+
+    from evtgen.cli import main
+    from evtgen.io import read_events, read_metadata
+
+    ev = tmp_path / "mj.parquet"
+    assert (
+        main(
+            [
+                "generate",
+                "pp2jphiphi",
+                "-n",
+                "2000",
+                "--mphi",
+                "10",
+                "--coupling",
+                "CG=1e-6",
+                "--seed",
+                "3",
+                "-o",
+                str(ev),
+            ]
+        )
+        == 0
+    )
+    std, toy = tmp_path / "std.parquet", tmp_path / "toy.parquet"
+    assert main(["simulate", str(ev), "--detector", "atlas", "-o", str(std)]) == 0
+    assert main(["simulate", str(ev), "--card", str(Path(TOY) / "toy_atlas_card.yaml"), "-o", str(toy)]) == 0
+    spread = [np.std(ak.to_numpy(r.met - r.met_true)) for r in (read_events(std), read_events(toy))]
+    assert spread[1] > 1.5 * spread[0]
+    assert read_metadata(toy)["detector_card"].endswith("toy_atlas_card.yaml")
+    assert (
+        main(
+            [
+                "simulate",
+                str(ev),
+                "--detector",
+                "na62",
+                "--card",
+                str(Path(TOY) / "toy_atlas_card.yaml"),
+                "-o",
+                str(tmp_path / "x.parquet"),
+            ]
+        )
+        == 2
+    )
+    assert not (tmp_path / "x.parquet").exists()
 
 
 # --- scans on the cluster -------------------------------------------------------------------------
 def test_scan_independent_of_workers_and_resumable(client, tmp_path):
     two = tmp_path / "two.csv"
-    rows = analyses.scan(
-        "toy",
-        GRID["mphi"],
-        couplings=GRID["couplings"],
-        seed=GRID["seed"],
-        n_events=GRID["n_events"],
-        output=two,
-        client=client,
-    )
+    rows = analyses.scan("toy", GRID, seed=11, options=OPTIONS, output=two, cluster={"client": client})
     assert [r["index"] for r in rows] == list(range(N_POINTS))
     assert scanning.read_results(two) == rows  # the CSV round-trips exactly (repr floats)
     # each point equals a direct, in-process recast with that point's seed
-    from scan_toy import analysis as scan_toy_analysis
-
-    direct = scan_toy_analysis.recast(
-        mphi=0.75, couplings={"CS_sb": 3e-8}, seed=scanning.point_seed(11, 3), n_events=400
-    )
-    assert rows[3]["upper_limit_95"] == direct["upper_limit_95"] and rows[3]["efficiency"] == direct["efficiency"]
+    direct = analyses.recast("toy", mphi=0.75, couplings={"CS_sb": 3e-8}, seed=index_seed(11, 3), n_events=400)
+    assert rows[3]["upper_limit_95"] == direct.upper_limit_95
+    assert rows[3]["extras_efficiency"] == direct.extras["efficiency"]
 
     # one worker: a fresh LocalCluster built by the scan itself
     one = tmp_path / "one.csv"
-    analyses.scan(
-        "toy",
-        GRID["mphi"],
-        couplings=GRID["couplings"],
-        seed=GRID["seed"],
-        n_events=GRID["n_events"],
-        output=one,
-        workers=1,
-        progress=False,
-    )
+    analyses.scan("toy", GRID, seed=11, options=OPTIONS, output=one, cluster={"workers": 1}, progress=False)
     assert one.read_bytes() == two.read_bytes()
 
     # interrupted after 3 points (Ctrl-C in the client), then resumed
@@ -147,14 +187,7 @@ def test_scan_independent_of_workers_and_resumable(client, tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         analyses.scan(
-            "toy",
-            GRID["mphi"],
-            couplings=GRID["couplings"],
-            seed=GRID["seed"],
-            n_events=GRID["n_events"],
-            output=resumed,
-            client=client,
-            callback=stop_after_three,
+            "toy", GRID, seed=11, options=OPTIONS, output=resumed, cluster={"client": client}, callback=stop_after_three
         )
     partial = scanning.read_results(resumed)
     assert sorted(r["index"] for r in partial) == sorted(seen)  # finished points were saved on the interrupt
@@ -162,106 +195,24 @@ def test_scan_independent_of_workers_and_resumable(client, tmp_path):
     recomputed = []
     analyses.scan(
         "toy",
-        GRID["mphi"],
-        couplings=GRID["couplings"],
-        seed=GRID["seed"],
-        n_events=GRID["n_events"],
+        GRID,
+        seed=11,
+        options=OPTIONS,
         output=resumed,
-        client=client,
+        cluster={"client": client},
         callback=lambda r: recomputed.append(r["index"]),
     )
     assert sorted(recomputed) == sorted(set(range(N_POINTS)) - set(seen))  # only the missing points ran
     assert resumed.read_bytes() == two.read_bytes()
 
 
-def test_scan_parquet_errors_and_plot(client, tmp_path):
-    out = tmp_path / "scan.parquet"
-    # 2.5 GeV is above (m_B - m_K)/2 = 2.39 GeV: that point gets an error row, the rest runs
-    rows = analyses.scan("toy", [1.0, 2.5], seed=3, n_events=300, output=out, client=client, plot=tmp_path / "scan.png")
-    assert rows[0].get("error") is None and rows[0]["upper_limit_95"] > 0
-    assert "kinematic limit" in rows[1]["error"]
-    assert scanning.read_results(out) == rows
-    assert (tmp_path / "scan.png").stat().st_size > 1000
-    # a rerun retries only the failed point
-    again = []
-    analyses.scan(
-        "toy", [1.0, 2.5], seed=3, n_events=300, output=out, client=client, callback=lambda r: again.append(r["index"])
-    )
-    assert again == [1]
-    with pytest.raises(PhiphiError, match="every point"):
-        analyses.scan("toy", [2.5], seed=3, client=client)
-
-
-def test_resume_refuses_a_different_scan(tmp_path):
-    out = tmp_path / "s.csv"
-    pts = scanning.build_grid("toy", mphi="0.5,1.0", seed=1)
-    scanning.write_results(out, [dict(p, upper_limit_95=1.0) for p in pts])
-    with pytest.raises(PhiphiError, match="different scan .*seed"):
-        analyses.scan("toy", "0.5,1.0", seed=2, output=out)
-    with pytest.raises(PhiphiError, match="different scan .*mphi"):
-        analyses.scan("toy", "0.5,1.5", seed=1, output=out)
-    with pytest.raises(PhiphiError, match="not in this 1-point grid"):
-        analyses.scan("toy", "0.5", seed=1, output=out)
-    with pytest.raises(PhiphiError, match="must end in"):
-        analyses.scan("toy", "0.5", output=tmp_path / "s.txt")
-    with pytest.raises(PhiphiError, match="unknown analysis"):
-        analyses.scan("nonsense", "0.5")
-
-
-def test_cli_scan_on_running_scheduler(client, tmp_path, capsys):
+def test_scan_cli_with_plot(client, tmp_path):
     from evtgen.cli import main
 
-    out = tmp_path / "cli.csv"
-    argv = [
-        "scan",
-        "toy",
-        "--mphi",
-        "0.5:1.0:0.5",
-        "--coupling",
-        "CS_sb=1e-8",
-        "-n",
-        "300",
-        "--seed",
-        "4",
-        "--scheduler",
-        client.scheduler.address,
-        "-o",
-        str(out),
-    ]
-    assert main(argv) == 0
-    rows = scanning.read_results(out)
-    assert [r["mphi"] for r in rows] == [0.5, 1.0] and [r["seed"] for r in rows] == [
-        scanning.point_seed(4, i) for i in range(2)
-    ]
-    assert main(argv) == 0  # resume: nothing left to do
-    assert "2 points (2 already" in capsys.readouterr().err
-    assert main(["scan", "toy", "--mphi", "1:0:1", "-o", str(out)]) == 2
-    assert "phiphi: error: mphi" in capsys.readouterr().err
-
-
-def test_scan_real_analysis(client, tmp_path):
-    """A scan of a published analysis equals its direct recasts with the point seeds."""
-    try:
-        module = analyses.get("na62")
-    except PhiphiError as exc:
-        pytest.skip(f"the NA62 analysis is not available yet: {exc}")
-    rows = analyses.scan("na62", [0.05, 0.1], couplings={"CS_sd": 1e-11}, seed=5, n_events=2000, client=client)
-    for i, m in enumerate((0.05, 0.1)):
-        direct = scanning.flatten(
-            module.recast(
-                channel=None,
-                mphi=m,
-                mx=None,
-                couplings={"CS_sd": 1e-11},
-                cutoff=None,
-                seed=scanning.point_seed(5, i),
-                n_events=2000,
-                plot=None,
-            )
-        )
-        assert rows[i].get("error") is None, rows[i].get("error")
-        for k, v in direct.items():
-            got = (
-                rows[i][f"result_{k}"] if f"result_{k}" in rows[i] else rows[i][k]
-            )  # result_<k>: the analysis's own value of a grid column
-            assert got == v or (k == "mphi" and got == pytest.approx(v, rel=1e-12)), k
+    out, png = tmp_path / "scan.csv", tmp_path / "scan.png"
+    argv = ["scan", "toy", "--mphi", "0.5,1.0", "--coupling", "CS_sb=1e-8", "--n-events", "300", "-o", str(out)]
+    assert main([*argv, "--workers", "1", "--plot", str(png)]) == 0
+    assert out.is_file() and png.is_file() and png.stat().st_size > 5000
+    bad = tmp_path / "missing_dir" / "scan.png"
+    assert main([*argv[:-2], "-o", str(tmp_path / "b.csv"), "--plot", str(bad)]) == 2
+    assert not (tmp_path / "b.csv").exists()  # failed validation: nothing written, no cluster started

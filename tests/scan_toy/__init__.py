@@ -1,1 +1,0 @@
-"""A toy analysis for the scan tests (see analysis.py)."""
