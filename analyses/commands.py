@@ -79,6 +79,8 @@ def _cmd_recast(args: argparse.Namespace) -> int:
     from .plotting import check_png
 
     point = cliutil.point_from_args(args, channel=args.channel, seed=args.seed)
+    if args.model:  # a model file holds every coupling of the model: the analysis takes its own
+        point = registry.project(args.analysis, point)
     options = _analysis_options(args)
     info, point, options = registry.prepare(args.analysis, point, options)  # all validation before any work
     module = info.load()

@@ -218,6 +218,22 @@ def check_options(info: AnalysisInfo, options: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+def project(name: str, point: ModelPoint) -> ModelPoint:
+    """``point`` restricted to the couplings analysis ``name`` reads (its channel's couplings, or
+    for an analysis without channels the parameter and ``couplings`` list of its header): a
+    model file or a matched UV point carries every coupling, each analysis takes its own."""
+    info = get(name)
+    channel = point.channel or info.default_channel
+    if channel is not None:
+        from evtgen import channels as channel_registry
+
+        row = channel_registry.ROWS.get(channel)
+        read = set(row.couplings) if row is not None else set(info.channels.values())
+    else:
+        read = {str(info.header.get("parameter", ""))} | {str(c) for c in info.header.get("couplings") or []}
+    return point.replace(couplings={k: v for k, v in point.couplings.items() if k in read}, channel=channel)
+
+
 def prepare(
     name: str, point: ModelPoint, options: dict[str, Any] | None = None
 ) -> tuple[AnalysisInfo, ModelPoint, dict]:
