@@ -65,8 +65,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_shower(args: argparse.Namespace) -> int:
     from .shower import shower_lhe
 
-    path = shower_lhe(args.input, args.output, seed=args.seed, mpi=not args.no_mpi, n_max=args.n)
-    print(f"wrote showered events to {path}", file=sys.stderr)
+    path = shower_lhe(args.input, args.output, seed=args.seed, mpi=not args.no_mpi, n_max=args.n, hepmc=args.hepmc)
+    also = f" and {args.hepmc}" if args.hepmc else ""
+    print(f"wrote showered events to {path}{also}", file=sys.stderr)
     return 0
 
 
@@ -141,7 +142,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="LHE file from 'phiphi generate pp2jphiphi ... -o FILE.lhe'")
     p.add_argument("-o", "--output", required=True, help="output .parquet file")
     p.add_argument(
-        "--seed", type=cliutil.parse_seed, default=1, help="Pythia random seed (mapped one-to-one onto Pythia's range)"
+        "--seed",
+        type=cliutil.parse_seed,
+        default=1,
+        help="shower seed in [0, 899999999], used as Pythia's Random:seed = seed + 1 (one-to-one, reproducible)",
+    )
+    p.add_argument(
+        "--hepmc", help="also write the full showered events as HepMC3 ASCII (FILE.hepmc3, for Delphes/Rivet)"
     )
     p.add_argument("-n", type=cliutil.parse_count, help="shower at most N events")
     p.add_argument("--no-mpi", action="store_true", help="switch multiparton interactions off")

@@ -170,7 +170,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             raise
 
 
-def _jsonable(meta: dict[str, Any]) -> str:
+def metadata_json(meta: dict[str, Any]) -> str:
+    """``meta`` as sorted JSON (numpy scalars and arrays converted)."""
+
     def default(o):
         if isinstance(o, (np.floating, np.integer)):
             return o.item()
@@ -230,7 +232,7 @@ def _write_root(tmp: Path, chunks, metadata) -> None:
     import uproot
 
     with uproot.recreate(_MaskedMagic(tmp)) as f:
-        f["metadata"] = _jsonable(metadata)
+        f["metadata"] = metadata_json(metadata)
         tree = None
         for chunk in chunks:
             cols = _as_columns(chunk)
@@ -255,7 +257,7 @@ def _write_parquet(tmp: Path, chunks, metadata) -> None:
             cols = _as_columns(chunk)
             table = pa.table({k: pa.array(v) for k, v in cols.items()})
             if writer is None:
-                schema = table.schema.with_metadata({METADATA_KEY: _jsonable(metadata)})
+                schema = table.schema.with_metadata({METADATA_KEY: metadata_json(metadata)})
                 writer = pq.ParquetWriter(tmp, schema, compression="zstd")
             writer.write_table(table.cast(writer.schema))
         if writer is None:

@@ -177,14 +177,18 @@ def _malformed(path, exc: BaseException) -> PhiphiError:
 def iter_lhe(path: str | os.PathLike, n_max: int | None = None):
     """The events of an LHE file one by one (pylhe events, streamed: memory does not grow with
     the file), validated as they come; a malformed file is a one-line PhiphiError."""
+    yield from _iter_events(_open_lhe(path), path, n_max)
+
+
+def _iter_events(lhe, path, n_max: int | None):
     import warnings
 
-    lhe = _open_lhe(path)
     k = 0
+    events = lhe.events
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # pylhe only warns on XML parse errors
-            for e in lhe.events:
+            for e in events:
                 if n_max is not None and k >= n_max:
                     break
                 if not e.particles or any(not np.isfinite(q.e) for q in e.particles):
@@ -195,6 +199,9 @@ def iter_lhe(path: str | os.PathLike, n_max: int | None = None):
         raise
     except Exception as exc:
         raise _malformed(path, exc) from None
+    finally:
+        if hasattr(events, "close"):
+            events.close()  # closes the file when the reading stops early
     if k == 0:
         raise PhiphiError(f"malformed LHE file {str(path)!r}: no <event> blocks")
 
@@ -215,6 +222,9 @@ def read_lhe_metadata(path: str | os.PathLike) -> dict:
             header = lhe.header
     except Exception as exc:
         raise _malformed(path, exc) from None
+    finally:
+        if hasattr(lhe.events, "close"):
+            lhe.events.close()
     for el in getattr(header, "extra_elements", None) or []:
         if el.tag == "phiphi" and el.text:
             try:
@@ -226,5 +236,6 @@ def read_lhe_metadata(path: str | os.PathLike) -> dict:
 
 def read_lhe(path: str | os.PathLike):
     """(init, list of pylhe events) with one-line errors for missing or malformed files."""
-    events = list(iter_lhe(path))
-    return _open_lhe(path).init, events
+    lhe = _open_lhe(path)
+    events = list(_iter_events(lhe, path, None))
+    return lhe.init, events
