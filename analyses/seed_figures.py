@@ -94,10 +94,10 @@ def figure_na62(path: str | os.PathLike, *, quick: bool = False) -> Path:
     na62 = _mass_curve("na62", masses, {"CS_sd": 1e-11}, na62_opts)
     x, ul = _col(na62, "upper_limit_95")
     ax.fill_between(x, ul, 1e-6, color="green", alpha=0.3, label="NA62 2016-22 excluded (95% CL, CLs)")
-    x_lo, lo = _col(na62, "interval_95", 0)
-    x_hi, hi = _col(na62, "interval_95", 1)
+    x_lo, lo = _col(na62, "interval_68", 0)
+    x_hi, hi = _col(na62, "interval_68", 1)
     if len(x_hi):
-        ax.plot(x_hi, hi, color="green", lw=2, label="K$^{+}$→π$^{+}$φφ fills the NA62 excess: 95% CL interval")
+        ax.plot(x_hi, hi, color="green", lw=2, label="K$^{+}$→π$^{+}$φφ fills the NA62 excess: 68% CL interval (dashed: lower edge)")
         lo_full = np.interp(x_hi, x_lo, lo) if len(x_lo) else np.full_like(hi, np.nan)
         ax.plot(x_hi, lo_full, color="green", lw=2, ls="--")
     if "koto" in registry.analyses():
@@ -114,8 +114,8 @@ def figure_na62(path: str | os.PathLike, *, quick: bool = False) -> Path:
     ax.set_yscale("log")
     ax.set_xlim(0, 0.18)
     ax.set_ylim(1e-12, 1e-8)
-    ax.set_xlabel("m_φ [GeV]")
-    ax.set_ylabel("|C_dφ^{S,sd}| [GeV$^{-1}$] (½ convention)")
+    ax.set_xlabel(r"$m_\phi$ [GeV]")
+    ax.set_ylabel(r"$|C_{d\phi}^{S,sd}|$ [GeV$^{-1}$] (½ convention)")
     ax.legend(fontsize=12, loc="upper left")
     caption = (
         f"{CONVENTION}. NA62 K$^{{+}}$→π$^{{+}}$νν̄ 2016-22 (arXiv:2412.12015), KOTO K_L→π$^{{0}}$νν̄ 2021 (arXiv:2411.11237). "
@@ -142,8 +142,8 @@ def figure_belle2(path: str | os.PathLike, *, quick: bool = False) -> Path:
     x, ul = _col(curve, "upper_limit_95")
     ax.plot(x, ul, color="k", ls=":", label="95% CL upper limit (CLs)")
     ax.set_yscale("log")
-    ax.set_xlabel("m_φ [GeV]")
-    ax.set_ylabel("|C_dφ^{S,sb}| [GeV$^{-1}$] (½ convention)")
+    ax.set_xlabel(r"$m_\phi$ [GeV]")
+    ax.set_ylabel(r"$|C_{d\phi}^{S,sb}|$ [GeV$^{-1}$] (½ convention)")
     ax.legend(fontsize=12)
     caption = (
         f"{CONVENTION}. Belle II B$^{{+}}$→K$^{{+}}$νν̄ 362 fb$^{{-1}}$ (arXiv:2311.14647), released likelihood and signal maps "
@@ -176,7 +176,7 @@ def figure_atlas(path: str | os.PathLike, *, quick: bool = False) -> Path:
             ax.plot(x, ul, color=color, ls=ls, marker="o", label=lab)
     ax.set_yscale("log")
     ax.set_xscale("log")
-    ax.set_xlabel("m_φ [GeV]")
+    ax.set_xlabel(r"$m_\phi$ [GeV]")
     ax.set_ylabel("95% CL upper limit on the coefficient")
     ax.legend(fontsize=12)
     caption = (
@@ -228,8 +228,8 @@ def figure_combined(path: str | os.PathLike, *, quick: bool = False, workers: in
         else:
             ax.plot(xs, his, color=colors.get(name, None), label=f"{name} alone: 95% CL upper edge")
     ax.set_yscale("log")
-    ax.set_xlabel("m_φ [GeV]")
-    ax.set_ylabel("|C_dφ^{S,sd}| [GeV$^{-1}$] (½ convention)")
+    ax.set_xlabel(r"$m_\phi$ [GeV]")
+    ax.set_ylabel(r"$|C_{d\phi}^{S,sd}|$ [GeV$^{-1}$] (½ convention)")
     ax.legend(fontsize=12)
     caption = (
         f"{CONVENTION}. Combination of {', '.join(names)} (independent experiments: -2ΔlnL add); allowed where "
