@@ -151,8 +151,10 @@ def fit(lik: SignalStrengthLikelihood, *, mu_scale: float = 1.0, method: str = "
     ideal); ``method`` is ``"cls"`` (asymptotic CLs, needs ``twice_nll_asimov``) or
     ``"wilks"`` (one-sided 2 Delta NLL = 2.706).
     """
-    if method not in ("cls", "wilks"):
-        raise PhiphiError(f"limit method {method!r}; choose cls or wilks")
+    if method not in ("cls", "wilks", "cls_exact"):
+        raise PhiphiError(f"limit method {method!r}; choose cls, wilks or cls_exact")
+    if method == "cls_exact" and not hasattr(lik, "exact_cls"):
+        raise PhiphiError("limit method cls_exact needs a one-bin counting likelihood (PoissonCounts with one bin)")
     f = _Memo(lik.twice_nll)
     mu_hat = _best_fit(f, mu_scale)
     nll_best = f(mu_hat)
@@ -181,6 +183,12 @@ def fit(lik: SignalStrengthLikelihood, *, mu_scale: float = 1.0, method: str = "
         )  # fmt: skip
     sig = math.copysign(math.sqrt(q_null), mu_hat) if mu_hat > 0 else 0.0
 
+    if method == "cls_exact":
+        ul, exp_ul = _exact_limits(lik, mu_scale)
+        return Fit(
+            mu_hat, nll_best, nll_null, intervals["68"], intervals["95"], ul, exp_ul,
+            "CLs, exact Poisson (background uncertainty marginalised, Cousins-Highland)", True, "", sig,
+        )  # fmt: skip
     asimov = getattr(lik, "twice_nll_asimov", None)
     use_cls = method == "cls" and asimov is not None and asimov(intervals["95"][1]) is not None
     if not use_cls:
@@ -191,14 +199,17 @@ def fit(lik: SignalStrengthLikelihood, *, mu_scale: float = 1.0, method: str = "
 
     fa = _Memo(asimov)
     a0 = fa(0.0)
-    mu_ref = intervals["95"][1]
-    qa_ref = max(fa(mu_ref) - a0, 1e-300)
-    sigma_a = mu_ref / math.sqrt(qa_ref)  # sigma of mu_hat from the Asimov data set
+
+    def q_asimov(mu: float) -> float:
+        # q_mu on the background-only Asimov data, computed at each mu (as pyhf does), not
+        # extrapolated from one sigma_A: exact also where the profile is not parabolic
+        return max(fa(mu) - a0, 1e-300)
 
     def log_cls_minus_level(mu: float) -> float:
         qt = q(mu) if mu > mu_hat else 0.0
-        return math.log(max(cls_value(qt, (mu / sigma_a) ** 2), 1e-300)) - math.log(CLS_LEVEL)
+        return math.log(max(cls_value(qt, q_asimov(mu)), 1e-300)) - math.log(CLS_LEVEL)
 
+    mu_ref = intervals["95"][1]
     hi = mu_ref
     while log_cls_minus_level(hi) > 0:
         hi *= 1.5
@@ -207,8 +218,10 @@ def fit(lik: SignalStrengthLikelihood, *, mu_scale: float = 1.0, method: str = "
                        f"CLs does not reach {CLS_LEVEL} below mu = {MU_MAX:g}")  # fmt: skip
     lo = max(mu_hat, 1e-9 * hi)
     ul = _crossing(log_cls_minus_level, lo, hi) if log_cls_minus_level(lo) > 0 else lo
-    # median expected limit under background only: CLs = 2 (1 - Phi(mu/sigma_A)) = 0.05
-    exp_ul = sigma_a * float(ndtri(1.0 - CLS_LEVEL / 2.0))
+    # median expected limit under background only: CLs = (1 - Phi(sqrt(q_A))) / (1/2) = 0.05
+    z = float(ndtri(1.0 - CLS_LEVEL / 2.0))
+    exp_hi = _upper_crossing(q_asimov, 0.0, hi, z * z)
+    exp_ul = None if exp_hi is None else exp_hi
     return Fit(
         mu_hat,
         nll_best,
@@ -222,6 +235,23 @@ def fit(lik: SignalStrengthLikelihood, *, mu_scale: float = 1.0, method: str = "
         "",
         sig,
     )
+
+
+def _exact_limits(lik, mu_scale: float) -> tuple[float, float]:
+    """Observed and median expected 95% CL limits from the likelihood's exact CLs(mu)."""
+
+    def solve(n_obs: float | None) -> float:
+        def g(mu: float) -> float:
+            return math.log(max(lik.exact_cls(mu, n_obs), 1e-300)) - math.log(CLS_LEVEL)
+
+        hi = mu_scale
+        while g(hi) > 0:
+            hi *= 2.0
+            if hi > MU_MAX:
+                raise PhiphiError(f"exact CLs does not reach {CLS_LEVEL} below mu = {MU_MAX:g}")
+        return _crossing(g, 0.0, hi)
+
+    return solve(None), solve(lik.median_background_count())
 
 
 def to_parameter(mu: float | None, reference: float, scaling: str) -> float | None:
@@ -295,30 +325,75 @@ class PoissonCounts:
             sig = sig * max(1.0 + self.signal_rel * theta[nb], 1e-9)
         return sig + bkg
 
-    def _profile(self, mu: float, n: np.ndarray) -> float:
+    def _profile(self, mu: float, n: np.ndarray, aux: np.ndarray | None = None) -> float:
         k = self._n_theta()
+        centre = np.zeros(k) if aux is None else aux
 
         def f(theta):
-            return _poisson_twice_nll(n, self._expected(mu, theta)) + float(theta @ theta)
+            d = theta - centre
+            return _poisson_twice_nll(n, self._expected(mu, theta)) + float(d @ d)
 
-        x0 = np.zeros(k) if self._last is None else self._last
+        x0 = centre.copy() if self._last is None else self._last
         res = minimize(f, x0, method="L-BFGS-B", bounds=[(-5.0, 5.0)] * k)
         if not res.success:
-            res = minimize(f, np.zeros(k), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
+            res = minimize(f, centre.copy(), method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10})
         self._last = res.x
         return float(res.fun)
 
+    def _simple(self) -> bool:
+        return not np.any(self.db > 0) and self.signal_rel == 0
+
     def twice_nll(self, mu: float) -> float:
         """-2 ln L at signal strength mu, nuisances profiled."""
-        if len(self.b) and not np.any(self.db > 0) and self.signal_rel == 0:
+        if self._simple():
             return _poisson_twice_nll(self._n, mu * self.s + self.b)
         return self._profile(mu, self._n)
 
+    def _asimov(self) -> tuple[np.ndarray, np.ndarray]:
+        """The background-only Asimov data set as pyhf builds it: the expectation at the
+        nuisances fitted to the observed data with mu = 0, and those values as auxiliary data."""
+        if getattr(self, "_asimov_cache", None) is None:
+            self._last = None
+            self._profile(0.0, self._n)
+            theta0 = self._last.copy()
+            self._asimov_cache = (self._expected(0.0, theta0), theta0)
+            self._last = None
+        return self._asimov_cache
+
     def twice_nll_asimov(self, mu: float) -> float:
-        """The same on the background-only Asimov data (n = b)."""
-        if not np.any(self.db > 0) and self.signal_rel == 0:
+        """The same on the background-only Asimov data (see :meth:`_asimov`)."""
+        if self._simple():
             return _poisson_twice_nll(self.b, mu * self.s + self.b)
-        return self._profile(mu, self.b)
+        main, aux = self._asimov()
+        saved = self._last
+        self._last = aux.copy()
+        out = self._profile(mu, main, aux)
+        self._last = saved
+        return out
+
+    def exact_cls(self, mu: float, n_obs: float | None = None) -> float:
+        """CLs = P(n <= n_obs | mu s + b) / P(n <= n_obs | b) of a one-bin count (``n_obs``:
+        the observed count by default), the background's Gaussian uncertainty marginalised
+        (Cousins-Highland, 40-point Gauss-Hermite, truncated at b >= 0). Valid at zero
+        observed events, where the asymptotic formulae are not."""
+        from scipy.stats import poisson
+
+        if len(self.b) != 1:
+            raise PhiphiError("exact CLs is implemented for one bin")
+        n = float(self._n[0] if n_obs is None else n_obs)
+        x, w = np.polynomial.hermite_e.hermegauss(40)
+        w = w / w.sum()
+        bkg = np.maximum(self.b[0] + self.db[0] * x, 0.0)
+        sig = mu * self.s[0] * np.maximum(1.0 + self.signal_rel * x, 0.0)
+        clsb = float(np.sum(w * poisson.cdf(n, np.maximum(sig, 0.0) + bkg)))
+        clb = float(np.sum(w * poisson.cdf(n, bkg)))
+        return clsb / clb if clb > 0 else 0.0
+
+    def median_background_count(self) -> float:
+        """Median count of the background-only hypothesis (one bin)."""
+        from scipy.stats import poisson
+
+        return float(poisson.median(self.b[0]))
 
     @property
     def signal_total(self) -> float:
