@@ -144,7 +144,7 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
     """KOTO limit on real C_S^sd (kl2pi0phiphi) or BR(K_L -> pi0 X) (kl2pi0x) at one point.
 
     The K+ channel names are accepted as aliases. The point's coupling (default C_S^sd = 1e-11
-    GeV^-1, br = 1e-9) is the reference. Option ``method``: cls (default) or wilks."""
+    GeV^-1, br = 1e-9) is the reference. Option ``method``: cls_exact (default: exact Poisson CLs, valid at zero observed events), cls or wilks."""
     channel = ALIASES.get(point.channel or DEFAULT_CHANNEL, point.channel or DEFAULT_CHANNEL)
     if channel not in CHANNELS:
         raise PhiphiError(f"channel {channel!r} is not recast by KOTO; choose one of {', '.join(CHANNELS)}")

@@ -46,8 +46,10 @@ def test_na62_headline_limits(mphi):
 
 
 def test_koto_headline_limit():
-    r = registry.recast("koto", model_point(mphi=0.1))
-    assert r.upper_limit_95 == pytest.approx(KOTO_LIMIT_01_ENGINE, rel=0.01, abs=0)
+    r = registry.recast("koto", model_point(mphi=0.1))  # default: exact Poisson CLs (n_obs = 0)
+    assert r.upper_limit_95 == pytest.approx(KOTO_LIMIT_01_EXACT, rel=0.01, abs=0)
+    asym = registry.recast("koto", model_point(mphi=0.1), method="cls")
+    assert asym.upper_limit_95 == pytest.approx(KOTO_LIMIT_01_ENGINE, rel=0.01, abs=0)
     # the pre-migration exact CLs number from the same expected yield (independent closed form)
     exact = r.value_at_point * math.sqrt(-math.log(0.05) / r.extras["expected_events"])
     assert exact == pytest.approx(KOTO_LIMIT_01_EXACT, rel=0.01, abs=0)
