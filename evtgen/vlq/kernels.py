@@ -685,8 +685,8 @@ def weight_23(x, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, G,
         yout[0], yout[1] = Y[xq, b], (0.0 if up else Y[2, b])
         ce = ceft[r]
         # the 8 partonic channels of flavour row (a, b), in the order of :func:`channel_ids_23`:
-        # q_a g, qbar_a g, g q_a, g qbar_a (-> q_b / qbar_b), q_a qbar_b, qbar_a q_b, qbar_b q_a,
-        # q_b qbar_a (-> g). Antiquark lines by CP (same spin-summed |M|², real couplings).
+        # q_a g, qbar_a g, g q_a, g qbar_a (-> q_b / qbar_b), q_a qbar_b, (unused), qbar_b q_a,
+        # (unused) (-> g). Antiquark lines by CP (same spin-summed |M|², real couplings).
         # q qbar -> g by crossing q(p1) g -> q(p3): p3 -> -p2, pg -> -pj, sign -1 for the crossed
         # fermion; average 1/4 · 1/9 · 4 instead of 1/4 · 1/24 · 4: factor 24/9 relative to q g
         base = 8 * r
@@ -698,14 +698,14 @@ def weight_23(x, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, G,
         if lga > 0.0 or lgab > 0.0:
             m = amp2_qg_qphiphi(G, pb, pa, pj, v1, v2, mm, w2, yin, yout, ce)
             cw[base + 2], cw[base + 3] = lga * m, lgab * m
-        l1, l2 = f1[6 + a] * f2[6 - b], f1[6 - a] * f2[6 + b]
-        l3, l4 = f1[6 - b] * f2[6 + a], f1[6 + b] * f2[6 - a]
-        if l1 > 0.0 or l2 > 0.0:
-            m = -amp2_qg_qphiphi(G, pa, -pj, -pb, v1, v2, mm, w2, yin, yout, ce) * (24.0 / 9.0)
-            cw[base + 4], cw[base + 5] = l1 * m, l2 * m
-        if l3 > 0.0 or l4 > 0.0:
-            m = -amp2_qg_qphiphi(G, pb, -pj, -pa, v1, v2, mm, w2, yin, yout, ce) * (24.0 / 9.0)
-            cw[base + 6], cw[base + 7] = l3 * m, l4 * m
+        # q q̄ -> g: only the row's own quark line q_a q̄_b (either beam); its CP conjugate
+        # q̄_a q_b is the own process of row (b, a), which is in ``flav`` too
+        l1 = f1[6 + a] * f2[6 - b]
+        l3 = f1[6 - b] * f2[6 + a]
+        if l1 > 0.0:
+            cw[base + 4] = -l1 * amp2_qg_qphiphi(G, pa, -pj, -pb, v1, v2, mm, w2, yin, yout, ce) * (24.0 / 9.0)
+        if l3 > 0.0:
+            cw[base + 6] = -l3 * amp2_qg_qphiphi(G, pb, -pj, -pa, v1, v2, mm, w2, yin, yout, ce) * (24.0 / 9.0)
         fac = g2 / 24.0 * norm
         for k in range(8):
             cw[base + k] *= fac
