@@ -56,7 +56,9 @@ def numeric_qg_xphi(p1, pg, k, kphi, M):
     return tot
 
 
-@pytest.mark.parametrize("M,mphi,s,c", [(1500.0, 1.0, 5e6, 0.3), (3000.0, 200.0, 2.5e7, -0.7), (800.0, 50.0, 9e5, 0.95)])
+@pytest.mark.parametrize(
+    "M,mphi,s,c", [(1500.0, 1.0, 5e6, 0.3), (3000.0, 200.0, 2.5e7, -0.7), (800.0, 50.0, 9e5, 0.95)]
+)
 def test_qg_to_xphi_closed_form_matches_numerical_trace(M, mphi, s, c):
     rs = np.sqrt(s)
     p1 = np.array([rs / 2, 0, 0, rs / 2])

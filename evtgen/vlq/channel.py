@@ -36,7 +36,18 @@ from evtgen.vlq.uv import UV_NAMES, matched_C, uv_point, widths
 
 vector.register_awkward()
 
-_OPTION_KEYS = ("scale", "ptj_min", "window", "pdf", "alphas_mz", "sqrt_s", "vegas_points", "vegas_iterations")
+_OPTION_KEYS = (
+    "scale",
+    "ptj_min",
+    "window",
+    "pdf",
+    "alphas_mz",
+    "sqrt_s",
+    "vegas_points",
+    "vegas_iterations",
+    "vegas_warmup",
+    "safety",
+)
 
 
 @dataclass

@@ -271,7 +271,18 @@ def integrate(setup: Setup, seed: int = 20210210) -> Setup:
 def _accept(setup: Setup, g: Group, first: int, size: int, key) -> tuple[np.ndarray, np.ndarray]:
     if g.kind == "22":
         return K.accept_22(
-            first, size, key[0], key[1], g.edges, g.par, setup.mass, setup.Y, g.rows, setup.pdf.arrays, setup.apar, g.wmax
+            first,
+            size,
+            key[0],
+            key[1],
+            g.edges,
+            g.par,
+            setup.mass,
+            setup.Y,
+            g.rows,
+            setup.pdf.arrays,
+            setup.apar,
+            g.wmax,
         )
     return K.accept_23(
         first,
@@ -313,7 +324,18 @@ def generate_group(setup: Setup, g: Group, n: int, key: np.ndarray) -> tuple[dic
     n_trials = int(idx[-1]) + 1
     if g.kind == "22":
         cols, ids = K.build_22(
-            idx, key[0], key[1], g.edges, g.par, setup.mass, setup.Y, g.rows, setup.pdf.arrays, setup.apar, g.decay3, g.decay4
+            idx,
+            key[0],
+            key[1],
+            g.edges,
+            g.par,
+            setup.mass,
+            setup.Y,
+            g.rows,
+            setup.pdf.arrays,
+            setup.apar,
+            g.decay3,
+            g.decay4,
         )
         rec = _record_22(setup, g, cols, ids)
     else:

@@ -238,7 +238,12 @@ def boost(px, py, pz, e, bx, by, bz):
     gam = 1.0 / np.sqrt(1.0 - b2)
     bp = bx * px + by * py + bz * pz
     g2 = (gam - 1.0) / b2
-    return px + g2 * bp * bx + gam * bx * e, py + g2 * bp * by + gam * by * e, pz + g2 * bp * bz + gam * bz * e, gam * (e + bp)
+    return (
+        px + g2 * bp * bx + gam * bx * e,
+        py + g2 * bp * by + gam * by * e,
+        pz + g2 * bp * bz + gam * bz * e,
+        gam * (e + bp),
+    )
 
 
 @nb.njit(cache=True, inline="always")
@@ -285,7 +290,20 @@ def decay_flavour(Y, x, u):
 
 # event columns (float64, (NCOL, n)): k3, k4 (heavy or φ), decay products of 3 (q, φ) and of 4 (q, φ),
 # then s, x1, x2, μ_R, α_s(μ_R)
-C_K3, C_K4, C_Q3, C_F3, C_Q4, C_F4, C_SHAT, C_X1, C_X2, C_SCALE, C_ALPHAS, NCOL = (0, 4, 8, 12, 16, 20, 24, 25, 26, 27, 28, 29)
+C_K3, C_K4, C_Q3, C_F3, C_Q4, C_F4, C_SHAT, C_X1, C_X2, C_SCALE, C_ALPHAS, NCOL = (
+    0,
+    4,
+    8,
+    12,
+    16,
+    20,
+    24,
+    25,
+    26,
+    27,
+    28,
+    29,
+)
 # integer columns: id1, id2, row index, decay quark of 3, decay quark of 4 (0 if none)
 I_ID1, I_ID2, I_ROW, I_Q3, I_Q4, NICOL = 0, 1, 2, 3, 4, 5
 
