@@ -1,5 +1,5 @@
 """Spin-independent direct detection of phi: the published 90% CL limits on sigma_SI per nucleon
-(LZ, XENONnT, PandaX-4T, DarkSide-50, CRESST-III, DEAP-3600, XENON1T-Migdal for the sub-GeV reach)
+(LZ, XENONnT, PandaX-4T, DarkSide-50, CRESST-III, DEAP-3600; PandaX-4T-, DarkSide-50- and XENON1T-Migdal for the sub-GeV reach)
 against the model's per-nucleon cross section, with isospin violation through each target's Z/A.
 
 What the Result holds (common schema, :mod:`analyses.result`):
@@ -136,10 +136,14 @@ def recast(
             "note": "the gluon term scales as 1/alpha_s",
         },
         "limit_curves": {c.name: {"file": f"analyses/data/dm/limits_SI/{c.file}", "paper": c.paper} for c in curves},
-        "limits_sources": "analyses/data/dm/limits_SI/SOURCES.md (digitised by cajohare/DirectDetectionPlots, commit 7d669ed)",
+        "limits_sources": (
+            "analyses/data/dm/limits_SI/SOURCES.md (digitised by cajohare/DirectDetectionPlots, commit 7d669ed; "
+            "the PandaX-4T and DarkSide-50 Migdal curves by DarkLim)"
+        ),
         "pandax_migdal": (
-            "PandaX-4T's Migdal search (arXiv:2308.01540) has no published tabulated curve that we found; "
-            "XENON1T-Migdal (arXiv:1907.12771) is used below 2 GeV in its place, labelled"
+            "PandaX-4T Migdal (arXiv:2308.01540) and DarkSide-50 Migdal (arXiv:2207.11967): third-party digitisations "
+            "of the papers' figures shipped by DarkLim (spice-herald/DarkLim); no table was published by the "
+            "collaborations. Cross-check: DarkLim's XENON1T-Migdal digitisation agrees with ours within 10%"
         ),
         "halo": {k: v for k, v in data["halo"].items()},
         "targets": data["targets"],
