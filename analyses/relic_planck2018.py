@@ -56,7 +56,13 @@ def _scale_at(model: dm_relic.RelicModel, omega: float) -> float | None:
 
 
 def recast(
-    point: ModelPoint, *, data: dict, mode: str = "gaussian", theory_rel: float = 0.10, m_switch: float | None = None
+    point: ModelPoint,
+    *,
+    data: dict,
+    mode: str = "gaussian",
+    theory_rel: float = 0.10,
+    m_switch: float | None = None,
+    eos: str | None = None,
 ) -> Result:
     """Omega h^2 at the point, the coupling scale for Omega h^2 = 0.120 and the likelihood."""
     if point.mphi is None:
@@ -68,7 +74,7 @@ def recast(
     cpl = {k: v for k, v in point.couplings.items() if k in ann.COUPLINGS and v != 0}
     if not cpl:
         raise PhiphiError(f"the relic analysis needs at least one of {', '.join(ann.COUPLINGS)} non-zero")
-    model = dm_relic.RelicModel(point.mphi, cpl, m_switch=m_switch)
+    model = dm_relic.RelicModel(point.mphi, cpl, m_switch=m_switch, eos=eos)
     fo = model.solve(1.0)
     target = float(data["omega_dm_h2"]["value"])
     t_relic = dm_relic.scale_for_target(model, target)
@@ -117,7 +123,12 @@ def recast(
         likelihood_form=form,
         provenance={
             "paper": "Planck 2018 VI, arXiv:1807.06209 (Omega_c h^2 = 0.120 +- 0.001)",
-            "g_star": "Saikawa & Shirai arXiv:1803.01038 App. C (analyses/data/dm/saikawa_shirai_2018.yaml)",
+            "g_star": {
+                "saikawa_shirai": "Saikawa & Shirai arXiv:1803.01038 App. C (analyses/data/dm/saikawa_shirai_2018.yaml)",
+                "drees_hajkarim_schmitz": "Drees, Hajkarim, Schmitz arXiv:1503.03513 table (dm/gstar_drees_hajkarim_schmitz_2015.csv)",
+                "laine_meyer": "Laine & Meyer arXiv:1503.04935 table (dm/gstar_laine_meyer_2015.csv)",
+            }[model.eos],
+            "eos": model.eos,
             "annihilation": "LO ChPT (m_phi < m_switch) / q qbar + g g; analyses/dm/annihilation.py",
             "m_switch_GeV": ann.m_switch_default() if m_switch is None else m_switch,
             "chiral_B_GeV": ann.chiral_B(),

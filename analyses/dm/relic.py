@@ -67,7 +67,9 @@ class FreezeOut:
 class RelicModel:
     """The x grid of <sigma v> (per channel) of one model point, scalable by t^2 (see module docstring)."""
 
-    def __init__(self, mphi: float, couplings: Mapping[str, float], *, m_switch: float | None = None) -> None:
+    def __init__(
+        self, mphi: float, couplings: Mapping[str, float], *, m_switch: float | None = None, eos: str | None = None
+    ) -> None:
         m = float(mphi)
         if not (math.isfinite(m) and 1e-3 <= m <= 1e5):
             raise PhiphiError(f"mphi = {mphi!r} GeV is outside the relic calculation's range [1e-3, 1e5] GeV")
@@ -80,19 +82,21 @@ class RelicModel:
         self.sv = np.sum(np.array(list(self.channels.values())), axis=0)
         if not np.any(self.sv > 0):
             raise PhiphiError(f"no annihilation channel is open or coupled at mphi = {m:g} GeV for {self.couplings}")
+        self.eos = dof.check_eos(eos)
+        self.ln_g = 0.0  # ln of the internal degrees of freedom of phi (g = 1, a real scalar)
         T = np.clip(m / self.x, dof.T_MIN, dof.T_MAX)
-        self.lam = math.sqrt(math.pi / 45.0) * _const("M_Planck") * m * dof.gstar_half(T)
-        self.h = dof.h_eff(T)
+        self.lam = math.sqrt(math.pi / 45.0) * _const("M_Planck") * m * dof.gstar_half(T, self.eos)
+        self.h = dof.h_eff(T, self.eos)
         self.swave = sum(ann.sigma_v_swave(m, couplings, m_switch=m_switch).values())
 
     def _interp(self, arr: np.ndarray, x: float) -> float:
         return float(np.interp(math.log(x), self.lnx, arr))
 
     def ln_y_eq(self, x: np.ndarray | float) -> np.ndarray:
-        """ln of the equilibrium yield (Maxwell-Boltzmann, g_phi = 1)."""
+        """ln of the equilibrium yield (Maxwell-Boltzmann, g internal states; g = 1 for phi)."""
         x = np.asarray(x, float)
         h = np.interp(np.log(x), self.lnx, self.h)
-        return math.log(45.0 / (4.0 * math.pi**4)) + 2.0 * np.log(x) + np.log(kve(2, x)) - x - np.log(h)
+        return self.ln_g + math.log(45.0 / (4.0 * math.pi**4)) + 2.0 * np.log(x) + np.log(kve(2, x)) - x - np.log(h)
 
     def y_eq(self, x: np.ndarray | float) -> np.ndarray:
         """Equilibrium yield (Maxwell-Boltzmann, g_phi = 1)."""
@@ -214,18 +218,25 @@ def _implicit_euler(u, a, y_eq, y0):
     return y
 
 
-def omega_h2(mphi: float, couplings: Mapping[str, float], *, m_switch: float | None = None) -> float:
+def omega_h2(
+    mphi: float, couplings: Mapping[str, float], *, m_switch: float | None = None, eos: str | None = None
+) -> float:
     """Omega h^2 of phi from thermal freeze-out for the given couplings (project's 1/2 convention)."""
-    return RelicModel(mphi, couplings, m_switch=m_switch).solve().omega_h2
+    return RelicModel(mphi, couplings, m_switch=m_switch, eos=eos).solve().omega_h2
 
 
 def coupling_for_relic(
-    mphi: float, direction: Mapping[str, float], target: float = 0.120, *, m_switch: float | None = None
+    mphi: float,
+    direction: Mapping[str, float],
+    target: float = 0.120,
+    *,
+    m_switch: float | None = None,
+    eos: str | None = None,
 ) -> float:
     """The scale t > 0 such that couplings = t x direction give Omega h^2 = target."""
     if not (math.isfinite(target) and target > 0):
         raise PhiphiError(f"target Omega h^2 = {target!r} must be positive")
-    model = RelicModel(mphi, direction, m_switch=m_switch)
+    model = RelicModel(mphi, direction, m_switch=m_switch, eos=eos)
     return scale_for_target(model, target)
 
 
@@ -249,8 +260,13 @@ def scale_for_target(model: RelicModel, target: float) -> float:
     return math.exp(brentq(f, lo, hi, xtol=1e-6))
 
 
-def constant_sigma_v_model(mphi: float, sigma_v: float) -> RelicModel:
-    """A :class:`RelicModel` with a constant s-wave sigma v (GeV^-2), for validation against the literature."""
+def constant_sigma_v_model(
+    mphi: float, sigma_v: float, *, eos: str | None = None, g_internal: float = 1.0
+) -> RelicModel:
+    """A :class:`RelicModel` with a constant s-wave sigma v (GeV^-2), for validation against the literature;
+    ``g_internal`` internal states (1: real scalar; 2: a Majorana fermion, as in Steigman-Dasgupta-Beacom)."""
+    if not (math.isfinite(g_internal) and g_internal > 0):
+        raise PhiphiError(f"g_internal = {g_internal!r} must be positive")
     model = RelicModel.__new__(RelicModel)
     m = float(mphi)
     model.mphi = m
@@ -264,6 +280,10 @@ def constant_sigma_v_model(mphi: float, sigma_v: float) -> RelicModel:
     model.lam = math.sqrt(math.pi / 45.0) * _const("M_Planck") * m * dof.gstar_half(T)
     model.h = dof.h_eff(T)
     model.swave = float(sigma_v)
+    model.eos = dof.check_eos(eos)
+    model.ln_g = math.log(g_internal)
+    model.lam = math.sqrt(math.pi / 45.0) * _const("M_Planck") * m * dof.gstar_half(T, model.eos)
+    model.h = dof.h_eff(T, model.eos)
     return model
 
 
