@@ -81,7 +81,9 @@ def main() -> None:
         print(f"{name}: {len(masses)} points in {dt:.1f} s ({dt / len(masses):.2f} s/point; {ok} with sensitivity)")
     t0 = time.perf_counter()
     r = b2a.recast(model_point(channel="b2kphiphi", mphi=1.0, seed=1), method="events", n_events=200_000)
-    print(f"event-level recast point (200k events): {time.perf_counter() - t0:.2f} s; best fit CS_sb = {r.best_fit:.3e}")
+    print(
+        f"event-level recast point (200k events): {time.perf_counter() - t0:.2f} s; best fit CS_sb = {r.best_fit:.3e}"
+    )
 
 
 if __name__ == "__main__":
