@@ -1,0 +1,63 @@
+"""Benchmark: a combined (m_phi x C_S^sd) scan over the flavour analyses on Dask, points per second
+with 1 and 2 workers, and the check that both give the same table.
+
+    python benchmarks/bench_combined_scan.py --masses 40 --couplings 40 --workers 1,2
+
+Analyses: every registered one that limits C_S^sd (na62, koto, ...), NA62 at --na62-events
+emulated events per mass, one seed for every analysis (option mc_seed) so that an MC analysis
+has one likelihood per mass (reused along the coupling when its Result carries it, see
+analyses.combine.ProfileMemo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--masses", type=int, default=40)
+    ap.add_argument("--couplings", type=int, default=40)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--na62-events", type=int, default=20000)
+    ap.add_argument("--analyses", default="na62,koto")
+    args = ap.parse_args()
+
+    from analyses.scanning import run_scan
+
+    grid = {
+        "mphi": [float(f"{m:.6g}") for m in np.linspace(0.01, 0.17, args.masses)],
+        "CS_sd": [float(f"{c:.6g}") for c in np.geomspace(1e-12, 1e-9, args.couplings)],
+    }
+    opts = {
+        "analyses": args.analyses,
+        "analysis_options": f"na62.n_events={args.na62_events},na62.sm_n_events={2 * args.na62_events}",
+        "mc_seed": 1,
+    }
+    n = args.masses * args.couplings
+    tables = {}
+    for w in [int(x) for x in args.workers.split(",")]:
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            rows = run_scan("combined", grid, seed=1, options=opts, output=Path(d) / "s.csv",
+                            cluster={"workers": w}, progress=False)  # fmt: skip
+            dt = time.perf_counter() - t0
+        tables[w] = [r.get("twice_dnll_point") for r in rows]
+        print(json.dumps({"workers": w, "points": n, "seconds": round(dt, 1), "points_per_second": round(n / dt, 2)}))
+    vals = list(tables.values())
+    same = all(
+        all((a is None and b is None) or (a is not None and b is not None and math.isclose(a, b, rel_tol=0, abs_tol=1e-9))
+            for a, b in zip(vals[0], v)) for v in vals[1:]
+    )  # fmt: skip
+    print(json.dumps({"same_table_for_all_worker_counts": same}))
+
+
+if __name__ == "__main__":
+    main()
