@@ -157,6 +157,45 @@ def test_k2pix_expected_limits_versus_published_range():
     assert 1e-12 < r.expected_upper_limit_95 < 1e-9
 
 
+def _na62_2016_18_kpix_limit(mx: float) -> float:
+    """NA62's observed 2016-18 90% CL limit at m_X (third-party digitisation, see
+    analyses/data/na62_kpinunu_2025/SOURCES.md), log-linear between its nodes."""
+    from importlib import resources
+
+    import yaml
+
+    path = resources.files("analyses") / "data" / "na62_kpinunu_2025" / "kpix_limits_2016_18.yaml"
+    table = yaml.safe_load(path.read_text())
+    assert table["status"] == "digitised" and table["cl"] == 0.90
+    for block in table["ranges"].values():
+        pts = np.asarray(block["points"], float)
+        if pts[0, 0] <= mx <= pts[-1, 0]:
+            return float(np.exp(np.interp(mx, pts[:, 0], np.log(pts[:, 1]))))
+    raise AssertionError(f"m_X = {mx} outside NA62's published ranges")
+
+
+def test_k2pix_expected_limits_versus_na62_2016_18_mass_by_mass():
+    # The recast's median expected 90% CL limit against NA62's OBSERVED 2016-18 limit, mass by
+    # mass. Target: within a factor 1.5 (the observed limit of a counting experiment moves
+    # within roughly x0.6-x1.6 of the median expected one at +-1 sigma; digitisation: a few %).
+    # Measured (seed 3, 60k events; recast/published): 0: 0.73, 20 MeV: 0.73, 40: 0.93, 60: 1.05,
+    # 80: 0.84, 110: 1.18, 160: 1.27, 170: 1.11, 180: 0.71, 190: 0.86, 200: 1.49, 220: 1.26,
+    # 230: 0.90, 250: 0.82 -> agree; 90: 0.54, 95: 0.43, 100: 0.47, 105: 0.47 (the recast is ~2x
+    # stronger below the Region-1 edge: NA62's limit there is weaker than its expected one or
+    # its acceptance falls earlier than the emulation's; not separable without NA62's expected
+    # curve), 155 MeV: 3.3 (the emulated peak at m_X^2 = 0.024 GeV^2 lies below the Region-2 edge
+    # 0.026; NA62 reaches 154 MeV), 210 MeV: 1.62, 240: 0.61, 255: 0.64 -> outside 1.5.
+    for mx in (0.0, 0.06, 0.11, 0.17, 0.25):
+        r = registry.recast("na62", model_point(channel="k2pix", mx=mx, seed=3), dataset="2016-18", n_events=N)
+        ratio = r.extras["expected_upper_limit_90"] / _na62_2016_18_kpix_limit(mx)
+        assert 1 / 1.5 < ratio < 1.5, (mx, ratio)
+    # the known disagreements, asserted as such
+    r = registry.recast("na62", model_point(channel="k2pix", mx=0.10, seed=3), dataset="2016-18", n_events=N)
+    assert 0.3 < r.extras["expected_upper_limit_90"] / _na62_2016_18_kpix_limit(0.10) < 1 / 1.5
+    r = registry.recast("na62", model_point(channel="k2pix", mx=0.155, seed=3), dataset="2016-18", n_events=N)
+    assert r.extras["expected_upper_limit_90"] / _na62_2016_18_kpix_limit(0.155) > 1.5
+
+
 def test_br_likelihood_2016_24_matches_closed_form():
     r = registry.recast("na62", model_point(mphi=0.05, seed=3), dataset="2016-24", n_events=N, method="wilks")
     assert r.provenance["likelihood"] == "br" and r.provenance["preliminary"]
