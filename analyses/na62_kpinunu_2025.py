@@ -46,6 +46,10 @@ from .result import Result, from_fit, no_sensitivity
 
 ANALYSIS = "na62"
 DEFAULT_SEED = 1
+#: seed of the SM calibration sample, the same for every point of a scan: the calibration is a
+#: property of the emulated experiment, not of the point, so it is computed once per process
+#: (and once per Dask worker) instead of once per point seed
+CALIBRATION_SEED = DEFAULT_SEED
 #: channel -> (mass option, parameter, scaling of the rate in the parameter)
 CHANNELS: dict[str, tuple[str, str, str]] = {
     "k2piphiphi": ("mphi", "CS_sd", "quadratic"),
@@ -508,6 +512,7 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
         "seed": seed,
         "n_events": n_events,
         "sm_n_events": sm_n,
+        "sm_calibration_seed": CALIBRATION_SEED,
     }
     if lik_kind == "counts":
         provenance["background_errors"] = {c.name: c.status for c in meas.categories}
@@ -522,7 +527,7 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
             provenance=provenance,
             extras=extras_base,
         )
-    calib, sm_acc = sm_calibration(meas, seed=seed, n_events=sm_n, data=data)
+    calib, sm_acc = sm_calibration(meas, seed=CALIBRATION_SEED, n_events=sm_n, data=data)
     rate = evtgen.rate(channel, **{opt: mass}, couplings={parameter: ref})
     accs = acceptances(channel, mass, meas.subsets, seed=seed, n_events=n_events, data=data)
     n_sel = sum(a.n_selected for a in accs)
@@ -688,7 +693,9 @@ def plot_spectrum(path: str, result: dict[str, Any], *, data: dict[str, Any]) ->
     prov = result["provenance"]
     seed, n_events = int(prov["seed"]), int(prov["n_events"])
     meas = load_measurement(data, prov["dataset"], p_pi_max_late=prov["p_pi_max_late"]["value"])
-    calib, _ = sm_calibration(meas, seed=seed, n_events=int(prov["sm_n_events"]), data=data)
+    calib, _ = sm_calibration(
+        meas, seed=int(prov.get("sm_calibration_seed", seed)), n_events=int(prov["sm_n_events"]), data=data
+    )
     param = result["parameter"]
     value = result.get("value_at_point") or result["extras"]["reference"]
     sig = evtgen.generate(channel, n_events, seed=seed, frame="lab", **{opt: mass})

@@ -30,8 +30,10 @@ import numpy as np
 import yaml
 
 from evtgen import constants as C
-from evtgen import rng
+from evtgen import jit_notice, rng
 from evtgen.errors import PhiphiError
+
+jit_notice.announce(__file__, "the NA62 emulation")
 
 #: name of the card file in ``detector/data``
 CARD_FILE = "na62_card.yaml"

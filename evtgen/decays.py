@@ -7,6 +7,8 @@ experiment frame (``frames``) together; it computes rates and generates events.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,8 +199,14 @@ class DecayChannel:
     def rate(
         self, *, mass: float | None = None, couplings: dict[str, float] | None = None, options: dict | None = None
     ) -> DecayRate:
+        """Width and BR at one point (cached per process: every ``evtgen.generate`` asks for it,
+        and the 300 form-factor draws of its error cost ~15 ms)."""
         m = self.check_mass(mass)
         cpl = self.resolve_couplings(couplings)
+        r = _rate_cached(self.name, m, tuple(cpl.items()))
+        return dataclasses.replace(r, couplings=dict(r.couplings))
+
+    def _rate(self, m: float, cpl: dict[str, float]) -> DecayRate:
         gamma_parent = C.total_width(self.parent)
         note = ""
         if self.topology == sampler.TWO_BODY:
@@ -316,6 +324,11 @@ class DecayChannel:
         return to_awkward(
             self.generate_block(0, n, key=key, mass=mass, couplings=couplings, frame=frame), self.particles
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _rate_cached(name: str, mass: float, couplings: tuple[tuple[str, float], ...]) -> DecayRate:
+    return DECAY_CHANNELS[name]._rate(mass, dict(couplings))
 
 
 #: registry names of topologies and spectra -> sampler / spectra codes

@@ -15,7 +15,7 @@ import functools
 import numba as nb
 import numpy as np
 
-from . import rng
+from . import jit_notice, rng
 from .kinematics import (
     along,
     boost,
@@ -29,6 +29,8 @@ from .kinematics import (
     unit_circle,
 )
 from .spectra import dgamma_dq2
+
+jit_notice.announce(__file__, "the decay samplers")
 
 # topologies
 TWO_BODY = 0  # P -> a X

@@ -47,8 +47,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from evtgen import rng
+from evtgen import jit_notice, rng
 from evtgen.pdf import NPAD, alphas_lo, xfx_pair_fast
+
+jit_notice.announce(__file__, "the pp -> j phi phi kernels (about a minute)")
 
 # ---------------------------------------------------------------------- partonic channels
 # type 0: g g -> g S; 1: q(1) qbar(2) -> g S; 2: q(1) g(2) -> q S; 3: g(1) q(2) -> q S
