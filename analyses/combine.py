@@ -24,7 +24,7 @@ one data set must not both be combined — the registry holds one analysis per d
 Verdict (Wilks, chi^2 with k degrees of freedom, k = the number of non-zero couplings of the
 point entering the contributing analyses, clipped to 1..2 or given as ``n_parameters``): the
 point is excluded at 95% CL against the SM when the combined -2 Delta ln L exceeds
-chi^2_k(0.95) = 3.841 (k = 1) or 5.991 (k = 2); 68% CL thresholds 0.989 / 2.279 are
+chi^2_k(0.95) = 3.841 (k = 1) or 5.991 (k = 2); 68.27% CL thresholds 1.000 / 2.296 are
 reported as "disfavoured". The test is the likelihood ratio of the point against the
 no-new-physics point; in a scan the allowed regions are instead taken relative to the best
 point (:func:`allowed_regions`). The dominant constraint is the analysis with the largest
