@@ -97,7 +97,13 @@ def figure_na62(path: str | os.PathLike, *, quick: bool = False) -> Path:
     x_lo, lo = _col(na62, "interval_68", 0)
     x_hi, hi = _col(na62, "interval_68", 1)
     if len(x_hi):
-        ax.plot(x_hi, hi, color="green", lw=2, label="K$^{+}$→π$^{+}$φφ fills the NA62 excess: 68% CL interval (dashed: lower edge)")
+        ax.plot(
+            x_hi,
+            hi,
+            color="green",
+            lw=2,
+            label="K$^{+}$→π$^{+}$φφ fills the NA62 excess: 68% CL interval (dashed: lower edge)",
+        )
         lo_full = np.interp(x_hi, x_lo, lo) if len(x_lo) else np.full_like(hi, np.nan)
         ax.plot(x_hi, lo_full, color="green", lw=2, ls="--")
     if "koto" in registry.analyses():

@@ -15,7 +15,13 @@ def _counts(point: ModelPoint, data: dict, attach: bool = False) -> result.Resul
     )
     fit = stats.fit(lik, mu_scale=1.0, method="cls")
     res = result.from_fit(
-        lik, fit, analysis="toy_counts", point=point, parameter="CS_sb", reference=data["reference"], scaling="quadratic"
+        lik,
+        fit,
+        analysis="toy_counts",
+        point=point,
+        parameter="CS_sb",
+        reference=data["reference"],
+        scaling="quadratic",
     )
     if attach:
         res.likelihood = lik
