@@ -34,7 +34,7 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         if flag in taken:  # e.g. an option called "coupling": reachable through --set only
             continue
         kind = {"int": cliutil.parse_count, "float": float, "str": str}.get(opt.type, str)
-        help_text = f"{opt.help} [{', '.join(users[name])}]"
+        help_text = _escape(f"{opt.help} [{', '.join(users[name])}]")
         if opt.type == "bool":
             p.add_argument(flag, dest=_OPTION_DEST + name, action="store_const", const=True, help=help_text)
         else:
@@ -59,8 +59,12 @@ def _add_set(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", metavar="OPTION=VALUE", help="any analysis option by name (repeatable)")
 
 
+def _escape(text: str) -> str:
+    return text.replace("%", "%%")  # argparse formats help strings with %
+
+
 def _analysis_help() -> str:
-    return "; ".join(f"{n} ({i.paper})" for n, i in registry.analyses().items())
+    return _escape("; ".join(f"{n} ({i.paper})" for n, i in registry.analyses().items()))
 
 
 def _print_result(d: dict[str, Any], as_json: bool) -> None:
@@ -88,7 +92,16 @@ def _cmd_recast(args: argparse.Namespace) -> int:
         if not hasattr(module, "plot"):
             raise PhiphiError(f"analysis {info.name} has no plot")
         check_png(args.plot)
-    result = registry.recast(info.name, point, **options)
+    if args.export_workspace:
+        from .export import export_workspace
+
+        out = export_workspace(info.name, point, args.export_workspace, **options)
+        result = out["result"]
+        print(
+            f"workspace -> {out['workspace']}; patch -> {out['patch']}; patchset -> {out['patchset']}", file=sys.stderr
+        )
+    else:
+        result = registry.recast(info.name, point, **options)
     if args.plot is not None:
         module.plot(result, args.plot, point=point, **options)
     _print_result(result.as_dict(), args.json)
@@ -97,6 +110,13 @@ def _cmd_recast(args: argparse.Namespace) -> int:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from .scanning import run_scan
+
+    if args.combined:
+        if args.analysis not in (None, "combined"):
+            raise PhiphiError(f"give either an analysis ({args.analysis}) or --combined, not both")
+        args.analysis = "combined"
+    elif args.analysis is None:
+        raise PhiphiError("give the analysis to scan, or --combined")
 
     grid: dict[str, Any] = {k: getattr(args, k) for k in ("mphi", "mx", "ms") if getattr(args, k) is not None}
     if args.channel:
@@ -147,12 +167,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=cliutil.parse_seed, default=1, help="seed of the signal generation")
     p.add_argument("--plot", help="write a PNG plot of the result")
     p.add_argument("--json", action="store_true", help="print one JSON object (the common result schema)")
+    p.add_argument(
+        "--export-workspace",
+        dest="export_workspace",
+        metavar="FILE.json",
+        help="write the likelihood as a pyhf workspace + JSON Patch of the point's new-physics sample",
+    )
     _add_set(p)
     _add_analysis_options(p)
     p.set_defaults(func=_cmd_recast)
 
-    p = sub.add_parser("scan", help="scan an analysis over masses x couplings on Dask (resumable)")
-    p.add_argument("analysis", help=_analysis_help())
+    p = sub.add_parser("scan", help="scan an analysis (or the combination) over masses x couplings on Dask (resumable)")
+    p.add_argument("analysis", nargs="?", help=_analysis_help())
+    p.add_argument(
+        "--combined", action="store_true", help="global scan of the combination of every analysis ('scan combined')"
+    )
     p.add_argument("--channel", action="append", help="signal channel(s) (repeatable; default: the analysis's)")
     p.add_argument("--mphi", help="phi masses: START:STOP:STEP, START:STOP:logN or a,b,c (GeV)")
     p.add_argument("--mx", help="X masses (two-body channels), same forms (GeV)")

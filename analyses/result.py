@@ -61,6 +61,7 @@ class Result:
     provenance: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)
     histograms: dict[str, Any] = field(default_factory=dict, repr=False)  # boost-histogram objects, not in JSON
+    likelihood: Any = field(default=None, repr=False, compare=False)  # the -2 ln L(mu) object, not in JSON
 
     @property
     def twice_dnll_point(self) -> float | None:
@@ -164,7 +165,14 @@ def from_fit(
         limit_method=fit.method,
         likelihood_form=likelihood_form,
         provenance=dict(provenance or {}),
-        extras={"mu_hat": fit.mu_hat, "significance": fit.significance, "reference": reference, **dict(extras or {})},
+        extras={
+            "mu_hat": fit.mu_hat,
+            "significance": fit.significance,
+            "reference": reference,
+            "scaling": scaling,
+            **dict(extras or {}),
+        },
+        likelihood=lik,
     )
 
 
