@@ -34,7 +34,11 @@ def recast(point: ModelPoint, *, data: dict, m_switch: float | None = None) -> R
     prov = {
         "paper": "Planck 2018 VI, arXiv:1807.06209 Sec. 7.5",
         "f_eff": data.get("f_eff_source", ""),
-        "derived": "f_eff(pi0 pi0), f_eff(pi+ pi-) from Slatyer 2016 Fig. 3 and decay kinematics",
+        "derived": (
+            "f_eff(pi0 pi0), f_eff(pi+ pi-) from Slatyer 2016 Fig. 3 and decay kinematics; the other channels "
+            "(K K, eta eta, pi0 eta, q qbar, g g) from Slatyer 2016 Fig. 3 folded with Pythia 8 e+-/gamma spectra "
+            "(analyses/data/dm/feff_derived_pythia.csv)"
+        ),
         "m_switch_GeV": ann.m_switch_default() if m_switch is None else m_switch,
     }
     extras = {k: info[k] for k in info}

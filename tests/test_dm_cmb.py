@@ -66,5 +66,36 @@ def test_p_ann_scaling_and_limit():
 def test_no_sensitivity_cases():
     below = registry.recast("cmb", model_point(mphi=0.12, couplings={"CS_uu": 1e-4, "CS_dd": 1e-4}))
     assert not below.sensitivity and "no s-wave" in below.sensitivity_reason
-    kaons = registry.recast("cmb", model_point(mphi=1.0, couplings={"CS_ss": 1e-4}))
-    assert not kaons.sensitivity and "KK" in kaons.sensitivity_reason
+    # above the last mass of the derived table (100 GeV) the quark channels have no f_eff
+    heavy = registry.recast("cmb", model_point(mphi=200.0, couplings={"CS_bb": 1e-4}))
+    assert not heavy.sensitivity and "bb" in heavy.sensitivity_reason
+
+
+def test_kaon_scenario_excluded_by_cmb():
+    # the seed's m_phi = 1 GeV, C_ss at the relic value (1.50e-4 GeV^-1): s-wave K Kbar + eta eta at recombination
+    # with the Pythia-derived f_eff: p_ann ~ 48x the Planck bound (every open channel has an f_eff)
+    r = registry.recast("cmb", model_point(mphi=1.0, couplings={"CS_ss": 1.503e-4}))
+    assert r.sensitivity and r.excluded_95
+    assert r.extras["channels_without_f_eff"] == []
+    assert 30 < r.extras["p_ann_over_limit"] < 70
+
+
+def test_pythia_feff_method_reproduces_exact_pion_channels():
+    # the Pythia fold (used for K K, eta eta, pi0 eta, quarks, gluons) against the exact derivations:
+    # pi0 pi0 (box spectrum) within 2% (400 events: stat. ~0.5%); pi+ pi- within 8% (Pythia's mu decay is
+    # unpolarised: +4% expected)
+    from analyses.dm import feff_pythia
+
+    py = feff_pythia.make_pythia(seed=7)
+    f0, frac0 = feff_pythia.feff_pair(py, (111, 111), 0.3, n=400, seed=3)
+    assert frac0 == pytest.approx(1.0, rel=1e-9, abs=0)  # all energy in photons
+    assert f0 == pytest.approx(cmb.feff_pi0pi0(0.3), rel=0.02, abs=0)
+    fc, _ = feff_pythia.feff_pair(py, (211, -211), 0.3, n=400, seed=3)
+    assert fc == pytest.approx(cmb.feff_pipi(0.3), rel=0.08, abs=0)
+
+
+def test_derived_table_covers_every_channel():
+    tab = cmb.feff_derived_table()
+    assert set(tab) == set(ann.CHANNELS) - set(cmb.DERIVED)
+    for ch, (m, f) in tab.items():
+        assert np.all(np.diff(m) > 0) and np.all((f > 0.1) & (f < 0.8)), ch

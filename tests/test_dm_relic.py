@@ -208,3 +208,45 @@ def test_relic_analysis_schema_and_modes():
     assert registry.recast("relic", weak, mode="upper").excluded_95
     assert registry.recast("relic", strong).excluded_95
     assert not registry.recast("relic", strong, mode="upper").excluded_95
+
+
+# ----------------------------------------------------------------------------- the seed's kaon formula
+def _chiral_vertex_from_expm(c_diag, entry, f=0.1):
+    """Coefficient of phi^2 P Pbar in L_int = -(f^2 B/4) phi^2 Tr[C (U + U^-1)], U = exp(i sqrt2 Phi/f), with
+    P, Pbar the fields at Phi[entry] and Phi[entry^T], by a 4-point mixed finite difference of the matrix
+    exponential (independent of the hand expansion in the doc)."""
+    from scipy.linalg import expm
+
+    c = np.diag(c_diag).astype(complex)
+
+    def lagr(a, b):
+        phi = np.zeros((3, 3), complex)
+        phi[entry] = a
+        phi[entry[::-1]] = b
+        u = expm(1j * math.sqrt(2.0) * phi / f)
+        ui = expm(-1j * math.sqrt(2.0) * phi / f)
+        return (-(f * f * ann.chiral_B()) / 4.0 * np.trace(c @ (u + ui))).real
+
+    h = 1e-4 * f
+    return (lagr(h, h) - lagr(h, -h) - lagr(-h, h) + lagr(-h, -h)) / (4 * h * h)
+
+
+def test_kaon_rate_vs_seed_formula():
+    # phi phi -> K+ K- (Phi[0, 2] = K+, Phi[2, 0] = K-) and K0 K0bar (Phi[1, 2], Phi[2, 1]) with C_ss only.
+    # The vertex L > c phi^2 K Kbar gives M = 2c (two contractions of phi^2); the expm extraction gives
+    # c = B C_ss/2, so M = B C_ss (finite-difference accuracy 1e-6).
+    cs = 1.0
+    for entry in ((0, 2), (1, 2)):
+        c = _chiral_vertex_from_expm((0.0, 0.0, cs), entry)
+        assert 2 * c == pytest.approx(ann.chiral_B() * cs, rel=1e-6, abs=0)
+    # sigma v (v = |v1 - v2| in the CM frame) of both kaon channels at threshold: B^2 C^2 beta/(16 pi m^2)
+    m, cpl = 1.0, {"CS_ss": 1e-4}
+    sw = ann.sigma_v_swave(m, cpl)
+    B = ann.chiral_B()
+    beta = {k: math.sqrt(1 - (ann.final_masses(k)[0] / m) ** 2) for k in ("KK", "K0K0")}
+    ours = sw["KK"] + sw["K0K0"]
+    assert ours == pytest.approx(B**2 * 1e-8 * (beta["KK"] + beta["K0K0"]) / (32 * math.pi * m * m), rel=1e-12)
+    # the seed's B^2 C^2 eta/(64 pi m^2) with eta -> the two channels' beta sum / 2 (its v -> 0 limit if eta is
+    # the thermal average of beta per channel pair) is 4x smaller: the factor is the missing 2 in M = 2c
+    seed = B**2 * 1e-8 * 0.5 * (beta["KK"] + beta["K0K0"]) / (64 * math.pi * m * m)
+    assert ours / seed == pytest.approx(4.0, rel=1e-12, abs=0)
