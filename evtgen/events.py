@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+
 import awkward as ak
 import numpy as np
-import vector
-
-vector.register_awkward()
 
 COMPONENTS = ("px", "py", "pz", "E")
 
 
+@functools.cache
+def register_vector() -> None:
+    """Register scikit-hep ``vector``'s awkward behaviours (once; imported lazily because
+    ``vector`` imports sympy, ~1 s, which commands that write no records need not pay)."""
+    import vector
+
+    vector.register_awkward()
+
+
 def to_awkward(cols: dict[str, np.ndarray], particles: tuple[str, ...] | None = None) -> ak.Array:
     """Records ``{particle: Momentum4D, scalar: float}`` from flat ``<particle>_<comp>`` columns."""
+    register_vector()
     if particles is None:
         particles = particles_in(cols)
     fields: dict[str, ak.Array] = {}

@@ -16,14 +16,12 @@ from importlib import resources
 
 import awkward as ak
 import numpy as np
-import vector
 import yaml
 
 from evtgen.errors import PhiphiError
+from evtgen.events import register_vector
 from evtgen.monojet import kernels as K
 from evtgen.pdf import PDFGrid, alphas_params, gev2_to_pb, load_pdf
-
-vector.register_awkward()
 
 QUARKS = ("uu", "dd", "ss", "cc", "bb")  # PDG 2, 1, 3, 4, 5
 _QPID = {"uu": 2, "dd": 1, "ss": 3, "cc": 4, "bb": 5}
@@ -273,6 +271,7 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
 def to_awkward(setup: Setup, cols: dict) -> ak.Array:
     """Awkward record array (Momentum4D records + scalars) from the event columns (no copies:
     every field is a contiguous row of the column-major arrays)."""
+    register_vector()
     out, ids = cols["cols"], cols["ids"]
 
     def mom(c):
