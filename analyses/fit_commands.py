@@ -105,7 +105,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, help="local Dask workers for the scans (default: serial)")
     p.set_defaults(func=_cmd_figures)
 
-    p = sub.add_parser("regions", help="allowed regions at 68/95% CL from a 'scan combined' results table")
+    p = sub.add_parser("regions", help="allowed regions at 68/95%% CL from a 'scan combined' results table")
     p.add_argument("table", help="results table (.csv/.parquet) of phiphi scan combined")
     p.add_argument("--coupling", action="append", required=True, help="scanned coupling column(s)")
     p.add_argument("--mass", default="mphi", help="mass column (default mphi)")

@@ -123,3 +123,15 @@ def test_public_functions_have_docstrings(pkg):
                 if ast.get_docstring(node) is None:
                     missing.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
     assert missing == []
+
+
+def test_every_command_help_formats():
+    """Help texts come from data files (registry headers): a stray '%' must not break argparse."""
+    from evtgen.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert len(sub.choices) >= 10
+    for name, p in sub.choices.items():
+        assert name in parser.format_help()
+        assert p.format_help()
