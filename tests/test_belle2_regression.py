@@ -51,3 +51,18 @@ def test_b2kx_best_region():
     r = registry.recast("belle2", model_point(channel="b2kx", mx=2.05), smoothing=0.0)
     assert r.best_fit == pytest.approx(9.021e-6, rel=REL, abs=0)
     assert r.extras["significance"] == pytest.approx(3.589, abs=0.01)
+
+
+def test_b_window_rate_method():
+    # docs/b_window.md: the papers' method beside the full likelihood (values measured; the rate
+    # formula and maps are pinned elsewhere, so 2e-3 relative is fit-free arithmetic noise)
+    none = A.rate_window(1.0, efficiency="none")
+    ita = A.rate_window(1.0, efficiency="ita")
+    assert none["CS_sb_central"] == pytest.approx(0.8933e-7, rel=REL, abs=0)
+    assert ita["efficiency_ratio"] == pytest.approx(0.4330, rel=REL, abs=0)
+    assert ita["CS_sb_central"] == pytest.approx(1.3575e-7, rel=REL, abs=0)
+    lo, hi = ita["CS_sb_band_1sigma"]
+    assert (lo, hi) == (pytest.approx(1.0619e-7, rel=REL, abs=0), pytest.approx(1.5994e-7, rel=REL, abs=0))
+    # the talk's (3-8)e-8 band is the no-1/2 reading of [rate-only low edge, efficiency-weighted high edge]
+    assert 0.5 * none["CS_sb_band_1sigma"][0] == pytest.approx(3.5e-8, rel=0.01, abs=0)
+    assert 0.5 * hi == pytest.approx(8.0e-8, rel=0.01, abs=0)
