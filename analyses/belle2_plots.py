@@ -121,7 +121,7 @@ def plot_significance(curves: Mapping[str, Mapping[str, np.ndarray]], path: str 
     for label, c in curves.items():
         ax.plot(c["mx"], c["significance"], lw=1.5, label=label)
     ax.set_xlabel(r"$m_X$ [GeV]")
-    ax.set_ylabel(r"local significance $\sqrt{2\Delta\mathrm{NLL}(0)}$ [$\sigma$]")
+    ax.set_ylabel(r"local significance (2$\Delta$NLL(0))$^{1/2}$ [$\sigma$]")
     ax.set_title(r"Belle II $B^+\to K^+X$ (SM fixed), released likelihood", fontsize=14)
     ax.legend(fontsize=11)
     fig.tight_layout()
