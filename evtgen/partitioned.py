@@ -248,6 +248,8 @@ def generate_to(
     if seed is None and old is not None:
         seed = old.get("seed")
     seed = rng.resolve_seed(seed)
+    if old is None:
+        check_space(d, n * bytes_per_event(name, format, frame), f"{n} {name} events in {str(d)!r}")
 
     rate = physical_rate(name, mass=mass, couplings=couplings, options=options)
     cpl = ch.resolve_couplings(couplings) if hasattr(ch, "resolve_couplings") else (couplings or {})
@@ -291,8 +293,6 @@ def generate_to(
         if stage.exists():
             raise PhiphiError(f"both {str(d)!r} and its staging directory {str(stage)!r} exist; remove one")
         os.replace(d, stage)
-    if old is None:
-        check_space(d, n * bytes_per_event(name, format, frame), f"{n} {name} events in {str(d)!r}")
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(terminate_as_exception())

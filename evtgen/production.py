@@ -151,6 +151,8 @@ def generate_file(
     if channels.row(name).kind == "lhc":
         couplings = {k: point.couplings[k] for k in (couplings or {})}
     check_frame(frame)
+    if channels.row(name).kind == "lhc" and frame not in (None, "lab"):
+        raise PhiphiError(f"frame {frame!r}: {name} events exist only in the lab (pp centre-of-mass) frame")
     ch = channels.get(name)
     file_format(path)
     fmt = Path(path).suffix.lower()
@@ -169,8 +171,6 @@ def generate_file(
         key = rng.derive_key(seed)
         chunks = _blocks(ch, n, chunk_size, key, mass, cpl, frame, progress)
     elif hasattr(ch, "generate_chunks"):
-        if frame not in (None, "lab"):
-            raise PhiphiError(f"frame {frame!r}: {name} events exist only in the lab (pp centre-of-mass) frame")
         chunks = _progress(
             ch.generate_chunks(n, mass=mass, couplings=cpl, seed=seed, options=options, chunk_size=chunk_size),
             n,
