@@ -136,3 +136,51 @@ def test_widths_and_matching_agree_with_model_layer():
             # sign: the model layer has C = -sqrt2 y y y1 v/(mQ mD), the seed talk (and this module) +; rates
             # go as |C|^2 (the relative sign only matters against other operators): compare |C|
             assert abs(matched_C(uv)["CS_dd"]) == pytest.approx(abs(eft["CS_dd"]), rel=5e-3, abs=0)
+
+
+def _pair_point(M, s, c):
+    rs = np.sqrt(s)
+    p1 = np.array([rs / 2, 0, 0, rs / 2])
+    p2 = np.array([rs / 2, 0, 0, -rs / 2])
+    p = np.sqrt(s / 4 - M * M)
+    k1 = np.array([rs / 2, p * np.sqrt(1 - c * c), 0.0, p * c])
+    k2 = p1 + p2 - k1
+    return p1, p2, k1, k2
+
+
+@pytest.mark.parametrize("c", [-0.6, 0.2, 0.9])
+def test_four_fermion_traces(c):
+    """The traces behind the q q̄ → X X̄ interference and q q → X X (identical) formulas, numerically.
+    (The relative Fermi signs of the diagrams are argued in docs/uv_lhc.md, not tested here.)"""
+    M, s, mphi = 1500.0, 1.2e7, 1.0
+    p1, p2, k1, k2 = _pair_point(M, s, c)
+    t, u = dot(p1 - k1, p1 - k1), dot(p2 - k1, p2 - k1)
+    PR = np.eye(4) - PL
+    one = np.eye(4)
+    # q qbar -> X Xbar: Σ_spins M_s M_t^* ∝ Tr[(k1 + M) γ^μ (k2 − M) P_L p2 γ_μ p1 P_R] = 2(M² − t)² + 2M² s
+    tr = sum(
+        METRIC[m, m] * np.trace((sl(k1) + M * one) @ GAM[m] @ (sl(k2) - M * one) @ PL @ sl(p2) @ GAM[m] @ sl(p1) @ PR)
+        for m in range(4)
+    ).real
+    assert tr == pytest.approx(2 * (M * M - t) ** 2 + 2 * M * M * s, rel=1e-9, abs=0)
+    g2, y2 = 1.3, 0.7
+    me = K.me2_pair_qqb(s, t, u, M * M, mphi**2, g2, y2)
+    qcd = g2 * g2 * 4 / 9 * (((M * M - t) ** 2 + (M * M - u) ** 2 + 2 * M * M * s) / s**2)
+    inter = (1 / 36) * 2 * 4 * g2 * y2 * tr / (s * (t - mphi**2))
+    tch = (1 / 36) * 9 * y2 * y2 * (M * M - t) ** 2 / (t - mphi**2) ** 2
+    assert me == pytest.approx(qcd + inter + tch, rel=1e-10, abs=0)
+    # q q -> X X: |t|², |u|² and the t-u interference trace
+    tt = np.trace((sl(k1) + M * one) @ PL @ sl(p1) @ PR).real * np.trace((sl(k2) + M * one) @ PL @ sl(p2) @ PR).real
+    assert tt == pytest.approx((M * M - t) ** 2, rel=1e-9, abs=0)
+    tu = np.trace((sl(k1) + M * one) @ PL @ sl(p1) @ PR @ (sl(k2) + M * one) @ PL @ sl(p2) @ PR).real
+    assert tu == pytest.approx(M * M * s - (M * M - t) * (M * M - u), rel=1e-9, abs=0)
+    y = 0.9
+    me = K.me2_qq_xy(t, u, M * M, M * M, mphi**2, y, y, y, y, True)
+    uu_ = np.trace((sl(k2) + M * one) @ PL @ sl(p1) @ PR).real * np.trace((sl(k1) + M * one) @ PL @ sl(p2) @ PR).real
+    ref = (
+        0.5
+        / 36
+        * y**4
+        * (9 * tt / (t - mphi**2) ** 2 + 9 * uu_ / (u - mphi**2) ** 2 - 2 * 3 * tu / ((t - mphi**2) * (u - mphi**2)))
+    )
+    assert me == pytest.approx(ref, rel=1e-10, abs=0)

@@ -5,7 +5,8 @@ Groups (each with its own grid, σ and unweighting; events are drawn among group
 ==========  ==========================================================  =====================
 ``Qphi``    q g → Q φ (Q_u, Q_d and conjugates), Q → q φ                final state j φφ
 ``Dphi``    q g → D φ, D → q φ                                          j φφ
-``QQ``      g g, q q̄ → Q Q̄ (QCD + t-channel φ), q_a q̄_b → Q Q̄' (φ)    jj φφ
+``QQ``      g g, q q̄ → Q Q̄ (QCD + t-channel φ), q_a q̄_b → Q Q̄' (φ),    jj φφ
+            q q → Q Q (t/u-channel φ) and conjugates
 ``DD``      the same for D D̄                                            jj φφ
 ``QD``      q_a q̄_b → Q D̄ and D Q̄ (t-channel φ only)                   jj φφ
 ``jphiphi`` non-resonant q g → q φφ, q q̄ → g φφ through the heavy line  j φφ
@@ -16,7 +17,7 @@ points, so deterministic), evaluated inside numba as piecewise-linear bins. Unwe
 against the largest weight seen during the integration × a safety factor (overweights counted);
 trial ``i`` uses the counter-based stream (key, i) of :mod:`evtgen.rng`: same seed ⇒ same events.
 
-Not included (see docs/uv_lhc.md): q q → Q Q (t/u-channel φ exchange), Q → D h/Z/W decays, EW
+Not included (see docs/uv_lhc.md): Q → D h/Z/W decays, EW
 Q–D mixing in production and decay, spin correlations in the decays (isotropic X → q φ).
 """
 
@@ -100,7 +101,7 @@ def _base_par(uv: UVPoint, opts: dict) -> np.ndarray:
     return par
 
 
-def _pair_rows(Y: np.ndarray, xs, ys) -> np.ndarray:
+def _pair_rows(Y: np.ndarray, xs, ys, with_qq: bool = True) -> np.ndarray:
     rows = []
     for x in xs:
         for y in ys:
@@ -112,6 +113,18 @@ def _pair_rows(Y: np.ndarray, xs, ys) -> np.ndarray:
                 for b in range(1, 6):
                     if (a != b or x != y) and Y[x, a] != 0 and Y[y, b] != 0:
                         rows += [(a, -b, K.T_TQQB, x, y), (-b, a, K.T_TQBQ, x, y)]
+    # q_a q_b -> X Y (t and u channel; one row per unordered {X, Y} and ordered beams a, b)
+    done = set()
+    for x in xs if with_qq else ():
+        for y in ys:
+            key = (min(x, y), max(x, y)) if set(xs) == set(ys) else (x, y)
+            if key in done:
+                continue
+            done.add(key)
+            for a in range(1, 6):
+                for b in range(1, 6):
+                    if (Y[x, a] != 0 and Y[y, b] != 0) or (Y[x, b] != 0 and Y[y, a] != 0):
+                        rows += [(a, b, K.T_QQ, x, y), (-a, -b, K.T_QQ, x, y)]
     return np.array(rows, dtype=np.int64).reshape(-1, 5)
 
 
@@ -164,7 +177,7 @@ def make_setup(uv: UVPoint, options: dict | None = None, groups=GROUPS) -> Setup
             xs, ys = {"QQ": ((0, 1), (0, 1)), "DD": ((2,), (2,)), "QD": ((0, 1), (2,))}[name]
             rows = _pair_rows(Y, xs, ys)
             if name == "QD":  # also D Qbar (particle 3 = D)
-                rows2 = _pair_rows(Y, (2,), (0, 1))
+                rows2 = _pair_rows(Y, (2,), (0, 1), with_qq=False)  # q q -> Q D is in rows already
                 if uv.mQ != uv.mD and rows2.size:
                     out.append(
                         Group("DQ", "22", _with_masses(par, mass[2], mass[0]), rows=rows2, decay3=True, decay4=True)
@@ -384,9 +397,13 @@ def _record_22(setup: Setup, g: Group, cols: np.ndarray, ids: np.ndarray) -> dic
         phi2 = cols[K.C_K4 : K.C_K4 + 4]
         heavy = [(cols[K.C_K3 : K.C_K3 + 4], h1), (_zeros(n), np.zeros(n, dtype=np.int64))]
     else:
-        h1 = codes[rows[:, 3]]
-        h2 = -codes[rows[:, 4]]
-        partons = [(cols[K.C_Q3 : K.C_Q3 + 4], ids[K.I_Q3]), (cols[K.C_Q4 : K.C_Q4 + 4], -ids[K.I_Q4])]
+        # X Ybar, except q q -> X Y (both particles) and qbar qbar -> Xbar Ybar
+        qq = rows[:, 2] == K.T_QQ
+        s3 = np.where(qq & (rows[:, 0] < 0), -1, 1)
+        s4 = np.where(qq, s3, -1)
+        h1 = s3 * codes[rows[:, 3]]
+        h2 = s4 * codes[rows[:, 4]]
+        partons = [(cols[K.C_Q3 : K.C_Q3 + 4], s3 * ids[K.I_Q3]), (cols[K.C_Q4 : K.C_Q4 + 4], s4 * ids[K.I_Q4])]
         phi1 = cols[K.C_F3 : K.C_F3 + 4]
         phi2 = cols[K.C_F4 : K.C_F4 + 4]
         heavy = [(cols[K.C_K3 : K.C_K3 + 4], h1), (cols[K.C_K4 : K.C_K4 + 4], h2)]

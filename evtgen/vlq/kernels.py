@@ -40,7 +40,7 @@ from evtgen.pdf import NPAD, alphas_lo, xfx_pair_fast
 # ------------------------------------------------------------------ parameter vector
 P_SQRTS, P_MPHI, P_SCALE, P_CONV, P_M3, P_M4, P_PTMIN, P_WINDOW, P_VEV, P_Y1, P_Y2, P_USEW, NPAR = range(13)
 # 2->2 row types
-T_GG, T_QQB, T_QBQ, T_TQQB, T_TQBQ, T_QG, T_GQ = 0, 1, 2, 3, 4, 5, 6
+T_GG, T_QQB, T_QBQ, T_TQQB, T_TQBQ, T_QG, T_GQ, T_QQ = 0, 1, 2, 3, 4, 5, 6, 7
 
 VAR_R = np.array([1.0, 2.0, 0.5, 2.0, 1.0, 0.5, 1.0])
 VAR_F = np.array([0, 1, 2, 0, 1, 0, 2], dtype=np.int64)
@@ -78,6 +78,27 @@ def me2_pair_tchannel(tq, m3sq, m4sq, mphi2, y2a, y2b):
     """q_a q̄_b → X Ȳ through t-channel φ only (averaged)."""
     dt = tq - mphi2
     return y2a * y2b * (m3sq - tq) * (m4sq - tq) / (4.0 * dt * dt)
+
+
+@nb.njit(cache=True)
+def me2_qq_xy(t, u, m3sq, m4sq, mphi2, yxa, yyb, yxb, yya, identical):
+    """q_a q_b → X Y (and q̄ q̄ → X̄ Ȳ) through t- and u-channel φ exchange (averaged).
+    Distinct X, Y: y_Xa² y_Yb² (M_X² − t)(M_Y² − t)/(4(t − m²)²) + (a ↔ b, t → u) (no interference:
+    different chirality or charge). Identical X = Y (mass M): ½ [t² + u² terms + interference
+    −(1/36)·2·3·y⁴ T_tu/((t − m²)(u − m²))], T_tu = ½Tr[k̸₁p̸₁k̸₂p̸₂] = M² s − (M² − t)(M² − u)
+    (colour 3, Fermi sign −1), the ½ for identical particles (integrated over all cos θ*)."""
+    dt = t - mphi2
+    du = u - mphi2
+    if identical:
+        y4 = yxa * yxa * yyb * yyb
+        a = m3sq - t
+        b = m3sq - u
+        s = 2.0 * m3sq - t - u
+        ttu = m3sq * s - a * b
+        return 0.5 * (y4 * a * a / (4.0 * dt * dt) + y4 * b * b / (4.0 * du * du) - y4 * ttu / (6.0 * dt * du))
+    m = yxa * yxa * yyb * yyb * (m3sq - t) * (m4sq - t) / (4.0 * dt * dt)
+    m += yxb * yxb * yya * yya * (m3sq - u) * (m4sq - u) / (4.0 * du * du)
+    return m
 
 
 @nb.njit(cache=True)
@@ -119,6 +140,10 @@ def me2_row(row, s, t, u, par, mass, Y, g2):
         ya = Y[x, abs(row[1])]
         yb = Y[yy, abs(row[0])]
         return me2_pair_tchannel(u, m3sq, m4sq, mphi2, ya * ya, yb * yb)
+    if typ == T_QQ:
+        a = abs(row[0])
+        b = abs(row[1])
+        return me2_qq_xy(t, u, m3sq, m4sq, mphi2, Y[x, a], Y[yy, b], Y[x, b], Y[yy, a], x == yy)
     if typ == T_QG:
         y = Y[x, abs(row[0])]
         return me2_qg_xphi(s, u, t, m3sq, mphi2, g2, y * y)

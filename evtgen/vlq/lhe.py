@@ -34,6 +34,10 @@ def _colours(ids_in, ids_out):
         for q in ids_out:
             out.append((503, 0) if q > 0 else (0, 502))
         return cin, out
+    if a != 21 and b != 21 and (a > 0) == (b > 0):  # q q -> X Y or qbar qbar (t-channel flow)
+        if a > 0:
+            return [(501, 0), (502, 0)], [(501, 0), (502, 0)]
+        return [(0, 501), (0, 502)], [(0, 501), (0, 502)]
     if a != 21 and b != 21:  # q qbar
         ca = (501, 0) if a > 0 else (0, 502)
         cb = (501, 0) if b > 0 else (0, 502)
