@@ -164,6 +164,11 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
     if unknown:
         raise PhiphiError(f"unknown coupling {sorted(unknown)[0]!r} for channel {channel} (allowed: {parameter})")
     ref = check_finite(parameter, point.couplings.get(parameter, REFERENCE[parameter]))
+    complex_c = (point.uv or {}).get("eft_complex", {}).get(parameter) if parameter == "CS_sd" else None
+    if complex_c is not None:  # a matched UV point: the K_L rate goes as (Re C)^2 (CP-even part)
+        real_part = float(complex_c[0])
+        point = point.replace(couplings={parameter: real_part})
+        ref = real_part if real_part != 0.0 else REFERENCE[parameter]
     if ref == 0.0:
         raise PhiphiError(f"reference coupling {parameter} = 0: give a non-zero value")
     method = options.get("method") or data["analysis"]["options"]["method"]["default"]
@@ -177,7 +182,7 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
         a_sig = acceptance_pt(mass * mass)
     a_nunu = mean_acceptance_nunu()
     s_ref = br * a_sig / (a_nunu * ses)
-    point = point.replace(channel=channel, couplings={parameter: ref})
+    point = point.replace(channel=channel, couplings={parameter: point.couplings.get(parameter, ref)})
     provenance = {
         "ses": {"value": ses, "status": "published"},
         "acceptance_model": "P_T > pt_min only (status: approximate), ratio to K_L -> pi0 nu nu",

@@ -27,7 +27,7 @@ NA62_EXPECTED_SM_2016_18 = 10.012
 NA62_LIMITS_2016_22_WILKS = {0.05: 1.2022e-11, 0.10: 1.9908e-11, 0.12: 4.2813e-11}  # pre-migration
 NA62_LIMITS_2016_22_CLS = {0.05: 1.2104e-11, 0.10: 2.0043e-11, 0.12: 4.3105e-11}  # engine default
 KOTO_LIMIT_01_EXACT = 6.4735e-11  # pre-migration (exact Poisson CLs, n_obs = 0: s_UL = -ln 0.05)
-KOTO_LIMIT_01_ENGINE = 5.3937e-11  # engine's asymptotic CLs (s_UL = 2.08 events at n_obs = 0)
+KOTO_LIMIT_01_ENGINE = 5.4381e-11  # engine's asymptotic CLs with q_A per mu (s_UL = 2.11 events at n_obs = 0)
 
 
 def test_na62_2016_18_expected_sm():
