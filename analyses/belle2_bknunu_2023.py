@@ -181,7 +181,7 @@ def _channel(channel: str | None):
     channel = channel or "b2kphiphi"
     if channel == "b2kstarphiphi":
         raise PhiphiError(
-            "channel b2kstarphiphi (CP_sb) is not supported by the Belle II recast: the released maps are for B+ -> K+ only (use belle_bknunu_2017 or babar_bknunu_2013)"
+            "channel b2kstarphiphi (CP_sb) is not supported by the Belle II recast: the released maps are for B+ -> K+ only (use belle2017 or babar2013)"
         )
     if channel not in PARAMETERS:
         raise PhiphiError(

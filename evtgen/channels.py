@@ -38,6 +38,7 @@ class ChannelRow:
     spectrum: str | None = None  # decays: the spectra kind (matrix element) name
     formats: tuple[str, ...] = (".root", ".parquet")
     needs_coupling: bool = False  # True: all couplings zero is an error (LHC channels)
+    visible_fraction: str | None = None  # decays: the daughter fraction the events are in (constants.yaml)
 
     @property
     def kind(self) -> str:
@@ -75,8 +76,11 @@ class ChannelRow:
         return ", ".join(f"{k} [{COUPLINGS[k].unit}]" + (f" = {v:g}" if v else "") for k, v in self.couplings.items())
 
 
-def _decay(name, description, parent, visible, experiment, particles, mass_option, couplings, topology, spectrum):
+def _decay(
+    name, description, parent, visible, experiment, particles, mass_option, couplings, topology, spectrum, fraction=None
+):
     return ChannelRow(
+        visible_fraction=fraction,
         name=name,
         description=description,
         implementation="evtgen.decays:DECAY_CHANNELS",
@@ -100,7 +104,8 @@ ROWS: dict[str, ChannelRow] = {
         _decay("b2kphiphi", "B+ -> K+ phi phi (scalar current, f0 GRvDV 2023)", "B+", "K+", "belle2",
                ("B", "K", "phi1", "phi2"), "mphi", {"CS_sb": 1e-8}, "scalar_pair", "scalar_bsz"),
         _decay("b2kstarphiphi", "B0 -> K*0(-> K+ pi-) phi phi (pseudoscalar current, A0 BSZ 2015)", "B0", "K*0",
-               "belle2", ("B", "Kstar", "K", "pi", "phi1", "phi2"), "mphi", {"CP_sb": 1e-8}, "kstar_pair", "pseudo_bsz"),
+               "belle2", ("B", "Kstar", "K", "pi", "phi1", "phi2"), "mphi", {"CP_sb": 1e-8}, "kstar_pair", "pseudo_bsz",
+               "kstar0_to_kplus_piminus"),
         _decay("k2piphiphi", "K+ -> pi+ phi phi (scalar current, dispersive f0)", "K+", "pi+", "na62",
                ("K", "pi", "phi1", "phi2"), "mphi", {"CS_sd": 1e-11}, "scalar_pair", "scalar_kpi"),
         _decay("b2kx", "B+ -> K+ X, one invisible X (BR given)", "B+", "K+", "belle2", ("B", "K", "X"), "mx",

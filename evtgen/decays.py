@@ -41,6 +41,13 @@ class DecayRate:
     br_err: float
     parent: str
     note: str = ""
+    visible_fraction: float = 1.0  # fraction of the rate in the mode the events are generated in
+    visible_mode: str = ""
+
+    @property
+    def br_visible(self) -> float:
+        """BR of the mode the events hold (e.g. B0 -> K*0(-> K+ pi-) phi phi); ``br`` is the total."""
+        return self.br * self.visible_fraction
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"channel": self.channel}
@@ -52,6 +59,9 @@ class DecayRate:
             width_err_GeV=self.width_err,
             br=self.br,
             br_err=self.br_err,
+            br_visible=self.br_visible,
+            visible_fraction=self.visible_fraction,
+            visible_mode=self.visible_mode,
             parent=self.parent,
             note=self.note,
         )
@@ -65,6 +75,10 @@ class DecayRate:
             lines.append(f"{k:<12} {v:g}")
         lines.append(f"width        {self.width:.4e} +- {self.width_err:.2e} GeV")
         lines.append(f"BR           {self.br:.4e} +- {self.br_err:.2e}")
+        if self.visible_fraction != 1.0:
+            lines.append(
+                f"BR visible   {self.br_visible:.4e} ({self.visible_mode}: fraction {self.visible_fraction:.4g})"
+            )
         if self.note:
             lines.append(f"note         {self.note}")
         return "\n".join(lines)
@@ -85,6 +99,7 @@ class DecayChannel:
     mass_option: str | None  # "mphi", "mx" or None
     couplings: dict[str, float] = field(default_factory=dict)  # name -> default
     coupling_unit: str = "GeV^-1"
+    visible_fraction: str | None = None  # key in constants.yaml daughter_fractions (events in that mode)
 
     # --- masses and limits ---------------------------------------------------------
     @property
@@ -224,6 +239,11 @@ class DecayChannel:
             width_err = float(np.std(draws, ddof=1)) if draws else 0.0
             br, br_err = width / gamma_parent, width_err / gamma_parent
             note = f"form-factor uncertainty from {len(draws)} draws of the published covariance"
+        fraction, mode = 1.0, ""
+        if self.visible_fraction:
+            fraction = C.value("daughter_fractions", self.visible_fraction)
+            mode = self.visible_fraction
+            note += f"; br is the total rate, br_visible = br x {fraction:.4g} ({mode}) is the mode every event is in"
         return DecayRate(
             self.name,
             self.mass_option,
@@ -235,6 +255,8 @@ class DecayChannel:
             br_err,
             self.parent,
             note,
+            fraction,
+            mode,
         )
 
     # --- events ---------------------------------------------------------------------
@@ -369,6 +391,7 @@ def _channels() -> dict[str, DecayChannel]:
             r.mass_option,
             dict(r.couplings),
             unit,
+            r.visible_fraction,
         )
     return out
 
