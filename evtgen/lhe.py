@@ -163,8 +163,12 @@ def _open_lhe(path: str | os.PathLike):
     p = Path(path)
     if not p.is_file():
         raise PhiphiError(f"LHE file {str(path)!r} does not exist")
+    import warnings
+
     try:
-        return pylhe.LHEFile.fromfile(str(p), generator=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # pylhe warns (then raises) on XML parse errors: one message
+            return pylhe.LHEFile.fromfile(str(p), generator=True)
     except Exception as exc:
         raise _malformed(path, exc) from None
 
