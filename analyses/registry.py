@@ -251,6 +251,10 @@ def prepare(
 
         if channel in channel_registry.CHANNELS:
             point = point.for_channel(channel)
+            if channel_registry.row(channel).kind == "decay" and point.couplings:
+                from evtgen.production import physical_rate  # BR > 1 is an error, not a result
+
+                physical_rate(channel, mass=point.mass, couplings=dict(point.couplings), options={})
         else:
             point = point.replace(channel=channel)
     return info, point, opts

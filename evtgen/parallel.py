@@ -43,7 +43,7 @@ def dask_client(
 
     if scheduler is not None:
         try:
-            c = Client(scheduler, timeout="20s")
+            c = Client(scheduler, timeout="5s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise PhiphiError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
         with c:

@@ -300,6 +300,11 @@ def load_pdf(name: str | None = None, alphas_mz: float | None = None) -> PDFGrid
                 f"alpha_s(M_Z) of PDF set {name!r} is not known to phiphi; give it as options['alphas_mz'] (--alphas-mz)"
             )
         alphas_mz = float(known["alphas_mz"])
+    elif known is not None and abs(float(alphas_mz) - float(known["alphas_mz"])) > 1e-12:
+        raise PhiphiError(
+            f"PDF set {name} has alpha_s(M_Z) = {known['alphas_mz']} (evtgen/data/pdfsets.yaml); "
+            f"--alphas-mz {alphas_mz} is only for sets not listed there"
+        )
     if not 0.05 < alphas_mz < 0.2:
         raise PhiphiError(f"alpha_s(M_Z) = {alphas_mz} is outside (0.05, 0.2)")
     path = find_member_file(name)
