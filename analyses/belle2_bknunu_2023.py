@@ -314,7 +314,7 @@ def folded_yields(
 def formfactor_rel_error(channel: str, mass: float, couplings: dict | None = None) -> float:
     """Relative standard deviation of the folded NP yield (ITA + HTA) over the published
     form-factor covariance (the draws evtgen uses for its rate errors); 0 for b2kx."""
-    from detector.belle2 import _GL8, response
+    from detector.belle2 import GL8, response
     from evtgen import spectra
 
     channel, ch = _channel(channel)
@@ -323,7 +323,7 @@ def formfactor_rel_error(channel: str, mass: float, couplings: dict | None = Non
     resp = response()
     m = ch.check_mass(mass)
     cpl = ch.resolve_couplings(couplings)
-    nodes, weights = _GL8
+    nodes, weights = GL8
     e = resp.q2_edges
     half = 0.5 * (e[1:] - e[:-1])
     q2 = ((e[:-1] + e[1:])[:, None] * 0.5 + half[:, None] * nodes[None, :]).ravel()

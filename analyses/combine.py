@@ -537,7 +537,7 @@ def combine(point: ModelPoint, contributions: list[Contribution], *, n_parameter
 _SCAN_MEMO = ProfileMemo()
 
 
-def _parse_options(text: str | None) -> dict[str, dict[str, Any]]:
+def parse_options(text: str | None) -> dict[str, dict[str, Any]]:
     """``"belle2.limit=wilks,na62.dataset=2016-22"`` -> ``{"belle2": {"limit": "wilks"}, ...}``."""
     out: dict[str, dict[str, Any]] = {}
     for item in (text or "").split(","):
@@ -568,7 +568,7 @@ def recast(
     per mass, which :class:`ProfileMemo` reuses along the coupling axis of a scan)."""
     if mc_seed is not None:
         point = point.replace(seed=mc_seed)
-    comb = fit(point, analyses, options=_parse_options(analysis_options), n_parameters=n_parameters, memo=_SCAN_MEMO)
+    comb = fit(point, analyses, options=parse_options(analysis_options), n_parameters=n_parameters, memo=_SCAN_MEMO)
     extras: dict[str, Any] = {
         "dominant": comb.dominant,
         "verdict": comb.verdict,

@@ -14,9 +14,9 @@ from evtgen.errors import PhiphiError
 
 
 def _options(items: list[str] | None) -> dict[str, dict[str, Any]]:
-    from .combine import _parse_options
+    from .combine import parse_options
 
-    return _parse_options(",".join(items or []))
+    return parse_options(",".join(items or []))
 
 
 def _load(path: str):

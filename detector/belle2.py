@@ -41,7 +41,8 @@ CARD_SOURCE = (
 _STREAM_TAG = 0xBE11E2
 #: Gauss-Legendre nodes per generated-q2 bin for the SM template integrals (the integrand
 #: is a smooth polynomial-like function inside each 0.229 GeV^2 bin: 8 nodes are exact to 1e-12)
-_GL8 = np.polynomial.legendre.leggauss(8)
+#: 8-point Gauss-Legendre nodes and weights on [-1, 1] (the per-bin q2 integration of the maps)
+GL8 = np.polynomial.legendre.leggauss(8)
 N_ITA = 12
 N_HTA = 6
 
@@ -85,7 +86,7 @@ def sm_template_dbr_dq2(q2) -> np.ndarray:
 
 def bin_integrals(func, edges: np.ndarray) -> np.ndarray:
     """Integral of ``func(q2)`` over each bin of ``edges`` (8-point Gauss-Legendre per bin)."""
-    nodes, weights = _GL8
+    nodes, weights = GL8
     lo, hi = edges[:-1, None], edges[1:, None]
     x = 0.5 * (hi - lo) * nodes[None, :] + 0.5 * (hi + lo)
     return (func(x) * weights[None, :]).sum(axis=1) * 0.5 * (edges[1:] - edges[:-1])

@@ -69,7 +69,7 @@ def write_lhe(path: str | os.PathLike, chunks: Iterable[ak.Array], metadata: dic
 
     import pylhe
 
-    from evtgen.io import atomic_path
+    from evtgen.files import atomic_path
 
     rate = metadata.get("rate", {})
     sigma = float(rate.get("sigma_pb", 1.0))
