@@ -142,8 +142,13 @@ class RelicModel:
         lnyy = sol.sol(uu)[0]
         yy = np.exp(lnyy)
         xx = np.exp(uu)
-        above = np.nonzero(lnyy - self.ln_y_eq(xx) >= math.log(2.0))[0]
-        x_f = float(xx[above[0]]) if above.size else float("nan")
+        return self._result(y_inf, xx, yy, self.ln_y_eq(xx))
+
+    def _result(self, y_inf: float, x: np.ndarray, y: np.ndarray, ln_y_eq: np.ndarray) -> FreezeOut:
+        """The FreezeOut of a solved path: x_f where Y = 2 Y_eq (the documented definition) and
+        the channel fractions of <sigma v> there."""
+        above = np.nonzero(np.log(np.maximum(y, 1e-300)) - ln_y_eq >= math.log(2.0))[0]
+        x_f = float(x[above[0]]) if above.size else float("nan")
         fr = {}
         if math.isfinite(x_f):
             tot = self._interp(self.sv, x_f)
@@ -154,9 +159,9 @@ class RelicModel:
             y_inf=y_inf,
             x_f=x_f,
             fractions_freeze_out=fr,
-            x=xx,
-            y=yy,
-            y_eq=self.y_eq(xx),
+            x=x,
+            y=y,
+            y_eq=np.exp(ln_y_eq),
         )
 
     def _fine_grid(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -186,22 +191,7 @@ class RelicModel:
         tail = float(np.trapezoid(rs / xs, np.log(xs))) + rate[-1] / self.x_last
         y_inf = 1.0 / (1.0 / y_match + tail)
         u, x, lnye = self._fine_grid(N_STEPS)
-        above = np.nonzero(np.log(np.maximum(y_path, 1e-300)) - lnye >= math.log(2.0))[0]
-        x_f = float(x[above[0]]) if above.size else float("nan")
-        fr = {}
-        if math.isfinite(x_f):
-            tot = self._interp(self.sv, x_f)
-            fr = {k: self._interp(v, x_f) / tot for k, v in self.channels.items() if tot > 0}
-        return FreezeOut(
-            mphi=self.mphi,
-            omega_h2=float(omega_h2_per_yield(self.mphi) * y_inf),
-            y_inf=y_inf,
-            x_f=x_f,
-            fractions_freeze_out=fr,
-            x=x,
-            y=y_path,
-            y_eq=np.exp(lnye),
-        )
+        return self._result(y_inf, x, y_path, lnye)
 
 
 @nb.njit(cache=True)
