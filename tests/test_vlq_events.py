@@ -9,7 +9,8 @@ import pytest
 from evtgen.errors import PhiphiError
 from evtgen.vlq.channel import PP2VLQ
 
-UV = {"mQ": 2000.0, "mD": 2200.0, "yq_d": 1.0, "yq_s": 1.0, "yd_d": 1.0, "yd_s": 1.0, "y1": 1.0}
+# second-generation Yukawas off: 2 flavour rows in the (costly) 2->3 group instead of 8
+UV = {"mQ": 2000.0, "mD": 2200.0, "yq_d": 1.0, "yd_d": 1.0, "y1": 1.0}
 OPT = {"groups": "Qphi,Dphi,QQ,DD,QD,jphiphi", "vegas_points": 5000, "vegas_iterations": 3, "vegas_warmup": 3}
 
 
@@ -45,8 +46,8 @@ def test_same_seed_same_events(events):
     ev = events[0]
     for f in ("shat", "x1", "met_true_x", "id1", "group"):
         np.testing.assert_array_equal(ev[f].to_numpy(), ev2[f].to_numpy())
-    ev3, _, _ = PP2VLQ().generate_with_stats(400, mass=1.0, couplings=UV, seed=8, options=OPT)
-    assert not np.array_equal(ev.shat.to_numpy(), ev3.shat.to_numpy())
+    ev3, _, _ = PP2VLQ().generate_with_stats(100, mass=1.0, couplings=UV, seed=8, options=OPT)
+    assert not np.array_equal(ev.shat.to_numpy()[:100], ev3.shat.to_numpy())
 
 
 def test_lhe_round_trip_and_atlas(events, tmp_path):
