@@ -119,9 +119,6 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
             "-2lnL = ((B_SM + c7 dC7_eff - B_exp)/sigma)^2, sigma = sigma_exp (+) sigma_SM; "
             "dC7_eff = |c7 dC7 + c8 dC8|/|c7| at mu_0 = 160 GeV; weaker of the two interference signs"
         ),
+        value_at_point=dc7_eff,
     )
-    res.convention = "none"
-    res.value_at_point = dc7_eff
-    res.twice_nll_point = float(lik.twice_nll(1.0))
-    res.excluded_95 = None if fit.upper_limit_95 is None else bool(1.0 > fit.upper_limit_95)
     return res

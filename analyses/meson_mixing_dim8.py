@@ -107,9 +107,6 @@ def recast(point: ModelPoint, *, data: dict[str, Any], system: str = "Bs", **opt
             "-2lnL = ((+-r - rho)/sigma)^2, rho = Dm_exp/Dm_SM - 1, sigma = SM error (+) exp error; "
             "r = |C_NP/C_SM| of the slide's order-of-magnitude estimate; weaker of the two signs"
         ),
+        value_at_point=r,
     )
-    res.convention = "none"
-    res.value_at_point = r
-    res.twice_nll_point = float(lik.twice_nll(1.0))
-    res.excluded_95 = None if fit.upper_limit_95 is None else bool(1.0 > fit.upper_limit_95)
     return res

@@ -121,11 +121,13 @@ def from_fit(
     provenance: Mapping[str, Any] | None = None,
     extras: Mapping[str, Any] | None = None,
     likelihood_form: str = "",
+    value_at_point: float | None = None,
 ) -> Result:
     """Turn an engine :class:`~analyses.stats.Fit` in signal strength into a :class:`Result`
     on ``parameter`` (``reference`` is its value at mu = 1; ``scaling`` as in
-    :func:`analyses.stats.to_parameter`). The model point's own value of the parameter
-    gives ``value_at_point``, ``twice_nll_point`` and ``excluded_95``."""
+    :func:`analyses.stats.to_parameter`). The model point's own value of the parameter (its
+    coupling, or ``value_at_point`` for a derived parameter such as a Wilson coefficient the
+    point implies) gives ``value_at_point``, ``twice_nll_point`` and ``excluded_95``."""
 
     def conv(mu):
         return stats.to_parameter(mu, reference, scaling)
@@ -134,15 +136,17 @@ def from_fit(
         return None if p is None else (conv(p[0]), conv(p[1]))
 
     row = couplings_registry.COUPLINGS.get(parameter)
-    at_point = point.couplings.get(parameter) if point.couplings else None
+    at_point = value_at_point
+    if at_point is None:
+        at_point = point.couplings.get(parameter) if point.couplings else None
     nll_point = None
     excluded = None
     if at_point is not None and reference != 0:
-        mu_point = stats.to_signal_strength(at_point, reference, scaling)
+        mu_point = float(stats.to_signal_strength(at_point, reference, scaling))
         if math.isfinite(mu_point) and mu_point >= 0:
             nll_point = float(lik.twice_nll(mu_point))
             if fit.upper_limit_95 is not None:
-                excluded = mu_point > fit.upper_limit_95
+                excluded = bool(mu_point > fit.upper_limit_95)
     return Result(
         analysis=analysis,
         channel=point.channel,
