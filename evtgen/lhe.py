@@ -26,6 +26,7 @@ from evtgen.errors import PhiphiError
 
 
 def pdg_ids() -> dict:
+    """Parton name -> PDG id of the LHC generators (evtgen/data/monojet.yaml)."""
     from evtgen.monojet.generator import config
 
     return dict(config()["pdg_ids"])
