@@ -122,6 +122,11 @@ ROWS: dict[str, ChannelRow] = {
         ChannelRow("pp2js", "pp -> j S at 13 TeV, LO, L = -y S qbar q (CS_qq = y) and c S G G (CG = c [GeV^-1])",
                    "evtgen.monojet.channel:PP2JS", "ms", {"CG": 0.0, "CS_qq": 0.0}, LHC_OPTIONS,
                    experiment="lhc", formats=(".root", ".parquet", ".lhe"), needs_coupling=True),
+        ChannelRow("pp2vlq", "pp -> jets + phi phi at 13 TeV, LO, t-channel vector-like-quark UV model (Q phi, QQ, jphiphi)",
+                   "evtgen.vlq.channel:PP2VLQ", "mphi", {},
+                   LHC_OPTIONS + ("mQ", "mD", "yq_d", "yq_s", "yd_d", "yd_s", "y1", "y2", "groups", "window",
+                                  "vegas_points", "widths_in_propagators"),
+                   experiment="lhc", formats=(".root", ".parquet")),
     )
 }  # fmt: skip
 
