@@ -130,6 +130,8 @@ def _setup_cached(mphi: float, uv_items: tuple, opt_items: tuple, groups: tuple)
 
 
 class PP2VLQ:
+    """pp -> jets + phi phi of the t-channel vector-like-quark model (registry row ``pp2vlq``)."""
+
     name = "pp2vlq"
     description = "pp -> jets + phi phi at 13 TeV, LO, t-channel vector-like-quark UV model (Q, D, phi)"
     mass_option = "mphi"

@@ -49,6 +49,8 @@ DEFAULTS = {
 
 @dataclass
 class Group:
+    """One process group (Qphi, QQ, jphiphi, ...) of the generator with its integration state."""
+
     name: str
     kind: str  # "22" or "23"
     par: np.ndarray
@@ -72,6 +74,8 @@ class Group:
 
 @dataclass
 class Setup:
+    """A model point ready to integrate: the UV point, the PDF, the scales and the groups."""
+
     uv: UVPoint
     pdf: PDFGrid
     apar: np.ndarray

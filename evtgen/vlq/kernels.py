@@ -481,6 +481,7 @@ def gammas():
 
 @nb.njit(cache=True, inline="always")
 def slash(G, p):
+    """Feynman slash p_mu gamma^mu with metric (+,-,-,-); ``G`` the four Dirac matrices."""
     return p[0] * G[0] - p[1] * G[1] - p[2] * G[2] - p[3] * G[3]
 
 
