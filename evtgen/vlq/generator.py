@@ -301,25 +301,15 @@ def _accept(setup: Setup, g: Group, first: int, size: int, key) -> tuple[np.ndar
             setup.apar,
             g.wmax,
         )
-    return K.accept_23(
-        first,
-        size,
-        key[0],
-        key[1],
-        g.edges,
-        g.par,
-        setup.mm_d,
-        setup.mm_u,
-        setup.width2_d,
-        setup.width2_u,
-        setup.Y,
-        g.flav,
-        g.ceft,
-        setup.pdf.arrays,
-        setup.apar,
-        setup.window,
-        g.wmax,
-    )
+    return K.accept_23(first, size, key[0], key[1], *_args_23(setup, g), g.wmax)
+
+
+def _args_23(setup: Setup, g: Group) -> tuple:
+    """The arguments the 2 -> 3 kernels share (grid, masses, widths, couplings, PDF, window)."""
+    return (
+        g.edges, g.par, setup.mm_d, setup.mm_u, setup.width2_d, setup.width2_u, setup.Y, g.flav, g.ceft,
+        setup.pdf.arrays, setup.apar, setup.window,
+    )  # fmt: skip
 
 
 def generate_group(setup: Setup, g: Group, n: int, key: np.ndarray) -> tuple[dict, dict]:
@@ -356,24 +346,7 @@ def generate_group(setup: Setup, g: Group, n: int, key: np.ndarray) -> tuple[dic
         )
         rec = _record_22(setup, g, cols, ids)
     else:
-        cols, ids = K.build_23(
-            idx,
-            key[0],
-            key[1],
-            g.edges,
-            g.par,
-            setup.mm_d,
-            setup.mm_u,
-            setup.width2_d,
-            setup.width2_u,
-            setup.Y,
-            g.flav,
-            g.ceft,
-            setup.pdf.arrays,
-            setup.apar,
-            setup.window,
-            K.channel_ids_23(g.flav),
-        )
+        cols, ids = K.build_23(idx, key[0], key[1], *_args_23(setup, g), K.channel_ids_23(g.flav))
         rec = _record_23(setup, g, cols, ids)
     stats = {"n_trials": n_trials, "efficiency": n / n_trials, "n_overweight": n_over, "wmax_pb": g.wmax}
     return rec, stats

@@ -34,7 +34,7 @@ import numba as nb
 import numpy as np
 
 from evtgen import rng
-from evtgen.monojet.kernels import phase_space_pt
+from evtgen.monojet.kernels import phase_space_pt, vegas_map
 from evtgen.pdf import NPAD, alphas_lo, xfx_pair_fast
 
 # ------------------------------------------------------------------ parameter vector
@@ -350,29 +350,13 @@ def accept_22(first, n, key0, key1, edges, par, mass, Y, rows, g, apar, wmax):
         st = rng.event_state(key0, key1, first + i)
         for k in range(d):
             r[k], st = rng.uniform(st)
-        jv = _map(r, edges, x)
+        jv = vegas_map(r, edges, x)
         w = weight_22(x, par, mass, Y, rows, g, apar, 1, wv, f1, f2, work) * jv
         ua, st = rng.uniform(st)
         if w > 0.0 and ua * wmax < w:
             acc[i] = True
             over[i] = w > wmax
     return acc, over
-
-
-@nb.njit(cache=True, inline="always")
-def _map(r, edges, x):
-    d = edges.shape[0]
-    nb_ = edges.shape[1] - 1
-    jac = 1.0
-    for k in range(d):
-        yy = r[k] * nb_
-        i = int(yy)
-        if i >= nb_:
-            i = nb_ - 1
-        w = edges[k, i + 1] - edges[k, i]
-        x[k] = edges[k, i] + (yy - i) * w
-        jac *= nb_ * w
-    return jac
 
 
 @nb.njit(cache=True, parallel=True)
@@ -395,7 +379,7 @@ def build_22(indices, key0, key1, edges, par, mass, Y, rows, g, apar, decay3, de
         st = rng.event_state(key0, key1, indices[i])
         for k in range(d):
             r[k], st = rng.uniform(st)
-        _map(r, edges, x)
+        vegas_map(r, edges, x)
         ua, st = rng.uniform(st)
         x1, x2, s, cth, jac = phase_space_22(x, par)
         m3sq = par[P_M3] ** 2
@@ -801,7 +785,7 @@ def accept_23(first, n, key0, key1, edges, par, mm_d, mm_u, width2_d, width2_u, 
         st = rng.event_state(key0, key1, first + i)
         for k in range(d):
             r[k], st = rng.uniform(st)
-        jv = _map(r, edges, x)
+        jv = vegas_map(r, edges, x)
         w = weight_23(x, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, G, f1, f2, work, window, cw) * jv
         ua, st = rng.uniform(st)
         if w > 0.0 and ua * wmax < w:
@@ -829,7 +813,7 @@ def build_23(indices, key0, key1, edges, par, mm_d, mm_u, width2_d, width2_u, Y,
         st = rng.event_state(key0, key1, indices[i])
         for k in range(d):
             r[k], st = rng.uniform(st)
-        _map(r, edges, x)
+        vegas_map(r, edges, x)
         ua, st = rng.uniform(st)
         weight_23(x, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, G, f1, f2, work, window, cw)
         uc, st = rng.uniform(st)
