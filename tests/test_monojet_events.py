@@ -130,7 +130,9 @@ def test_lhe_round_trip(tmp_path):
     for comp in ("px", "py", "pz", "e"):
         assert sum(getattr(p, comp) for p in ins) == pytest.approx(sum(getattr(p, comp) for p in outs), abs=1e-6)
     assert outs[0].px == pytest.approx(float(ev.j.px[0]), rel=1e-9)
-    assert isinstance(pylhe.LHEFile.fromfile(str(path)).init, pylhe.LHEInit)
+    lhe = pylhe.LHEFile.fromfile(str(path))
+    assert isinstance(lhe.init, pylhe.LHEInit)
+    assert len(list(lhe.events)) == len(events)  # exhausting pylhe's lazy reader closes the file
     assert not list(tmp_path.glob(".phiphi-tmp-*"))
 
 
