@@ -150,10 +150,15 @@ def read_map(path: str | Path, rows: int, cols: int) -> np.ndarray:
 
 
 def load_response(
-    ita_a: str | Path | None = None, ita_b: str | Path | None = None, hta: str | Path | None = None
+    ita_a: str | Path | None = None,
+    ita_b: str | Path | None = None,
+    hta: str | Path | None = None,
+    cfg: dict | None = None,
 ) -> Belle2Response:
-    """The response built from the shipped maps (or from the given CSV files)."""
-    cfg = card()
+    """The response built from the shipped maps (or from the given CSV files), configured by
+    ``cfg`` (a card dict; None = the packaged card). A card's map paths are absolute or
+    relative to detector/data."""
+    cfg = card() if cfg is None else cfg
     nq = int(cfg["q2_gen_bins"]["n"])
     ita_files = [_data_path(p) for p in cfg["ita"]["maps"]]
     a = read_map(ita_a or ita_files[0], 9, nq + 1)
@@ -281,11 +286,14 @@ def emulate_columns(
     return {"q2_rec": q2_rec, "ita_bin": ita, "hta_bin": hta}
 
 
-def simulate(events: ak.Array, *, seed: int = 0) -> ak.Array:
-    """Lab-frame B+ -> K+ (invisible) events plus ``q2_rec`` (GeV^2), ``ita_bin``, ``hta_bin``."""
+def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None) -> ak.Array:
+    """Lab-frame B+ -> K+ (invisible) events plus ``q2_rec`` (GeV^2), ``ita_bin``, ``hta_bin``
+    (``card``: a card dict of the layout of detector/data/belle2_card.yaml; None = packaged)."""
     _check_events(events)
     k = events.K
-    out = emulate_columns(*(ak.to_numpy(x) for x in (events.q2_true, k.px, k.py, k.pz, k.E)), seed=seed)
+    resp = None if card is None else load_response(cfg=card)
+    cols = (events.q2_true, k.px, k.py, k.pz, k.E)
+    out = emulate_columns(*(ak.to_numpy(x) for x in cols), seed=seed, resp=resp)
     for name, arr in out.items():
         events = ak.with_field(events, arr, name)
     return events
