@@ -79,12 +79,12 @@ MUTANTS: dict[str, tuple[str, str, str, list[str]]] = {
     ),
     "na62_region2_edge": (
         "detector/data/na62_card.yaml",
-        "region2: {value: [0.026, 0.068]",
-        "region2: {value: [0.030, 0.068]",
+        "sr2: {value: [0.026, 0.068]",
+        "sr2: {value: [0.030, 0.068]",
         ["tests/test_na62_detector.py", "tests/test_kaon_regression.py"],
     ),
     "atomic_no_rename": (
-        "evtgen/io.py",
+        "evtgen/files.py",
         "os.replace(tmp_path, p)",
         "shutil.copyfile(tmp_path, p)",
         ["tests/test_evtgen_io.py", "tests/test_faults.py"],
@@ -109,8 +109,8 @@ MUTANTS: dict[str, tuple[str, str, str, list[str]]] = {
     ),
     "relic_gstar": (
         "analyses/dm/relic.py",
-        "* m * dof.gstar_half(T)",
-        "* m * 1.1 * dof.gstar_half(T)",
+        "* m * dof.gstar_half(T, self.eos)",
+        "* m * 1.1 * dof.gstar_half(T, self.eos)",
         ["tests/test_dm_relic.py"],
     ),
     "dd_four_pi": (
