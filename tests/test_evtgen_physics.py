@@ -82,7 +82,9 @@ def test_kpi_f0_normalisation_and_closed_form():
     for q2 in (0.01, 0.05, 0.1):
         x = q2 / t0
         g = x * v["D"] + (1 - x) * v["d"] + x * (1 - x) * v["k"]
-        assert FF.kpi_f0(q2, par) == pytest.approx(v["f_plus_0"] * math.exp(q2 / delta * (v["lnC"] - g)), rel=1e-12, abs=0)
+        assert FF.kpi_f0(q2, par) == pytest.approx(
+            v["f_plus_0"] * math.exp(q2 / delta * (v["lnC"] - g)), rel=1e-12, abs=0
+        )
 
 
 # --------------------------------------------------------------------------- rates
