@@ -73,7 +73,9 @@ def uv_point(params: dict, mphi: float) -> UVPoint:
     vals = {k: check_finite(k, v) for k, v in params.items()}
     for m in ("mQ", "mD"):
         if m not in vals:
-            raise PhiphiError(f"pp2vlq needs the heavy-quark mass {m} (GeV), e.g. --coupling {m}=3000")
+            raise PhiphiError(
+                f'pp2vlq needs the heavy-quark mass {m} (GeV), given as an option, e.g. options={{"{m}": 3000}} in evtgen.rate/generate'
+            )
         if vals[m] <= 0:
             raise PhiphiError(f"{m} = {vals[m]:g} GeV must be positive")
     mphi = check_finite("mphi", mphi)
