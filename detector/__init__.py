@@ -24,6 +24,9 @@ EMULATIONS: dict[str, tuple[str, str]] = {
     "na62": ("detector.na62", "na62_card.yaml"),
     "atlas": ("detector.atlas", "atlas_card.yaml"),
 }
+#: events per block when a file is emulated (memory bound of ``simulate_file``; part of the
+#: definition of the output, so not a user option)
+SIMULATE_BLOCK = 1 << 18
 #: the packaged detectors (one per emulation type)
 DETECTORS = tuple(EMULATIONS)
 
@@ -88,21 +91,35 @@ def simulate_file(
     seed: int = 0,
     card: str | os.PathLike | None = None,
 ) -> Path:
-    """Read an event file, emulate detector ``name`` (or the one of ``card``), write the result (atomic)."""
-    from evtgen.io import check_writable, read_events, read_metadata, write_events
+    """Read an event file, emulate detector ``name`` (or the one of ``card``), write the result (atomic).
+
+    The input is streamed in blocks of :data:`SIMULATE_BLOCK` events (memory bounded whatever
+    the file size); block ``k`` is smeared with seed ``seed`` (k = 0) or
+    ``evtgen.parallel.index_seed(seed, k)``, so the output depends on the events and the seed
+    only, never on how the input file was chunked."""
+    from evtgen.io import check_writable, iter_events, read_metadata, write_events
     from evtgen.model import check_seed
+    from evtgen.parallel import index_seed
 
     seed = check_seed(seed)
     name, card_dict, source = resolve(name, card)
-    module = get(name)
+    get(name)
     check_writable(output)
     if not Path(path).is_file():
         raise PhiphiError(f"input event file {str(path)!r} does not exist")
-    events = getattr(module, "read_input", read_events)(path)  # e.g. jagged showered jets for ATLAS
     try:
         meta = read_metadata(path)
     except (PhiphiError, KeyError):  # a file without phiphi metadata (e.g. from another generator)
         meta = {}
-    out = simulate(events, name, seed=seed, card=card_dict)
+    blocks = iter_events(path, SIMULATE_BLOCK)
+    first = next(blocks, None)  # read (and check) the first block before anything is written
+    if first is None:
+        raise PhiphiError(f"input event file {str(path)!r} holds no events")
+
+    def smeared():
+        yield simulate(first, name, seed=seed, card=card_dict)
+        for k, block in enumerate(blocks, start=1):
+            yield simulate(block, name, seed=index_seed(seed, k), card=card_dict)
+
     meta = dict(meta, detector=name, detector_seed=int(seed), detector_card=source)
-    return write_events(output, out, meta)
+    return write_events(output, smeared(), meta)

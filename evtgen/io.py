@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +191,54 @@ def read_events(path: str | os.PathLike) -> ak.Array:
         msg = (str(exc).splitlines() or [""])[0]
         raise PhiphiError(f"cannot read events from {str(path)!r}: {type(exc).__name__}: {msg}") from None
     return to_awkward(cols)
+
+
+def iter_events(path: str | os.PathLike, step: int) -> Iterator[ak.Array]:
+    """The events of a .root or .parquet file in consecutive blocks of exactly ``step`` events
+    (the last may be shorter), whatever the file's own row groups or baskets: memory is bounded
+    by ``step``. Flat phiphi files come as Momentum4D records (as :func:`read_events`); files with
+    jagged fields (showered ``jets``) as they are stored."""
+    p = Path(path)
+    if not p.is_file():
+        raise PhiphiError(f"event file {str(path)!r} does not exist")
+    fmt = file_format(p)
+    try:
+        if fmt == "root":
+            import uproot
+
+            with uproot.open(p) as f:
+                if TREE_NAME not in f:
+                    raise PhiphiError(f"{str(path)!r} has no '{TREE_NAME}' tree")
+                for cols in f[TREE_NAME].iterate(step_size=step, library="np"):
+                    yield to_awkward(cols)
+            return
+        if fmt != "parquet":
+            raise PhiphiError(f"read LHE files with pylhe, not read_events: {str(path)!r}")
+        import pyarrow.parquet as pq
+
+        n_groups = pq.ParquetFile(p).metadata.num_row_groups
+        buffer: list[ak.Array] = []
+        have = 0
+        for g in range(n_groups):
+            part = ak.from_parquet(p, row_groups=[g])
+            buffer.append(part)
+            have += len(part)
+            while have >= step:
+                block = ak.concatenate(buffer) if len(buffer) > 1 else buffer[0]
+                yield _as_records(block[:step])
+                rest = block[step:]
+                buffer, have = ([rest] if len(rest) else []), len(rest)
+        if have:
+            yield _as_records(ak.concatenate(buffer) if len(buffer) > 1 else buffer[0])
+    except PhiphiError:
+        raise
+    except Exception as exc:  # corrupted or foreign file
+        msg = (str(exc).splitlines() or [""])[0]
+        raise PhiphiError(f"cannot read events from {str(path)!r}: {type(exc).__name__}: {msg}") from None
+
+
+def _as_records(block: ak.Array) -> ak.Array:
+    """Flat columns -> Momentum4D records (as read_events); jagged files unchanged."""
+    if any(ak.fields(block[f]) or block[f].ndim > 1 for f in block.fields):
+        return block
+    return to_awkward({k: ak.to_numpy(block[k]) for k in block.fields})
