@@ -137,6 +137,8 @@ def applicable(info: registry.AnalysisInfo, point: ModelPoint) -> tuple[str | No
 
     if info.kind == COMBINATION_KIND:
         return None, "a combination is not combined"
+    if info.header.get("needs_uv") and not point.uv:
+        return None, "needs a UV point (model: tchannel-vlq); the point has EFT couplings only"
     if info.channels:
         order = list(info.channels)
         first = point.channel if point.channel in info.channels else info.default_channel
