@@ -8,6 +8,7 @@ named ``metadata`` in ROOT files, the ``phiphi`` key of the Parquet schema metad
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -166,30 +167,49 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         raise PhiphiError(f"cannot read metadata from {str(path)!r}: {type(exc).__name__}: {msg}") from None
 
 
-def read_events(path: str | os.PathLike) -> ak.Array:
-    """Events of a .root or .parquet file as records with Momentum4D behaviour."""
+def _event_file(path: str | os.PathLike) -> tuple[Path, str]:
+    """The path and format ("root"/"parquet") of an event file to read (PhiphiError otherwise)."""
     p = Path(path)
     if not p.is_file():
         raise PhiphiError(f"event file {str(path)!r} does not exist")
     fmt = file_format(p)
-    try:
-        if fmt == "root":
-            import uproot
+    if fmt not in ("root", "parquet"):
+        raise PhiphiError(f"read LHE files with pylhe, not read_events: {str(path)!r}")
+    return p, fmt
 
-            with uproot.open(p) as f:
-                if TREE_NAME not in f:
-                    raise PhiphiError(f"{str(path)!r} has no '{TREE_NAME}' tree")
-                cols = f[TREE_NAME].arrays(library="np")
-        elif fmt == "parquet":
-            arr = ak.from_parquet(p)
-            cols = {k: ak.to_numpy(arr[k]) for k in arr.fields}
-        else:
-            raise PhiphiError(f"read LHE files with pylhe, not read_events: {str(path)!r}")
+
+@contextlib.contextmanager
+def _reading(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a reader's failure on a corrupted or foreign file into one PhiphiError line."""
+    try:
+        yield
     except PhiphiError:
         raise
-    except Exception as exc:  # corrupted or foreign file
+    except Exception as exc:
         msg = (str(exc).splitlines() or [""])[0]
         raise PhiphiError(f"cannot read events from {str(path)!r}: {type(exc).__name__}: {msg}") from None
+
+
+@contextlib.contextmanager
+def _tree(p: Path) -> Iterator[Any]:
+    import uproot
+
+    with uproot.open(p) as f:
+        if TREE_NAME not in f:
+            raise PhiphiError(f"{str(p)!r} has no '{TREE_NAME}' tree")
+        yield f[TREE_NAME]
+
+
+def read_events(path: str | os.PathLike) -> ak.Array:
+    """Events of a .root or .parquet file as records with Momentum4D behaviour."""
+    p, fmt = _event_file(path)
+    with _reading(path):
+        if fmt == "root":
+            with _tree(p) as tree:
+                cols = tree.arrays(library="np")
+        else:
+            arr = ak.from_parquet(p)
+            cols = {k: ak.to_numpy(arr[k]) for k in arr.fields}
     return to_awkward(cols)
 
 
@@ -198,31 +218,20 @@ def iter_events(path: str | os.PathLike, step: int) -> Iterator[ak.Array]:
     (the last may be shorter), whatever the file's own row groups or baskets: memory is bounded
     by ``step``. Flat phiphi files come as Momentum4D records (as :func:`read_events`); files with
     jagged fields (showered ``jets``) as they are stored."""
-    p = Path(path)
-    if not p.is_file():
-        raise PhiphiError(f"event file {str(path)!r} does not exist")
-    fmt = file_format(p)
-    try:
+    p, fmt = _event_file(path)
+    with _reading(path):
         if fmt == "root":
-            import uproot
-
-            with uproot.open(p) as f:
-                if TREE_NAME not in f:
-                    raise PhiphiError(f"{str(path)!r} has no '{TREE_NAME}' tree")
-                for cols in f[TREE_NAME].iterate(step_size=step, library="np"):
+            with _tree(p) as tree:
+                for cols in tree.iterate(step_size=step, library="np"):
                     yield to_awkward(cols)
             return
-        if fmt != "parquet":
-            raise PhiphiError(f"read LHE files with pylhe, not read_events: {str(path)!r}")
         import pyarrow.parquet as pq
 
-        n_groups = pq.ParquetFile(p).metadata.num_row_groups
         buffer: list[ak.Array] = []
         have = 0
-        for g in range(n_groups):
-            part = ak.from_parquet(p, row_groups=[g])
-            buffer.append(part)
-            have += len(part)
+        for g in range(pq.ParquetFile(p).metadata.num_row_groups):
+            buffer.append(ak.from_parquet(p, row_groups=[g]))
+            have += len(buffer[-1])
             while have >= step:
                 block = ak.concatenate(buffer) if len(buffer) > 1 else buffer[0]
                 yield _as_records(block[:step])
@@ -230,11 +239,6 @@ def iter_events(path: str | os.PathLike, step: int) -> Iterator[ak.Array]:
                 buffer, have = ([rest] if len(rest) else []), len(rest)
         if have:
             yield _as_records(ak.concatenate(buffer) if len(buffer) > 1 else buffer[0])
-    except PhiphiError:
-        raise
-    except Exception as exc:  # corrupted or foreign file
-        msg = (str(exc).splitlines() or [""])[0]
-        raise PhiphiError(f"cannot read events from {str(path)!r}: {type(exc).__name__}: {msg}") from None
 
 
 def _as_records(block: ak.Array) -> ak.Array:
