@@ -16,7 +16,7 @@ from evtgen.model import ModelPoint
 from . import stats
 from .dm import annihilation as ann
 from .dm import cmb as dm_cmb
-from .result import Result, no_sensitivity
+from .result import Result, from_fit, no_sensitivity
 
 ANALYSIS = "cmb"
 PARAMETER = "coupling_scale"
@@ -57,29 +57,19 @@ def recast(point: ModelPoint, *, data: dict, m_switch: float | None = None) -> R
         return res
     lik = stats.GaussianLimit(upper_limit=limit, cl=float(data["p_ann_95"]["cl"]), reference=info["p_ann"])
     fit = stats.fit(lik, mu_scale=limit / info["p_ann"], method="wilks")
-    conv = lambda mu: None if mu is None else stats.to_parameter(mu, 1.0, "quadratic")  # noqa: E731
-    nll_point = float(lik.twice_nll(1.0))
-    ul = conv(fit.upper_limit_95)
-    return Result(
+    res = from_fit(
+        lik,
+        fit,
         analysis=ANALYSIS,
-        channel=None,
-        masses=point.masses,
+        point=point,
         parameter=PARAMETER,
+        reference=1.0,
+        scaling="quadratic",  # p_ann scales as the coupling scale squared
         unit="1",
-        convention="half",
-        best_fit=conv(fit.mu_hat),
-        interval_68=None if fit.interval_68 is None else (conv(fit.interval_68[0]), conv(fit.interval_68[1])),
-        interval_95=None if fit.interval_95 is None else (conv(fit.interval_95[0]), conv(fit.interval_95[1])),
-        upper_limit_95=ul,
-        twice_nll_best=fit.twice_nll_best,
-        twice_nll_null=fit.twice_nll_null,
-        value_at_point=1.0,
-        twice_nll_point=nll_point,
-        excluded_95=None if ul is None else ul < 1.0,
-        sensitivity=fit.sensitivity,
-        sensitivity_reason=fit.reason,
-        limit_method=fit.method,
-        likelihood_form=f"GaussianLimit on p_ann: {lik.form}",
         provenance=prov,
         extras={**extras, "p_ann_over_limit": info["p_ann"] / limit},
+        likelihood_form=f"GaussianLimit on p_ann: {lik.form}",
+        value_at_point=1.0,
     )
+    res.channel = None
+    return res
