@@ -81,6 +81,23 @@ def _finish(ax, fig, path, title: str, caption: str):
     return save_figure(fig, path)
 
 
+SEED_DM_RANGE = (0.110, 0.146)  # GeV: the seed's (He-Ma-Tandean-Valencia Fig. 1) DM-permitted range, quoted
+
+
+def relic_cmb_upper_edge(masses: Sequence[float]) -> float | None:
+    """The largest mass in ``masses`` (GeV, ascending) where phi with the relic coupling along
+    C_uu = C_dd is not excluded by the Planck CMB bound on s-wave annihilation (None if none is)."""
+    from .dm import figures as dm_figures
+
+    d = dm_figures.scan(np.asarray(masses, float))
+    ok = np.isfinite(d["S_relic"]) & ~(np.isfinite(d["S_cmb"]) & (d["S_relic"] > d["S_cmb"]))
+    if not ok.any():
+        return None
+    # the edge: the last allowed mass before the first excluded one
+    first_bad = np.argmax(~ok) if (~ok).any() else len(ok)
+    return float(d["mphi"][max(first_bad - 1, 0)]) if ok[0] else None
+
+
 # --- 1. NA62 / KOTO ------------------------------------------------------------------------------
 @hep_style
 def figure_na62(path: str | os.PathLike, *, quick: bool = False) -> Path:
@@ -113,10 +130,20 @@ def figure_na62(path: str | os.PathLike, *, quick: bool = False) -> Path:
                         label="KOTO 2021 excluded (95% CL, real C)")  # fmt: skip
     else:
         notes.append("KOTO not registered")
-    if "relic" in registry.analyses():
-        notes.append("relic-density range: see phiphi recast relic")
+    if "relic" in registry.analyses() and "cmb" in registry.analyses():
+        m_cmb = relic_cmb_upper_edge(np.linspace(0.128, 0.142, 8 if quick else 29))
+        if m_cmb is not None:
+            ax.axvspan(SEED_DM_RANGE[0], m_cmb, color="cyan", alpha=0.25,
+                       label=f"φ as DM (Ω h² = 0.12, CMB-safe): m_φ ≤ {1e3 * m_cmb:.1f} MeV (computed), "
+                             f"≥ {1e3 * SEED_DM_RANGE[0]:.0f} MeV (seed)")  # fmt: skip
+            ax.axvline(SEED_DM_RANGE[1], color="c", ls=":", lw=1.5, label="seed's upper edge (146 MeV)")
+            notes.append(
+                f"DM range: upper edge {1e3 * m_cmb:.1f} MeV where the relic coupling (C_uu = C_dd) meets the Planck CMB "
+                "bound on s-wave φφ→ππ (analyses relic, cmb; docs/dark_matter_relic_cmb.md); lower edge 110 MeV and the "
+                "dotted 146 MeV are the seed's (He-Ma-Tandean-Valencia), not derived here"
+            )
     else:
-        notes.append("relic-density mass range not shown (analysis 'relic' not registered yet)")
+        notes.append("relic-density mass range not shown (analyses 'relic'/'cmb' not registered)")
     ax.set_yscale("log")
     ax.set_xlim(0, 0.18)
     ax.set_ylim(1e-12, 1e-8)
