@@ -52,11 +52,11 @@ import numpy as np
 import evtgen
 from evtgen import constants as C
 from evtgen import formfactors as FF
-from evtgen.errors import PhiphiError
+from evtgen.errors import PhiphiError, check_positive_int
 from evtgen.model import ModelPoint, model_point
 
 from . import stats
-from .result import Result, from_fit
+from .result import Result, from_fit, no_sensitivity
 
 ANALYSIS = "belle2017"
 #: channel -> parameter it limits (the data files' headers say the same; checked in the tests)
@@ -183,6 +183,89 @@ def spectrum_comparison(channel: str, mphi: float, s_cuts: Sequence[float] = S_B
 
 
 # ---------------------------------------------------------------------------------------
+# efficiency versus q2: the papers' curves were not found; a derived bracket
+# ---------------------------------------------------------------------------------------
+#: efficiency models: "flat" (assumed; the default) and two DERIVED proxies, the q2 shape of Belle II's
+#: released B+ -> K+ nu nubar efficiency maps (arXiv:2311.14647; hadronic tag HTA and inclusive tag ITA,
+#: summed over their signal-region bins, per true-q2 bin) applied to this search. Neither Belle 2017's
+#: nor BaBar 2013's own efficiency versus q2 / s_B was available (the data files list what was searched).
+EFFICIENCY_MODELS = {
+    "flat": "flat in q2 (assumed): the phi phi signal selected as efficiently as the SM signal",
+    "belle2_hta_shape": "derived proxy: q2 shape of Belle II's hadronic-tag (HTA) efficiency map, released with arXiv:2311.14647",
+    "belle2_ita_shape": "derived proxy: q2 shape of Belle II's inclusive-tag (ITA) signal-region efficiency map, released with arXiv:2311.14647",
+}
+
+
+def efficiency_shape(model: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(q2 bin edges [GeV^2], relative efficiency per bin, max 1) of a derived efficiency model
+    (:data:`EFFICIENCY_MODELS`); None for "flat". The Belle II maps come from
+    :meth:`analyses.belle2_bknunu_2023.YieldMap.released` (events per unit BR in each true-q2 bin)."""
+    if model not in EFFICIENCY_MODELS:
+        raise PhiphiError(f"efficiency = {model!r}; choose one of {', '.join(EFFICIENCY_MODELS)}")
+    if model == "flat":
+        return None
+    from .belle2_bknunu_2023 import YieldMap
+
+    ymap = YieldMap.released()
+    eps = (ymap.y_hta if model == "belle2_hta_shape" else ymap.y_ita).sum(axis=0)
+    edges = np.concatenate([ymap.centres - 0.5 * ymap.width, [ymap.centres[-1] + 0.5 * ymap.width]])
+    return edges, eps / eps.max()
+
+
+def efficiency_at(q2: np.ndarray, model: str) -> np.ndarray:
+    """Relative efficiency of ``model`` at true ``q2`` (piecewise constant in the map's bins, 0 outside;
+    1 everywhere for "flat")."""
+    q2 = np.asarray(q2, float)
+    shape = efficiency_shape(model)
+    if shape is None:
+        return np.ones_like(q2)
+    edges, eps = shape
+    j = np.searchsorted(edges, q2, side="right") - 1
+    inside = (j >= 0) & (j < len(eps))
+    return np.where(inside, eps[np.clip(j, 0, len(eps) - 1)], 0.0)
+
+
+def _sm_spectrum(channel: str, q2: np.ndarray) -> np.ndarray:
+    return sm_kstar_nunu_shape(q2) if channel == "b2kstarphiphi" else evtgen.spectrum("b2knunu", q2)
+
+
+def efficiency_ratio_to_sm(
+    channel: str, mphi: float, model: str, *, n_events: int = 0, seed: int = 1, n: int = 20001
+) -> dict[str, Any]:
+    """<eps>_phiphi / <eps>_SM for efficiency ``model``: each spectrum folded with eps(q2). The phi phi
+    average uses the analytic dGamma/dq2 (``n_events = 0``) or the q2_true of ``n_events`` generated
+    events (seed ``seed``); the SM one the SM nu nubar spectrum of the mode (trapezoid on ``n`` points)."""
+    if channel not in PARAMETERS:
+        raise PhiphiError(f"channel {channel!r}; choose one of {', '.join(PARAMETERS)}")
+    if model == "flat":
+        return {"model": model, "ratio": 1.0, "mean_eps_phiphi": 1.0, "mean_eps_sm": 1.0, "source": "analytic"}
+    lo, hi = evtgen.channel(channel).q2_limits(mphi)
+    q2_sm = np.linspace(1e-9, hi, n)
+    p_sm = _sm_spectrum(channel, q2_sm)
+    mean_sm = float(np.trapezoid(p_sm * efficiency_at(q2_sm, model), q2_sm) / np.trapezoid(p_sm, q2_sm))
+    if n_events:
+        n_events = check_positive_int("n_events", n_events)
+        events = evtgen.generate(channel, n_events, mphi=mphi, couplings={PARAMETERS[channel]: 1e-8}, seed=seed)
+        eps = efficiency_at(np.asarray(events["q2_true"], float), model)
+        mean_np, err_np, source = float(eps.mean()), float(eps.std(ddof=1) / math.sqrt(n_events)), "events"
+    else:
+        q2_np = np.linspace(lo, hi, n)
+        p_np = evtgen.spectrum(channel, q2_np, mphi=mphi, couplings={PARAMETERS[channel]: 1.0})
+        mean_np = float(np.trapezoid(p_np * efficiency_at(q2_np, model), q2_np) / np.trapezoid(p_np, q2_np))
+        err_np, source = 0.0, "analytic"
+    out = {
+        "model": model,
+        "ratio": mean_np / mean_sm,
+        "mean_eps_phiphi": mean_np,
+        "mean_eps_sm": mean_sm,
+        "source": source,
+    }
+    if n_events:
+        out["ratio_mc_error"] = err_np / mean_sm
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # the recast
 # ---------------------------------------------------------------------------------------
 def _mode(data: dict[str, Any], channel: str, mode: str | None) -> tuple[str, dict[str, Any]]:
@@ -210,10 +293,13 @@ def published_limit_recast(
     mode: str | None = None,
     method: str | None = None,
     efficiency_ratio: float | None = None,
+    efficiency: str | None = None,
+    n_events: int | None = None,
 ) -> Result:
     """95% CL limit on |C_P^sb| (b2kstarphiphi) or |C_S^sb| (b2kphiphi) from one published 90% CL
-    limit of the data file (``mode``; default per channel), read with a flat efficiency times
-    ``efficiency_ratio`` (see the module docstring)."""
+    limit of the data file (``mode``; default per channel), read with the efficiency model
+    ``efficiency`` (default flat; :data:`EFFICIENCY_MODELS`) times ``efficiency_ratio``; ``n_events``
+    > 0 folds the model with the q2 of a generated sample instead of the analytic spectrum."""
     head = data["analysis"]
     channel = point.channel or head["default_channel"]
     if channel not in head["channels"]:
@@ -225,9 +311,15 @@ def published_limit_recast(
     method = str(method or defaults["method"])
     if method not in ("wilks", "cls"):
         raise PhiphiError(f"method {method!r}; choose wilks or cls")
-    eff = float(defaults["efficiency_ratio"] if efficiency_ratio is None else efficiency_ratio)
-    if not (math.isfinite(eff) and eff > 0):
-        raise PhiphiError(f"efficiency_ratio = {eff:g} must be a positive number (1 = flat efficiency)")
+    user_ratio = float(defaults["efficiency_ratio"] if efficiency_ratio is None else efficiency_ratio)
+    if not (math.isfinite(user_ratio) and user_ratio > 0):
+        raise PhiphiError(f"efficiency_ratio = {user_ratio:g} must be a positive number (1 = flat efficiency)")
+    model = str(defaults.get("efficiency", "flat") if efficiency is None else efficiency)
+    if model not in EFFICIENCY_MODELS:
+        raise PhiphiError(f"efficiency = {model!r}; choose one of {', '.join(EFFICIENCY_MODELS)}")
+    n_ev = int(defaults.get("n_events", 0) if n_events is None else n_events)
+    if n_ev < 0:
+        raise PhiphiError(f"n_events = {n_ev} must be >= 0 (0: fold with the analytic spectrum)")
     mphi = point.masses.get("mphi")
     if mphi is None:
         raise PhiphiError(f"channel {channel} needs --mphi")
@@ -239,6 +331,18 @@ def published_limit_recast(
     cl = float(data["limits_90"]["cl"])
     ul90 = float(row["upper_limit"])
     br = mode_br(row["rate"], mphi, ref)
+    seed = point.seed if point.seed is not None else 1
+    bracket = {m: efficiency_ratio_to_sm(channel, mphi, m, n_events=n_ev, seed=seed) for m in EFFICIENCY_MODELS}
+    eff = user_ratio * bracket[model]["ratio"]
+    if eff <= 0.0:
+        return no_sensitivity(
+            analysis=analysis,
+            point=point,
+            parameter=parameter,
+            reason=f"no acceptance: efficiency model {model} vanishes over the phi phi spectrum (q2 >= {4 * mphi * mphi:.3g} GeV^2)",
+            provenance={"efficiency": EFFICIENCY_MODELS[model], "mode": mode},
+            extras={"efficiency_bracket": {m: {"ratio_to_sm": b["ratio"]} for m, b in bracket.items()}},
+        )
     if not 0.0 < br <= 1.0:
         raise PhiphiError(
             f"BR = {br:g} of {RATE_LABELS[row['rate']]} at {parameter} = {ref:g} is not a branching ratio in (0, 1]"
@@ -256,7 +360,10 @@ def published_limit_recast(
             "source": row["source"],
         },
         "rate": RATE_LABELS[row["rate"]],
-        "efficiency": f"{data['efficiency']['status']}: flat efficiency x efficiency_ratio = {eff:g} ({data['efficiency']['treatment'].strip()})",
+        "efficiency": (
+            f"{EFFICIENCY_MODELS[model]}; ratio to the SM signal {bracket[model]['ratio']:.4g} x efficiency_ratio "
+            f"{user_ratio:g} = {eff:.4g}. The paper's own efficiency: {data['efficiency']['treatment'].strip()}"
+        ),
         "method": method,
     }
     if "note" in row:
@@ -271,11 +378,12 @@ def published_limit_recast(
         "mode": mode,
         "br_at_reference": br,
         "efficiency_ratio": eff,
+        "efficiency_model": model,
         "upper_limit_90_br": ul90,
         "upper_limit_90": stats.to_parameter(ul90 / (br * eff), ref, "quadratic"),
         "spectra": spectra,
     }
-    return from_fit(
+    result = from_fit(
         lik,
         fit,
         analysis=analysis,
@@ -285,8 +393,24 @@ def published_limit_recast(
         scaling="quadratic",
         provenance=provenance,
         extras=extras,
-        likelihood_form=f"GaussianLimit on {row['decay'].replace('nu nubar', 'phi phi')} ({RATE_LABELS[row['rate']]}): {lik.form}; flat efficiency x {eff:g} (assumed)",
+        likelihood_form=f"GaussianLimit on {row['decay'].replace('nu nubar', 'phi phi')} ({RATE_LABELS[row['rate']]}): {lik.form}; "
+        + ("flat efficiency" if model == "flat" else f"efficiency {model}")
+        + f" x {eff:g} ({'assumed' if model == 'flat' else 'derived'})",
     )
+    # the dependence on the efficiency assumption, at this point: UL95 scales as (eps_ratio)^-1/2 exactly
+    if result.upper_limit_95 is not None:
+        result.extras["efficiency_bracket"] = {
+            m: {
+                "status": "assumed" if m == "flat" else "derived",
+                "ratio_to_sm": b["ratio"],
+                "upper_limit_95": result.upper_limit_95 * math.sqrt(eff / (user_ratio * b["ratio"]))
+                if b["ratio"] > 0
+                else None,
+                **({"ratio_mc_error": b["ratio_mc_error"]} if "ratio_mc_error" in b else {}),
+            }
+            for m, b in bracket.items()
+        }
+    return result
 
 
 def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result:
@@ -308,7 +432,9 @@ def limits_vs_mass(
     analysis: str, channel: str = "b2kstarphiphi", modes: Sequence[str] | None = None, masses=None, **options: Any
 ) -> dict[str, Any]:
     """95% CL limits on the channel's coupling versus m_phi for the published modes of ``analysis``
-    (registry name): ``{"mphi": array, "parameter": name, "limits": {mode: array}}``."""
+    (registry name): ``{"mphi": array, "parameter": name, "limits": {mode: array},
+    "bracket": {mode: {efficiency model: array}}}`` (the limits under each efficiency model of
+    :data:`EFFICIENCY_MODELS`, from the results' ``extras.efficiency_bracket``)."""
     from . import registry
 
     data = registry.get(analysis).data()
@@ -318,13 +444,22 @@ def limits_vs_mass(
     parameter = data["analysis"]["channels"][channel]
     modes = list(modes or [k for k, v in data["limits_90"]["modes"].items() if v["channel"] == channel])
     out: dict[str, np.ndarray] = {}
+    bracket: dict[str, dict[str, np.ndarray]] = {}
     for mode in modes:
-        vals = []
+        vals, rows = [], []
         for m in masses:
             p = model_point(channel=channel, mphi=float(m), couplings={parameter: 1e-8})
-            vals.append(registry.recast(analysis, p, mode=mode, **options).upper_limit_95)
+            r = registry.recast(analysis, p, mode=mode, **options)
+            vals.append(math.nan if r.upper_limit_95 is None else r.upper_limit_95)
+            rows.append(
+                {
+                    k: (math.nan if v.get("upper_limit_95") is None else v["upper_limit_95"])
+                    for k, v in r.extras["efficiency_bracket"].items()
+                }
+            )
         out[mode] = np.array(vals, float)
-    return {"mphi": masses, "parameter": parameter, "limits": out}
+        bracket[mode] = {k: np.array([row[k] for row in rows], float) for k in EFFICIENCY_MODELS}
+    return {"mphi": masses, "parameter": parameter, "limits": out, "bracket": bracket}
 
 
 MODE_STYLE = {
@@ -338,20 +473,39 @@ MODE_STYLE = {
 EXPERIMENT_LABEL = {"belle2017": ("Belle 2017 (SL tag)", "C0"), "babar2013": ("BaBar 2013 (had. tag)", "C1")}
 
 
-def _draw(ax, curves: dict[str, dict[str, Any]]) -> None:
+def _draw(ax, curves: dict[str, dict[str, Any]], band_modes: Sequence[str] = ()) -> None:
     for analysis, cur in curves.items():
         label, colour = EXPERIMENT_LABEL.get(analysis, (analysis, "C2"))
         for mode, vals in cur["limits"].items():
             name, ls = MODE_STYLE.get(mode, (mode, "-"))
             ax.plot(cur["mphi"], vals, ls=ls, color=colour, label=f"{label}: {name}")
+            if mode in band_modes and "bracket" in cur:
+                b = np.vstack(list(cur["bracket"][mode].values()))
+                ax.fill_between(
+                    cur["mphi"],
+                    np.nanmin(b, axis=0),
+                    np.nanmax(np.where(np.isnan(b), 1e3 * np.nanmax(b), b), axis=0),
+                    color=colour,
+                    alpha=0.18,
+                    lw=0,
+                    label=f"{label}: {name}, efficiency bracket (derived)",
+                )
     ax.set_yscale("log")
     ax.set_xlabel(r"$m_\phi$ [GeV]")
-    ax.legend(fontsize=11)
+    ax.legend(fontsize=9, loc="upper left")
 
 
-def plot_kstar_limits(path, masses=None, analyses: Sequence[str] = ("belle2017", "babar2013"), **options: Any):
+def plot_kstar_limits(
+    path,
+    masses=None,
+    analyses: Sequence[str] = ("belle2017", "babar2013"),
+    band_modes: Sequence[str] = ("kstar0",),
+    **options: Any,
+):
     """Figure: the 95% CL limits on |C_P^sb| from the published B -> K* nu nubar limits of
-    ``analyses`` versus m_phi (flat efficiency, total K* rate); written to ``path`` (.png)."""
+    ``analyses`` versus m_phi (total K* rate; lines: flat efficiency; bands for ``band_modes``: the
+    spread over the efficiency models of :data:`EFFICIENCY_MODELS`, derived); written to ``path`` (.png).
+    ``python -m analyses.belle_bhnunu_2017 FIGURE.png`` makes ``docs/figures/bkstar_limits.png``."""
     from .plotting import check_png
 
     check_png(path)
@@ -360,19 +514,21 @@ def plot_kstar_limits(path, masses=None, analyses: Sequence[str] = ("belle2017",
         curves,
         path,
         r"$|C_{d\phi}^{P,sb}|$ 95% CL [GeV$^{-1}$] (½ convention)",
-        "B -> K* phi phi: published K* nu nubar limits, flat efficiency",
+        "B -> K* phi phi: published K* nu nubar limits (90% CL -> 95%), flat efficiency;\n"
+        "bands: Belle II HTA / ITA efficiency shapes (derived proxies)",
+        band_modes=band_modes,
     )
 
 
-def _figure(curves, path, ylabel: str, title: str):
+def _figure(curves, path, ylabel: str, title: str, band_modes: Sequence[str] = ()):
     from .plotting import hep_style, save_figure
 
     @hep_style
     def draw():
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(8, 6))
-        _draw(ax, curves)
+        fig, ax = plt.subplots(figsize=(9, 7))
+        _draw(ax, curves, band_modes)
         ax.set_ylabel(ylabel, fontsize=16)
         ax.set_title(title, fontsize=12)
         return save_figure(fig, path)
@@ -423,9 +579,12 @@ if __name__ == "__main__":
             for mphi in (0.5, 1.0, 1.5):
                 for mode in modes:
                     r = registry.recast(name, model_point(channel=channel, mphi=mphi, couplings={par: 1e-8}), mode=mode)
+                    eb = r.extras["efficiency_bracket"]
                     print(
                         f"{name:9s} {channel:13s} {mode:9s} m_phi = {mphi:.1f} GeV: |{par}| < {r.upper_limit_95:.3e} GeV^-1 (95% CL; "
-                        f"90% CL {r.extras['upper_limit_90']:.3e}; BR(1e-8) = {r.extras['br_at_reference']:.3e})"
+                        f"90% CL {r.extras['upper_limit_90']:.3e}; BR(1e-8) = {r.extras['br_at_reference']:.3e}); "
+                        f"HTA shape {eb['belle2_hta_shape']['upper_limit_95']:.3e} (ratio {eb['belle2_hta_shape']['ratio_to_sm']:.3f}), "
+                        f"ITA shape {eb['belle2_ita_shape']['upper_limit_95']:.3e} (ratio {eb['belle2_ita_shape']['ratio_to_sm']:.3f})"
                     )
     sp = spectrum_comparison("b2kstarphiphi", 1.0)
     print(
