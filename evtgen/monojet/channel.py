@@ -107,46 +107,6 @@ def _key_opts(options: dict | None) -> tuple:
     return tuple(sorted((k, v) for k, v in (options or {}).items() if k in keep and v is not None))
 
 
-def _generate_from(setup, integ, n: int, key, first_trial: int, chunk: int | None):
-    """The ``n`` accepted trials from trial ``first_trial`` on: (columns, index of the last one).
-
-    The loop of :func:`evtgen.monojet.generator.generate` with a start trial (that function
-    always starts at trial 0); kept identical so that the chunks concatenate to its events.
-    """
-    import numpy as np
-
-    from evtgen.monojet import kernels as K
-
-    if integ.sigma_pb <= 0:
-        raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
-    eff_guess = max(integ.unweighting_efficiency, 1e-4)
-    max_chunk = int(chunk) if chunk is not None else 2_000_000
-    g, par, apar = setup.pdf.arrays, setup.par, setup.apar
-    cells = (integ.edges, integ.cell_prob, integ.cell_alias, integ.cell_bits)
-    out = np.empty((K.NCOL, n))
-    ids = np.empty((3, n), dtype=np.int32)
-    first, n_acc, last = int(first_trial), 0, int(first_trial) - 1
-    while n_acc < n:
-        size = int(min(max((n - n_acc) / eff_guess * 1.03, 20000), max_chunk))
-        cap = int(1.3 * eff_guess * size / K.NBLOCK) + 256
-        count, index, rec, over, overflow = K.accept_and_build(
-            first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar, cap
-        )
-        if overflow.any():
-            acc, _ = K.accept_trials(first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar)
-            idx = np.nonzero(acc)[0][: n - n_acc] + first
-            rec = K.build_events(idx, key[0], key[1], *cells, par, g, apar)[None]
-            count = np.array([idx.size])
-        else:
-            idx = np.concatenate([index[b, : int(c)] for b, c in enumerate(count)])[: n - n_acc]
-        m = K.records_to_columns(count, rec, par, apar, out, ids, n_acc, n - n_acc)
-        if m:
-            last = int(idx[m - 1])
-        n_acc += m
-        first += size
-    return {"cols": out, "ids": ids}, last
-
-
 class _Monojet:
     mode = "phiphi"
     name = ""
@@ -215,8 +175,10 @@ class _Monojet:
         first_trial = 0
         for start in range(0, n, chunk_size):
             m = min(chunk_size, n - start)
-            cols, last = _generate_from(setup, integ, m, key, first_trial, (options or {}).get("trial_chunk"))
-            first_trial = last + 1
+            cols, stats = G.generate(
+                setup, integ, m, key, chunk=(options or {}).get("trial_chunk"), first_trial=first_trial
+            )
+            first_trial = stats["last_trial"] + 1
             yield G.to_awkward(setup, cols)
 
     def generate_with_stats(self, n, *, mass, couplings, seed=None, options=None):

@@ -215,12 +215,20 @@ def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> I
     )
 
 
-def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: int | None = None) -> tuple[dict, dict]:
+def generate(
+    setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: int | None = None, first_trial: int = 0
+) -> tuple[dict, dict]:
     """Unweighted events (numpy columns) and generation statistics.
 
     Trial points are numbered 0, 1, 2, ...; trial i uses the RNG stream (key, i), and the first
-    ``n`` accepted trials are the events: identical for any ``chunk`` or thread count.
+    ``n`` accepted trials from trial ``first_trial`` on are the events: identical for any
+    ``chunk`` or thread count. ``stats['last_trial']`` is the index of the trial of the last
+    event, so a run resumed at ``first_trial = last_trial + 1`` continues the same event sequence
+    (:meth:`evtgen.monojet.channel._Monojet.generate_chunks`).
     """
+    first_trial = int(first_trial)
+    if first_trial < 0:
+        raise PhiphiError(f"first_trial {first_trial} must not be negative")
     if integ.sigma_pb <= 0:
         raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
     eff_guess = max(integ.unweighting_efficiency, 1e-4)
@@ -230,7 +238,7 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
     cells = (integ.edges, integ.cell_prob, integ.cell_alias, integ.cell_bits)
     out = np.empty((K.NCOL, n))
     ids = np.empty((3, n), dtype=np.int32)
-    first, n_acc, n_over, last = 0, 0, 0, -1
+    first, n_acc, n_over, last = first_trial, 0, 0, first_trial - 1
     while n_acc < n:
         # trials expected to give the missing events (+3% and a floor), at most max_chunk: the
         # events do not depend on the chunking, only the number of wasted trials does
@@ -256,8 +264,10 @@ def generate(setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: i
         n_over += int(ovs.sum())
         n_acc += m
         first += size
-    n_trials = last + 1
+    n_trials = last + 1 - first_trial
     stats = {
+        "first_trial": first_trial,
+        "last_trial": last,
         "n_trials": n_trials,
         "efficiency": n / n_trials,
         "n_overweight": n_over,
