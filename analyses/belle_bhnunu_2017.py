@@ -7,10 +7,15 @@ entry point :func:`recast`. The same published-limit machinery serves ``babar201
 
 Inputs. The published 90% CL upper limits on B(B -> K(*) nu nubar) per mode (B0 -> K*0,
 B+ -> K*+, combined K*, B+ -> K+, B0 -> K0), transcribed from the papers' tables by flavio
-(the data file names the source of each number). No efficiency versus q2 was available, so the
-limits are read with a FLAT efficiency: the phi phi signal is assumed to be selected as
-efficiently as the SM signal the limit was derived for (option ``efficiency_ratio``, default 1,
-rescales that assumption; the coupling limit goes as efficiency_ratio^-1/2).
+(the data file names the source of each number). Neither paper's efficiency versus q2 (or s_B)
+was found (the data files list where it was searched), so the limits are read by default with a
+FLAT efficiency: the phi phi signal is assumed to be selected as efficiently as the SM signal the
+limit was derived for. Option ``efficiency`` replaces it by a DERIVED proxy, the q2 shape of Belle
+II's released B+ -> K+ nu nubar efficiency maps (hadronic tag ``belle2_hta_shape``, inclusive tag
+``belle2_ita_shape``); :func:`efficiency_ratio_to_sm` folds it with the phi phi spectrum (or with the
+q2 of generated events, ``n_events``) and with the SM spectrum. Every result gives the limit under
+all three in ``extras["efficiency_bracket"]``. Option ``efficiency_ratio`` (default 1) multiplies
+the model used; the coupling limit goes as (efficiency ratio)^-1/2.
 
 Rates (the physics choices, each labelled in the result's provenance):
 

@@ -188,3 +188,91 @@ def test_limits_vs_mass_and_plots(tmp_path):
     assert fig.stat().st_size > 1000
     with pytest.raises(PhiphiError, match=r"\.png"):
         b17.plot_kstar_limits(tmp_path / "kstar.pdf", masses=[1.0])
+
+
+# ---------------------------------------------------------------------------------------
+# efficiency models (flat assumed; Belle II HTA / ITA q2 shapes, derived)
+# ---------------------------------------------------------------------------------------
+def _quad_fold(f, lo, hi, edges, eps):
+    """int f eps dq2 / int f dq2 with eps piecewise constant on ``edges``: scipy quad per bin."""
+    num = 0.0
+    for a, b, e in zip(edges[:-1], edges[1:], eps, strict=True):
+        a, b = max(a, lo), min(b, hi)
+        if a < b and e > 0:
+            num += e * integrate.quad(f, a, b, epsabs=0, epsrel=1e-9)[0]
+    den = integrate.quad(f, lo, hi, epsabs=0, epsrel=1e-9, limit=200)[0]
+    return num / den
+
+
+@pytest.mark.parametrize(("channel", "mphi"), [("b2kstarphiphi", 1.0), ("b2kphiphi", 1.0), ("b2kstarphiphi", 1.5)])
+@pytest.mark.parametrize("model", ["belle2_hta_shape", "belle2_ita_shape"])
+def test_efficiency_ratio_against_quad_per_bin(channel, mphi, model):
+    """The fold <eps>_phiphi/<eps>_SM (trapezoid on 20001 points) against scipy quad bin by bin.
+    2e-3: the trapezoid's error at the map's bin edges (grid step / bin width ~ 5e-3, edges alternate)."""
+    edges, eps = b17.efficiency_shape(model)
+    lo, hi = evtgen.channel(channel).q2_limits(mphi)
+
+    def p_np(q2):
+        return float(evtgen.spectrum(channel, np.array([q2]), mphi=mphi, couplings={b17.PARAMETERS[channel]: 1.0})[0])
+
+    def p_sm(q2):
+        a = np.array([q2])
+        return float((b17.sm_kstar_nunu_shape(a) if channel == "b2kstarphiphi" else evtgen.spectrum("b2knunu", a))[0])
+
+    expected = _quad_fold(p_np, lo, hi, edges, eps) / _quad_fold(p_sm, 1e-9, hi, edges, eps)
+    got = b17.efficiency_ratio_to_sm(channel, mphi, model)
+    assert got["ratio"] == pytest.approx(expected, rel=2e-3, abs=0)
+    assert b17.efficiency_ratio_to_sm(channel, mphi, "flat")["ratio"] == 1.0
+
+
+def test_efficiency_shapes_are_belle2_maps():
+    """The shapes are the column sums of the released maps (normalised): HTA falls less steeply
+    than ITA with q2 (values read off the maps: ITA < 0.1, HTA > 0.5 of their maxima at 15 GeV^2)."""
+    from analyses.belle2_bknunu_2023 import YieldMap
+
+    ymap = YieldMap.released()
+    for model, y in (("belle2_hta_shape", ymap.y_hta), ("belle2_ita_shape", ymap.y_ita)):
+        edges, eps = b17.efficiency_shape(model)
+        col = y.sum(axis=0)
+        np.testing.assert_allclose(eps, col / col.max(), rtol=1e-12, atol=0)
+        assert len(edges) == len(eps) + 1
+    assert b17.efficiency_at(np.array([15.0]), "belle2_ita_shape")[0] < 0.1
+    assert b17.efficiency_at(np.array([15.0]), "belle2_hta_shape")[0] > 0.5
+    assert b17.efficiency_at(np.array([30.0]), "belle2_hta_shape")[0] == 0.0
+    with pytest.raises(PhiphiError, match="efficiency = 'bayes'"):
+        b17.efficiency_shape("bayes")
+
+
+def test_efficiency_from_generated_events_agrees_with_the_spectrum():
+    """The same fold with the q2_true of 20k generated events (seed 3): within 4 MC standard errors."""
+    a = b17.efficiency_ratio_to_sm("b2kstarphiphi", 1.2, "belle2_ita_shape")
+    e = b17.efficiency_ratio_to_sm("b2kstarphiphi", 1.2, "belle2_ita_shape", n_events=20000, seed=3)
+    assert e["source"] == "events" and 0 < e["ratio_mc_error"] < 0.02
+    assert abs(e["ratio"] - a["ratio"]) < 4 * e["ratio_mc_error"]
+
+
+def test_efficiency_option_and_bracket():
+    """The limit under a model is the flat one / sqrt(ratio) (half-Gaussian: exact up to the engine's
+    root tolerance 1e-5); every result carries the bracket with its status labels."""
+    flat = registry.recast("belle2017", _point(mphi=1.5))
+    br = flat.extras["efficiency_bracket"]
+    assert br["flat"]["status"] == "assumed" and br["belle2_ita_shape"]["status"] == "derived"
+    assert br["flat"]["upper_limit_95"] == pytest.approx(flat.upper_limit_95, rel=1e-12, abs=0)
+    for model in ("belle2_hta_shape", "belle2_ita_shape"):
+        r = registry.recast("belle2017", _point(mphi=1.5), efficiency=model)
+        ratio = b17.efficiency_ratio_to_sm("b2kstarphiphi", 1.5, model)["ratio"]
+        assert r.upper_limit_95 == pytest.approx(flat.upper_limit_95 / math.sqrt(ratio), rel=1e-5, abs=0)
+        assert br[model]["upper_limit_95"] == pytest.approx(r.upper_limit_95, rel=1e-5, abs=0)
+        assert "derived" in r.likelihood_form and r.extras["efficiency_model"] == model
+    # at m_phi = 1.5 GeV the phi phi spectrum is harder than the SM one: both proxies weaken the limit
+    assert br["belle2_ita_shape"]["upper_limit_95"] > br["belle2_hta_shape"]["upper_limit_95"] > flat.upper_limit_95
+
+
+def test_no_sensitivity_where_the_efficiency_model_vanishes():
+    """B -> K phi phi at m_phi = 2.35 GeV: q2 >= 22.1 GeV^2, where the ITA map is empty."""
+    r = registry.recast("belle2017", _point("b2kphiphi", mphi=2.35), efficiency="belle2_ita_shape")
+    assert r.upper_limit_95 is None and "no acceptance" in r.sensitivity_reason
+    flat = registry.recast("belle2017", _point("b2kphiphi", mphi=2.35))
+    assert flat.upper_limit_95 > 0 and flat.extras["efficiency_bracket"]["belle2_ita_shape"]["upper_limit_95"] is None
+    with pytest.raises(PhiphiError, match="efficiency = 'steep'"):
+        registry.recast("belle2017", _point(), efficiency="steep")
