@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from evtgen.errors import PhiphiError
 
 #: emulation type -> (module, packaged card file in detector/data)
@@ -24,8 +26,8 @@ EMULATIONS: dict[str, tuple[str, str]] = {
     "na62": ("detector.na62", "na62_card.yaml"),
     "atlas": ("detector.atlas", "atlas_card.yaml"),
 }
-#: events per block when a file is emulated (memory bound of ``simulate_file``; part of the
-#: definition of the output, so not a user option)
+#: events per block when a file is emulated (memory bound of ``simulate_file``; the output
+#: does not depend on it)
 SIMULATE_BLOCK = 1 << 18
 #: the packaged detectors (one per emulation type)
 DETECTORS = tuple(EMULATIONS)
@@ -70,17 +72,44 @@ def resolve(detector: str | None = None, card: str | os.PathLike | None = None) 
     return c["emulation"], c, str(Path(card).resolve())
 
 
-def simulate(events, name: str, *, seed: int = 0, card: dict | None = None):
-    """Run emulation ``name`` on in-memory events (``card``: a card dict, None = packaged)."""
+def with_fields(events, columns: dict[str, np.ndarray]):
+    """``events`` (a record array) plus flat ``columns`` as new top-level fields.
+
+    One new record node over the existing contents (O(number of fields), the columns are not
+    copied); records of another layout go through ``ak.with_field``."""
+    import awkward as ak
+
+    layout = events.layout
+    n = len(events)
+    if isinstance(layout, ak.contents.RecordArray) and not layout.is_tuple and not set(columns) & set(layout.fields):
+        contents = list(layout.contents) + [ak.contents.NumpyArray(np.asarray(c)) for c in columns.values()]
+        if all(c.length >= n for c in contents):
+            rec = ak.contents.RecordArray(
+                contents, list(layout.fields) + list(columns), length=n, parameters=layout.parameters
+            )
+            return ak.Array(rec, behavior=events.behavior, attrs=events.attrs)
+    for name, col in columns.items():
+        events = ak.with_field(events, col, name)
+    return events
+
+
+def simulate(events, name: str, *, seed: int = 0, card: dict | None = None, first: int = 0):
+    """Run emulation ``name`` on in-memory events (``card``: a card dict, None = packaged).
+
+    ``first``: index of the first of ``events`` in the run. Every event has its own smearing
+    stream (run seed, event index), so emulating a run in blocks (``first`` = offset of the
+    block) gives the same output as emulating it in one call."""
     from evtgen.model import check_seed
 
     seed = check_seed(seed)
+    if isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 0:
+        raise PhiphiError(f"first = {first!r} must be an integer >= 0 (index of the first event in the run)")
     module = get(name)
     if card is None:
-        return module.simulate(events, seed=seed)
+        return module.simulate(events, seed=seed, first=first)
     if "card" not in inspect.signature(module.simulate).parameters:
         raise PhiphiError(f"emulation {name} does not take a card yet")
-    return module.simulate(events, seed=seed, card=card)
+    return module.simulate(events, seed=seed, card=card, first=first)
 
 
 def simulate_file(
@@ -94,12 +123,11 @@ def simulate_file(
     """Read an event file, emulate detector ``name`` (or the one of ``card``), write the result (atomic).
 
     The input is streamed in blocks of :data:`SIMULATE_BLOCK` events (memory bounded whatever
-    the file size); block ``k`` is smeared with seed ``seed`` (k = 0) or
-    ``evtgen.parallel.index_seed(seed, k)``, so the output depends on the events and the seed
-    only, never on how the input file was chunked."""
+    the file size); every event is smeared from its own stream (seed, index of the event in
+    the file), so the output is the in-memory ``simulate(read_events(path), name, seed=seed)``
+    exactly, whatever the block size and however the input file was chunked."""
     from evtgen.io import check_writable, iter_events, read_metadata, write_events
     from evtgen.model import check_seed
-    from evtgen.parallel import index_seed
 
     seed = check_seed(seed)
     name, card_dict, source = resolve(name, card)
@@ -117,9 +145,11 @@ def simulate_file(
         raise PhiphiError(f"input event file {str(path)!r} holds no events")
 
     def smeared():
+        done = len(first)
         yield simulate(first, name, seed=seed, card=card_dict)
-        for k, block in enumerate(blocks, start=1):
-            yield simulate(block, name, seed=index_seed(seed, k), card=card_dict)
+        for block in blocks:
+            yield simulate(block, name, seed=seed, card=card_dict, first=done)
+            done += len(block)
 
     meta = dict(meta, detector=name, detector_seed=int(seed), detector_card=source)
     return write_events(output, smeared(), meta)

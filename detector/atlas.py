@@ -21,9 +21,12 @@ from functools import lru_cache
 from importlib import resources
 
 import awkward as ak
+import numba as nb
 import numpy as np
 import yaml
 
+from detector import fastrandom
+from evtgen import rng
 from evtgen.errors import PhiphiError
 
 CARD_SOURCE = "detector/data/atlas_card.yaml (arXiv:2102.10874; Delphes ATLAS card; arXiv:1802.08168)"
@@ -46,17 +49,6 @@ def jet_resolution(e: np.ndarray, abseta: np.ndarray, cfg: dict | None = None) -
         m = (abseta >= lo) & (abseta <= hi)
         out[m] = np.sqrt(a * a + b * b / e[m] + c * c / e[m] ** 2)
     return out
-
-
-def _lognormal(rng, mean: np.ndarray, rel_sigma: np.ndarray) -> np.ndarray:
-    """Log-normal with the given mean and relative width (as Delphes' LogNormal)."""
-    s2 = np.log1p(rel_sigma**2)
-    return mean * np.exp(rng.standard_normal(mean.shape) * np.sqrt(s2) - 0.5 * s2)
-
-
-def _eta(px, py, pz):
-    pt = np.hypot(px, py)
-    return np.arcsinh(np.divide(pz, pt, out=np.zeros_like(pz), where=pt > 0))
 
 
 def _jets_from_events(events: ak.Array, cfg: dict):
@@ -104,68 +96,170 @@ def read_input(path) -> ak.Array:
     return read_events(path)
 
 
-def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None) -> ak.Array:
-    """Reconstructed-level monojet quantities (flat fields) for ``events`` (``card``: a card
-    dict of the same layout as detector/data/atlas_card.yaml; None = the packaged one)."""
-    c = packaged_card() if card is None else card
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 2102_10874])))
-    px, py, pz, e, tx, ty, veto = _jets_from_events(events, c)
+#: tag mixed into the run key (the arXiv number of the analysis)
+_STREAM_TAG = 2102_10874
+# indices of the kernel parameter vector
+(
+    _MAX_ETA,
+    _RESPONSE,
+    _MET_MIN_PT,
+    _SOFT,
+    _JET_PT,
+    _JET_ETA,
+    _LOW_MET,
+    _DPHI_LOW,
+    _DPHI,
+    _LEAD_PT,
+    _LEAD_ETA,
+    _MET_MIN,
+    _MAX_JETS,
+    _NPAR,
+) = range(14)
+
+
+def detector_key(seed: int) -> np.ndarray:
+    """Run key of the per-event smearing streams (distinct from the generators' at equal seeds)."""
+    return np.random.SeedSequence([int(seed), _STREAM_TAG]).generate_state(2, dtype=np.uint64)
+
+
+def parameters(cfg: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(kernel parameter vector, resolution table (bins, 5), E_T^miss bin edges) of a card."""
+    sel = cfg["selection"]
+    par = np.empty(_NPAR)
+    par[_MAX_ETA] = cfg["jets"]["max_abs_eta"]
+    par[_RESPONSE] = cfg["jets"]["response"]
+    par[_MET_MIN_PT] = cfg["jets"]["met_min_pt"]
+    par[_SOFT] = cfg["met"]["soft_term_sigma"]
+    par[_JET_PT], par[_JET_ETA] = sel["jet_pt_min"], sel["jet_abs_eta_max"]
+    par[_LOW_MET], par[_DPHI_LOW], par[_DPHI] = sel["low_met_max"], sel["min_dphi_low_met"], sel["min_dphi"]
+    par[_LEAD_PT], par[_LEAD_ETA] = sel["leading_jet_pt_min"], sel["leading_jet_abs_eta_max"]
+    par[_MET_MIN], par[_MAX_JETS] = sel["met_min"], sel["max_jets"]
+    res = np.asarray(cfg["jets"]["resolution"], dtype=np.float64).reshape(-1, 5)
+    edges = np.array([float(x) for x in cfg["binning"]["em_edges"]])
+    return par, res, edges
+
+
+@nb.njit(cache=True, inline="always")
+def _rel_resolution(e, abseta, res):
+    # sigma(E)/E of the last |eta| bin containing abseta (as jet_resolution); 0 outside all bins
+    out = 0.0
+    for b in range(res.shape[0]):
+        if abseta >= res[b, 0] and abseta <= res[b, 1]:
+            out = np.sqrt(res[b, 2] ** 2 + res[b, 3] ** 2 / e + res[b, 4] ** 2 / (e * e))
+    return out
+
+
+@nb.njit(cache=True, parallel=True)
+def emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt, ints, flags, jets):
+    """Smear and select events first..first+n-1 (jets: (n, k) padded with E = 0).
+
+    Stream of an event: two normals for the soft term (x, y), then one per jet inside the
+    calorimeter, in input order. Outputs: flt (4, n) met, met_phi, met_true, min_dphi;
+    ints (2, n) int32 n_jets, em_bin; flags (2, n) bool veto, pass_sr; jets (4, NJ, n)
+    p_T, eta, phi, true p_T of the leading selected jets (0 when absent)."""
     n, k = px.shape
-    pt_true = np.hypot(px, py)
-    eta = _eta(px, py, pz)
-    phi = np.arctan2(py, px)
-    inside = (np.abs(eta) < c["jets"]["max_abs_eta"]) & (e > 0)
-    res = np.where(inside, jet_resolution(np.where(e > 0, e, 1.0), np.minimum(np.abs(eta), 4.9), c), 0.0)
-    res = np.nan_to_num(res)
-    e_s = np.where(inside, _lognormal(rng, np.where(e > 0, e, 1.0) * c["jets"]["response"], res), 0.0)
-    scale = np.divide(e_s, e, out=np.zeros_like(e_s), where=e > 0)
-    pt = pt_true * scale
-    hard = inside & (pt > c["jets"]["met_min_pt"])
-    # E_T^miss: truth minus the jet mismeasurement, plus soft term
-    dx = np.where(hard, (scale - 1.0) * px, 0.0).sum(1)
-    dy = np.where(hard, (scale - 1.0) * py, 0.0).sum(1)
-    s = c["met"]["soft_term_sigma"]
-    mx = tx - dx + rng.normal(0.0, s, n)
-    my = ty - dy + rng.normal(0.0, s, n)
-    met = np.hypot(mx, my)
-    met_phi = np.arctan2(my, mx)
-    # selected jets, ordered in smeared p_T
-    sel = c["selection"]
-    good = inside & (pt > sel["jet_pt_min"]) & (np.abs(eta) < sel["jet_abs_eta_max"])
-    order = np.argsort(np.where(good, -pt, np.inf), axis=1)
-    take = lambda a: np.take_along_axis(a, order, axis=1)  # noqa: E731
-    gpt, geta, gphi, ggood = take(pt), take(eta), take(phi), take(good)
-    nj = ggood.sum(1)
-    dphi = np.abs((gphi - met_phi[:, None] + np.pi) % (2 * np.pi) - np.pi)
-    min_dphi = np.where(ggood, dphi, np.inf).min(1)
-    cut_dphi = np.where(met <= sel["low_met_max"], sel["min_dphi_low_met"], sel["min_dphi"])
-    lead_ok = (
-        ggood[:, 0] & (gpt[:, 0] > sel["leading_jet_pt_min"]) & (np.abs(geta[:, 0]) < sel["leading_jet_abs_eta_max"])
-    )
-    pass_sr = (met > sel["met_min"]) & lead_ok & (nj <= sel["max_jets"]) & (min_dphi > cut_dphi) & ~veto
-    edges = np.array([float(x) for x in c["binning"]["em_edges"]])
-    em_bin = np.where(pass_sr, np.searchsorted(edges, met, side="right") - 1, -1)
+    nj_out = jets.shape[1]
+    n_edges = edges.shape[0]
+    for i in nb.prange(n):
+        state = rng.event_state(key0, key1, first + i)
+        g1, state = fastrandom.normal(state)
+        g2, state = fastrandom.normal(state)
+        mx = tx[i] + par[_SOFT] * g1
+        my = ty[i] + par[_SOFT] * g2
+        gpt = np.zeros(k)
+        geta = np.zeros(k)
+        gphi = np.zeros(k)
+        gtrue = np.zeros(k)
+        ng = 0
+        for j in range(k):
+            ej = e[i, j]
+            if not ej > 0.0:
+                continue
+            pt_true = np.hypot(px[i, j], py[i, j])
+            eta = np.arcsinh(pz[i, j] / pt_true) if pt_true > 0.0 else 0.0
+            if not abs(eta) < par[_MAX_ETA]:
+                continue
+            rel = _rel_resolution(ej, min(abs(eta), 4.9), res)
+            s2 = np.log1p(rel * rel)
+            g, state = fastrandom.normal(state)
+            scale = par[_RESPONSE] * np.exp(g * np.sqrt(s2) - 0.5 * s2)  # log-normal, mean 1
+            pt = pt_true * scale
+            if pt > par[_MET_MIN_PT]:
+                mx -= (scale - 1.0) * px[i, j]
+                my -= (scale - 1.0) * py[i, j]
+            if pt > par[_JET_PT] and abs(eta) < par[_JET_ETA]:
+                # insert into the selected jets, ordered in decreasing smeared p_T
+                m = ng
+                while m > 0 and gpt[m - 1] < pt:
+                    gpt[m], geta[m], gphi[m], gtrue[m] = gpt[m - 1], geta[m - 1], gphi[m - 1], gtrue[m - 1]
+                    m -= 1
+                gpt[m], geta[m], gphi[m], gtrue[m] = pt, eta, np.arctan2(py[i, j], px[i, j]), pt_true
+                ng += 1
+        met = np.hypot(mx, my)
+        met_phi = np.arctan2(my, mx)
+        min_dphi = np.inf
+        for m in range(ng):
+            d = abs((gphi[m] - met_phi + np.pi) % (2.0 * np.pi) - np.pi)
+            min_dphi = min(min_dphi, d)
+        cut = par[_DPHI_LOW] if met <= par[_LOW_MET] else par[_DPHI]
+        lead_ok = ng > 0 and gpt[0] > par[_LEAD_PT] and abs(geta[0]) < par[_LEAD_ETA]
+        ok = met > par[_MET_MIN] and lead_ok and ng <= par[_MAX_JETS] and min_dphi > cut and not veto[i]
+        b = -1
+        if ok:
+            b = n_edges - 1
+            for q in range(n_edges):
+                if edges[q] > met:
+                    b = q - 1
+                    break
+        flt[0, i] = met
+        flt[1, i] = met_phi
+        flt[2, i] = np.hypot(tx[i], ty[i])
+        flt[3, i] = min_dphi if np.isfinite(min_dphi) else 9.0
+        ints[0, i] = ng
+        ints[1, i] = b
+        flags[0, i] = veto[i]
+        flags[1, i] = ok
+        for m in range(nj_out):
+            have = m < ng
+            jets[0, m, i] = gpt[m] if have else 0.0
+            jets[1, m, i] = geta[m] if have else 0.0
+            jets[2, m, i] = gphi[m] if have else 0.0
+            jets[3, m, i] = gtrue[m] if have else 0.0
+
+
+def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, first: int = 0) -> ak.Array:
+    """Reconstructed-level monojet quantities (flat fields) for ``events`` (``card``: a card
+    dict of the same layout as detector/data/atlas_card.yaml; None = the packaged one;
+    ``first``: index of the first event in the run, i.e. of its smearing stream)."""
+    c = packaged_card() if card is None else card
+    px, py, pz, e, tx, ty, veto = _jets_from_events(events, c)
+    n = px.shape[0]
+    par, res, edges = parameters(c)
+    key = detector_key(seed)
+    flt = np.empty((4, n))
+    ints = np.empty((2, n), dtype=np.int32)
+    flags = np.empty((2, n), dtype=np.bool_)
+    jets = np.empty((4, NJ, n))
+    if n:
+        emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key[0], key[1], int(first), flt, ints, flags, jets)
     out = {
-        "met": met,
-        "met_phi": met_phi,
-        "met_true": np.hypot(tx, ty),
-        "n_jets": nj.astype(np.int32),
-        "min_dphi": np.where(np.isfinite(min_dphi), min_dphi, 9.0),
-        "veto": veto,
-        "pass_sr": pass_sr,
-        "em_bin": em_bin.astype(np.int32),
+        "met": flt[0],
+        "met_phi": flt[1],
+        "met_true": flt[2],
+        "n_jets": ints[0],
+        "min_dphi": flt[3],
+        "veto": flags[0],
+        "pass_sr": flags[1],
+        "em_bin": ints[1],
     }
-    kk = min(k, NJ)
-    for i in range(NJ):
-        have = ggood[:, i] if i < kk else np.zeros(n, bool)
-        out[f"jet{i + 1}_pt"] = np.where(have, gpt[:, i], 0.0) if i < kk else np.zeros(n)
-        out[f"jet{i + 1}_eta"] = np.where(have, geta[:, i], 0.0) if i < kk else np.zeros(n)
-        out[f"jet{i + 1}_phi"] = np.where(have, gphi[:, i], 0.0) if i < kk else np.zeros(n)
-        out[f"jet{i + 1}_pt_true"] = np.where(have, take(pt_true)[:, i], 0.0) if i < kk else np.zeros(n)
+    for m in range(NJ):
+        for q, name in enumerate(("pt", "eta", "phi", "pt_true")):
+            out[f"jet{m + 1}_{name}"] = jets[q, m]
     for f in ("shat", "m2_phiphi", "m2_S", "m2_invisible"):
         if f in events.fields:
             out[f] = ak.to_numpy(events[f])
-    return ak.zip(out, depth_limit=1)
+    contents = [ak.contents.NumpyArray(v) for v in out.values()]
+    return ak.Array(ak.contents.RecordArray(contents, list(out), length=n))
 
 
 def performance_plot(path, *, seed: int = 1, n: int = 20000) -> None:

@@ -30,7 +30,6 @@ from evtgen import constants as C
 from evtgen import rng
 from evtgen.errors import PhiphiError
 from evtgen.frames import belle2_beams
-from evtgen.kinematics import boost
 
 CARD = "belle2_card.yaml"
 CARD_SOURCE = (
@@ -185,16 +184,19 @@ def response() -> Belle2Response:
 # ---------------------------------------------------------------------------------------
 # Per-event emulation
 # ---------------------------------------------------------------------------------------
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _draw(cum, j, u):
-    # row i with cum[i-1, j] <= u < cum[i, j]; -1 above the total (not selected)
-    for i in range(cum.shape[0]):
+    # row i with cum[i-1, j] <= u < cum[i, j]; -1 at or above the total (not selected: most events)
+    last = cum.shape[0] - 1
+    if u >= cum[last, j]:
+        return -1
+    for i in range(last):
         if u < cum[i, j]:
             return i
-    return -1
+    return last
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def emulate_kernel(
     q2_true,
     kpx,
@@ -215,12 +217,19 @@ def emulate_kernel(
     ita_bin,
     hta_bin,
 ):
-    """Fill q2_rec, ita_bin, hta_bin for events first..first+n-1 (per-event RNG streams)."""
+    """Fill q2_rec, ita_bin, hta_bin for events first..first+n-1 (per-event RNG streams:
+    two uniforms per event, the ITA draw then the HTA draw)."""
     n_bins = cum_ita.shape[1]
     width = (q2_hi - q2_lo) / n_bins
     s4 = 0.25 * sqrt_s * sqrt_s
-    for i in range(q2_true.shape[0]):
-        _, _, _, e_cm = boost(kpx[i], kpy[i], kpz[i], ke[i], -beta[0], -beta[1], -beta[2])
+    # the energy component of evtgen.kinematics.boost(..., -beta), with gamma hoisted
+    bx, by, bz = -beta[0], -beta[1], -beta[2]
+    b2 = bx * bx + by * by + bz * bz
+    g = 1.0 / np.sqrt(1.0 - b2) if b2 > 0.0 else 1.0
+    if b2 <= 0.0:
+        bx, by, bz = 0.0, 0.0, 0.0
+    for i in nb.prange(q2_true.shape[0]):
+        e_cm = g * (ke[i] + (bx * kpx[i] + by * kpy[i] + bz * kpz[i]))
         q2_rec[i] = s4 + m_k * m_k - sqrt_s * e_cm
         state = rng.event_state(key0, key1, first + i)
         u_ita, state = rng.uniform(state)
@@ -240,6 +249,11 @@ def detector_key(seed: int | None) -> np.ndarray:
     return np.random.SeedSequence([rng.resolve_seed(seed), _STREAM_TAG]).generate_state(2, dtype=np.uint64)
 
 
+def _all_zero(x: np.ndarray) -> bool:
+    # lab-frame events fail on the first entries: no pass over the whole column
+    return not np.any(x[:64]) and not np.any(x)
+
+
 def _check_events(events: ak.Array) -> None:
     fields = set(events.fields)
     if "Kstar" in fields:
@@ -249,7 +263,7 @@ def _check_events(events: ak.Array) -> None:
     missing = {"B", "K", "q2_true"} - fields
     if missing:
         raise PhiphiError(f"events lack the field(s) {', '.join(sorted(missing))} needed by the Belle II emulation")
-    if len(events) and np.all(ak.to_numpy(events.B.px) == 0.0) and np.all(ak.to_numpy(events.B.pz) == 0.0):
+    if len(events) and _all_zero(ak.to_numpy(events.B.px)) and _all_zero(ak.to_numpy(events.B.pz)):
         raise PhiphiError("events are in the B rest frame; the Belle II emulation needs lab-frame events (--frame lab)")
 
 
@@ -286,14 +300,15 @@ def emulate_columns(
     return {"q2_rec": q2_rec, "ita_bin": ita, "hta_bin": hta}
 
 
-def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None) -> ak.Array:
+def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, first: int = 0) -> ak.Array:
     """Lab-frame B+ -> K+ (invisible) events plus ``q2_rec`` (GeV^2), ``ita_bin``, ``hta_bin``
-    (``card``: a card dict of the layout of detector/data/belle2_card.yaml; None = packaged)."""
+    (``card``: a card dict of the layout of detector/data/belle2_card.yaml; None = packaged;
+    ``first``: index of the first event in the run, i.e. of its detector stream)."""
     _check_events(events)
     k = events.K
     resp = None if card is None else load_response(cfg=card)
     cols = (events.q2_true, k.px, k.py, k.pz, k.E)
-    out = emulate_columns(*(ak.to_numpy(x) for x in cols), seed=seed, resp=resp)
-    for name, arr in out.items():
-        events = ak.with_field(events, arr, name)
-    return events
+    out = emulate_columns(*(ak.to_numpy(x) for x in cols), seed=seed, first=first, resp=resp)
+    from detector import with_fields
+
+    return with_fields(events, out)

@@ -29,6 +29,7 @@ import numba as nb
 import numpy as np
 import yaml
 
+from detector import fastrandom
 from evtgen import constants as C
 from evtgen import jit_notice, rng
 from evtgen.errors import PhiphiError
@@ -157,7 +158,7 @@ def detector_key(seed: int) -> np.ndarray:
     return np.random.SeedSequence([rng.resolve_seed(seed), _DETECTOR_TAG]).generate_state(2, dtype=np.uint64)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def m2_band(m2, par):
     """m2_miss band code (see :data:`BANDS`)."""
     if m2 <= par[_SR1_LO]:
@@ -184,7 +185,7 @@ def _track(p, tx, ty, m):
     return tx * pz, ty * pz, pz, np.sqrt(p * p + m * m)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _x_at(z, x0, z0, tx, p, par):
     """x of a positive track at z (starting at (x0, z0) with slope tx) with the MNP33 kick."""
     zm = par[_MAG_Z]
@@ -193,94 +194,165 @@ def _x_at(z, x0, z0, tx, p, par):
     return x0 + tx * (zm - z0) + (tx - par[_MAG_KICK] / p) * (z - zm)
 
 
+@nb.njit(cache=True)
+def beam_x(par, straw_z):
+    """x of the nominal beam trajectory at each STRAW chamber (m)."""
+    xb = np.empty(straw_z.shape[0])
+    for c in range(straw_z.shape[0]):
+        xb[c] = _x_at(straw_z[c], 0.0, 0.0, par[_BEAM_SLOPE], par[_BEAM_P], par)
+    return xb
+
+
+@nb.njit(cache=True, inline="always")
+def _event(kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, xb, state):
+    """Smear and reconstruct one event from its stream ``state``: (p_K_rec, p_pi_rec,
+    theta_kpi_rec, vtx_z_rec, m2_miss, in_straw, selected, m2_band, region)."""
+    # --- GTK: kaon momentum and slopes ---
+    pk = np.sqrt(kpx * kpx + kpy * kpy + kpz * kpz)
+    ktx, kty = kpx / kpz, kpy / kpz
+    g, state = fastrandom.normal(state)
+    pk_r = pk * (1.0 + par[_GTK_SP] * g)
+    g, state = fastrandom.normal(state)
+    ktx_r = ktx + par[_GTK_ST] * g
+    g, state = fastrandom.normal(state)
+    kty_r = kty + par[_GTK_ST] * g
+    # --- STRAW: pion momentum and slopes ---
+    pp = np.sqrt(ppx * ppx + ppy * ppy + ppz * ppz)
+    ptx, pty = ppx / ppz, ppy / ppz
+    rel = np.sqrt(par[_S_A] * par[_S_A] + (par[_S_B] * pp) ** 2)
+    g, state = fastrandom.normal(state)
+    pp_r = pp * (1.0 + rel * g)
+    sth = par[_S_TH] / pp
+    g, state = fastrandom.normal(state)
+    ptx_r = ptx + sth * g
+    g, state = fastrandom.normal(state)
+    pty_r = pty + sth * g
+    # --- vertex: closest approach of the two measured tracks ---
+    zg, z1 = par[_GTK_Z], straw_z[0]
+    g, state = fastrandom.normal(state)
+    xk = vx + ktx * (zg - vz) + par[_GTK_SX] * g
+    g, state = fastrandom.normal(state)
+    yk = vy + kty * (zg - vz) + par[_GTK_SX] * g
+    g, state = fastrandom.normal(state)
+    xp = vx + ptx * (z1 - vz) + par[_S_SX] * g
+    g, state = fastrandom.normal(state)
+    yp = vy + pty * (z1 - vz) + par[_S_SX] * g
+    # transverse separation d(z) = a + b z; minimise |d|^2 over z
+    ax = (xk - ktx_r * zg) - (xp - ptx_r * z1)
+    ay = (yk - kty_r * zg) - (yp - pty_r * z1)
+    bx, by = ktx_r - ptx_r, kty_r - pty_r
+    bb = bx * bx + by * by
+    zv = -(ax * bx + ay * by) / bb if bb > 0.0 else -1.0
+    # --- STRAW annular acceptance around the beam trajectory (true pion path) ---
+    inside = True
+    rin2, rout2 = par[_S_RIN] * par[_S_RIN], par[_S_ROUT] * par[_S_ROUT]
+    for c in range(straw_z.shape[0]):
+        zc = straw_z[c]
+        x = _x_at(zc, vx, vz, ptx, pp, par) - xb[c]
+        y = vy + pty * (zc - vz)
+        r2 = x * x + y * y
+        if r2 < rin2 or r2 > rout2:
+            inside = False
+    # --- m2_miss with the pi+ hypothesis ---
+    K = _track(pk_r, ktx_r, kty_r, par[_MK])
+    P = _track(pp_r, ptx_r, pty_r, par[_MPI])
+    dE = K[3] - P[3]
+    dx, dy, dz = K[0] - P[0], K[1] - P[1], K[2] - P[2]
+    m2 = dE * dE - dx * dx - dy * dy - dz * dz
+    cosang = (K[0] * P[0] + K[1] * P[1] + K[2] * P[2]) / (pk_r * pp_r)
+    theta = np.arccos(min(1.0, cosang))
+    sel = inside and par[_PMIN] < pp_r < par[_PMAX] and par[_ZMIN] < zv < par[_ZMAX]
+    band = m2_band(m2, par)
+    region = band if (sel and (band == 1 or band == 2)) else 0
+    return pk_r, pp_r, theta, zv, m2, inside, sel, band, region
+
+
+@nb.njit(cache=True, inline="always")
+def _bad(a):
+    # a NaN/inf anywhere (x * 0 is 0 for finite x, NaN otherwise) or a backward track
+    z = (
+        a[0] * 0.0
+        + a[1] * 0.0
+        + a[2] * 0.0
+        + a[3] * 0.0
+        + a[4] * 0.0
+        + a[5] * 0.0
+        + a[6] * 0.0
+        + a[7] * 0.0
+        + a[8] * 0.0
+    )
+    return not (z == 0.0 and a[2] > 0.0 and a[5] > 0.0)
+
+
+@nb.njit(cache=True, parallel=True)
+def smear_columns(
+    kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, key0, key1, first, out, in_straw, selected, band, region
+):
+    """Smear and reconstruct events first..first+n-1 from flat columns (any strides).
+
+    out: (5, n) p_K_rec, p_pi_rec, theta_kpi_rec, vtx_z_rec, m2_miss; in_straw, selected:
+    bool (n,); band, region: int8 (n,). Returns the number of events with a non-finite input
+    or pz <= 0 (their outputs are meaningless; the caller raises)."""
+    n = kpx.shape[0]
+    xb = beam_x(par, straw_z)
+    n_bad = 0
+    for i in nb.prange(n):
+        a = (kpx[i], kpy[i], kpz[i], ppx[i], ppy[i], ppz[i], vx[i], vy[i], vz[i])
+        if _bad(a):
+            n_bad += 1
+        state = rng.event_state(key0, key1, first + i)
+        r = _event(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], par, straw_z, xb, state)
+        out[0, i] = r[0]
+        out[1, i] = r[1]
+        out[2, i] = r[2]
+        out[3, i] = r[3]
+        out[4, i] = r[4]
+        in_straw[i] = r[5]
+        selected[i] = r[6]
+        band[i] = r[7]
+        region[i] = r[8]
+    return n_bad
+
+
 @nb.njit(cache=True, parallel=True)
 def smear_kernel(k, pi, vtx, par, straw_z, key0, key1, first, out, flags):
-    """Smear and reconstruct events first..first+n-1.
+    """Smear and reconstruct events first..first+n-1 (the same events as :func:`smear_columns`).
 
     k, pi: (4, n) true four-momenta (px, py, pz, E); vtx: (3, n) true vertex in m.
     out: (5, n) p_K_rec, p_pi_rec, theta_kpi_rec, vtx_z_rec, m2_miss.
     flags: (4, n) int8 in_straw, selected, m2_band, region.
     """
     n = k.shape[1]
-    mk, mpi = par[_MK], par[_MPI]
+    xb = beam_x(par, straw_z)
     for i in nb.prange(n):
         state = rng.event_state(key0, key1, first + i)
-        # --- GTK: kaon momentum and slopes ---
-        kpx, kpy, kpz = k[0, i], k[1, i], k[2, i]
-        pk = np.sqrt(kpx * kpx + kpy * kpy + kpz * kpz)
-        ktx, kty = kpx / kpz, kpy / kpz
-        g, state = rng.normal(state)
-        pk_r = pk * (1.0 + par[_GTK_SP] * g)
-        g, state = rng.normal(state)
-        ktx_r = ktx + par[_GTK_ST] * g
-        g, state = rng.normal(state)
-        kty_r = kty + par[_GTK_ST] * g
-        # --- STRAW: pion momentum and slopes ---
-        ppx, ppy, ppz = pi[0, i], pi[1, i], pi[2, i]
-        pp = np.sqrt(ppx * ppx + ppy * ppy + ppz * ppz)
-        ptx, pty = ppx / ppz, ppy / ppz
-        rel = np.sqrt(par[_S_A] ** 2 + (par[_S_B] * pp) ** 2)
-        g, state = rng.normal(state)
-        pp_r = pp * (1.0 + rel * g)
-        sth = par[_S_TH] / pp
-        g, state = rng.normal(state)
-        ptx_r = ptx + sth * g
-        g, state = rng.normal(state)
-        pty_r = pty + sth * g
-        # --- vertex: closest approach of the two measured tracks ---
-        vx, vy, vz = vtx[0, i], vtx[1, i], vtx[2, i]
-        zg, z1 = par[_GTK_Z], straw_z[0]
-        g, state = rng.normal(state)
-        xk = vx + ktx * (zg - vz) + par[_GTK_SX] * g
-        g, state = rng.normal(state)
-        yk = vy + kty * (zg - vz) + par[_GTK_SX] * g
-        g, state = rng.normal(state)
-        xp = vx + ptx * (z1 - vz) + par[_S_SX] * g
-        g, state = rng.normal(state)
-        yp = vy + pty * (z1 - vz) + par[_S_SX] * g
-        # transverse separation d(z) = a + b z; minimise |d|^2 over z
-        ax = (xk - ktx_r * zg) - (xp - ptx_r * z1)
-        ay = (yk - kty_r * zg) - (yp - pty_r * z1)
-        bx, by = ktx_r - ptx_r, kty_r - pty_r
-        bb = bx * bx + by * by
-        zv = -(ax * bx + ay * by) / bb if bb > 0.0 else -1.0
-        # --- STRAW annular acceptance around the beam trajectory (true pion path) ---
-        inside = True
-        for c in range(straw_z.shape[0]):
-            zc = straw_z[c]
-            x = _x_at(zc, vx, vz, ptx, pp, par)
-            y = vy + pty * (zc - vz)
-            xb = _x_at(zc, 0.0, 0.0, par[_BEAM_SLOPE], par[_BEAM_P], par)
-            r = np.sqrt((x - xb) ** 2 + y * y)
-            if r < par[_S_RIN] or r > par[_S_ROUT]:
-                inside = False
-        # --- m2_miss with the pi+ hypothesis ---
-        K = _track(pk_r, ktx_r, kty_r, mk)
-        P = _track(pp_r, ptx_r, pty_r, mpi)
-        dE = K[3] - P[3]
-        dx, dy, dz = K[0] - P[0], K[1] - P[1], K[2] - P[2]
-        m2 = dE * dE - dx * dx - dy * dy - dz * dz
-        cosang = (K[0] * P[0] + K[1] * P[1] + K[2] * P[2]) / (pk_r * pp_r)
-        out[0, i] = pk_r
-        out[1, i] = pp_r
-        out[2, i] = np.arccos(min(1.0, cosang))
-        out[3, i] = zv
-        out[4, i] = m2
-        sel = inside and par[_PMIN] < pp_r < par[_PMAX] and par[_ZMIN] < zv < par[_ZMAX]
-        band = m2_band(m2, par)
-        flags[0, i] = 1 if inside else 0
-        flags[1, i] = 1 if sel else 0
-        flags[2, i] = band
-        flags[3, i] = band if (sel and (band == 1 or band == 2)) else 0
-
-
-def _four(events: ak.Array, name: str) -> np.ndarray:
-    if name not in events.fields:
-        raise PhiphiError(
-            f"events have no {name!r} particle: the NA62 emulation needs K+ -> pi+ ... decays generated with frame='lab'"
+        r = _event(
+            k[0, i],
+            k[1, i],
+            k[2, i],
+            pi[0, i],
+            pi[1, i],
+            pi[2, i],
+            vtx[0, i],
+            vtx[1, i],
+            vtx[2, i],
+            par,
+            straw_z,
+            xb,
+            state,
         )
-    sub = events[name]
-    return np.stack([np.asarray(ak.to_numpy(sub[c]), dtype=np.float64) for c in ("px", "py", "pz", "E")])
+        for j in range(5):
+            out[j, i] = r[j]
+        flags[0, i] = 1 if r[5] else 0
+        flags[1, i] = 1 if r[6] else 0
+        flags[2, i] = r[7]
+        flags[3, i] = r[8]
+
+
+def _column(events: ak.Array, particle: str | None, name: str) -> np.ndarray:
+    """A float64 column of ``events`` (a view when the layout allows it, no copy)."""
+    arr = events[name] if particle is None else events[particle][name]
+    return np.asarray(ak.to_numpy(arr), dtype=np.float64)
 
 
 def reconstruct(
@@ -295,38 +367,50 @@ def reconstruct(
     for f in ("vtx_x", "vtx_y", "vtx_z"):
         if f not in events.fields:
             raise PhiphiError(f"events have no {f!r}: generate the K+ decays with frame='lab' for the NA62 emulation")
-    k, pi = _four(events, "K"), _four(events, "pi")
-    vtx = np.stack([np.asarray(ak.to_numpy(events[f]), dtype=np.float64) for f in ("vtx_x", "vtx_y", "vtx_z")])
-    if not (np.all(np.isfinite(k)) and np.all(np.isfinite(pi)) and np.all(np.isfinite(vtx))):
-        raise PhiphiError("events contain NaN or infinite momenta/vertices")
-    if np.any(k[2] <= 0.0) or np.any(pi[2] <= 0.0):
-        raise PhiphiError("events have K+ or pi+ with pz <= 0: not NA62 lab-frame kaon decays (use frame='lab')")
+    for p in ("K", "pi"):
+        if p not in events.fields:
+            raise PhiphiError(
+                f"events have no {p!r} particle: the NA62 emulation needs K+ -> pi+ ... decays generated with frame='lab'"
+            )
+    cols = [_column(events, p, c) for p in ("K", "pi") for c in ("px", "py", "pz")]
+    cols += [_column(events, None, f) for f in ("vtx_x", "vtx_y", "vtx_z")]
     par, straw_z = parameters(card, p_pi_window=p_pi_window)
     key = detector_key(seed)
-    n = k.shape[1]
+    n = len(cols[0])
     out = np.empty((5, n))
-    flags = np.empty((4, n), dtype=np.int8)
+    in_straw = np.empty(n, dtype=np.bool_)
+    selected = np.empty(n, dtype=np.bool_)
+    band = np.empty(n, dtype=np.int8)
+    region = np.empty(n, dtype=np.int8)
     if n:
-        smear_kernel(k, pi, vtx, par, straw_z, key[0], key[1], int(first), out, flags)
+        n_bad = smear_columns(*cols, par, straw_z, key[0], key[1], int(first), out, in_straw, selected, band, region)
+        if n_bad:
+            if not all(np.all(np.isfinite(c)) for c in cols):
+                raise PhiphiError("events contain NaN or infinite momenta/vertices")
+            raise PhiphiError("events have K+ or pi+ with pz <= 0: not NA62 lab-frame kaon decays (use frame='lab')")
     return {
         "p_K_rec": out[0],
         "p_pi_rec": out[1],
         "theta_kpi_rec": out[2],
         "vtx_z_rec": out[3],
         "m2_miss": out[4],
-        "in_straw": flags[0].astype(bool),
-        "selected": flags[1].astype(bool),
-        "m2_band": flags[2],
-        "region": flags[3],
+        "in_straw": in_straw,
+        "selected": selected,
+        "m2_band": band,
+        "region": region,
     }
 
 
 def simulate(
-    events: ak.Array, *, seed: int = 0, card: dict | None = None, p_pi_window: tuple[float, float] | None = None
+    events: ak.Array,
+    *,
+    seed: int = 0,
+    card: dict | None = None,
+    p_pi_window: tuple[float, float] | None = None,
+    first: int = 0,
 ) -> ak.Array:
-    """The input events plus the reconstructed NA62 fields (see the module docstring)."""
-    cols = reconstruct(events, seed=seed, card=card, p_pi_window=p_pi_window)
-    out = events
-    for name, col in cols.items():
-        out = ak.with_field(out, col, name)
-    return out
+    """The input events plus the reconstructed NA62 fields (see the module docstring);
+    ``first``: index of the first event in the run (its smearing stream)."""
+    from detector import with_fields
+
+    return with_fields(events, reconstruct(events, seed=seed, card=card, p_pi_window=p_pi_window, first=first))

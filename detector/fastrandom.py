@@ -1,0 +1,129 @@
+"""Fast counter-based random numbers for the detector kernels: raw 64-bit words and a
+ziggurat standard normal on the per-event SplitMix64 streams of :mod:`evtgen.rng`.
+
+Every event ``i`` of a run has its own stream, started by :func:`evtgen.rng.event_state` from
+the run key and ``i``; the emulations draw from it in a fixed order, so an event's smearing
+does not depend on the block size, the thread count or which events share a call.
+
+:func:`normal` is the 256-layer ziggurat of Marsaglia & Tsang (J. Stat. Softw. 5 (2000) 8) in
+the 64-bit form numpy uses (``numpy/random/src/distributions/distributions.c``): 8 bits pick
+the layer, 1 bit the sign, 52 bits the abscissa; 99.3% of the draws cost one 64-bit word, a
+multiplication and a compare (the Box-Muller of :func:`evtgen.rng.normal` costs two words, a
+log, a cos and a sqrt). The tables are built here at import from the layer radius ``R``
+(numpy does not expose its own), and ``tests/test_detector_random.py`` checks the normal
+against the exact CDF. Neither numpy nor numba offers a normal usable inside a numba kernel
+on a caller-defined counter-based stream (numba's ``np.random`` is one global per-thread
+state, so the output would depend on the thread count), hence this module.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from evtgen import rng
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+#: radius of the base layer of the 256-layer ziggurat (Marsaglia & Tsang 2000; numpy's value)
+ZIGGURAT_R = 3.6541528853610088
+
+
+def ziggurat_tables(r: float = ZIGGURAT_R, layers: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(k, w, f) tables of the ziggurat for f(x) = exp(-x^2/2) with 52-bit abscissae.
+
+    Layer area v = r f(r) + int_r^inf f (the base strip includes the tail); the layer edges
+    x_i follow from f(x_{i+1}) = f(x_i) + v / x_i (Marsaglia & Tsang's zigset)."""
+    m = 2.0**52
+    v = r * math.exp(-0.5 * r * r) + math.sqrt(0.5 * math.pi) * math.erfc(r / math.sqrt(2.0))
+    k = np.zeros(layers, dtype=np.uint64)
+    w = np.zeros(layers)
+    f = np.zeros(layers)
+    q = v / math.exp(-0.5 * r * r)
+    k[0] = np.uint64((r / q) * m)
+    k[1] = 0
+    w[0] = q / m
+    w[layers - 1] = r / m
+    f[0] = 1.0
+    f[layers - 1] = math.exp(-0.5 * r * r)
+    dn = tn = r
+    for i in range(layers - 2, 0, -1):
+        dn = math.sqrt(-2.0 * math.log(v / dn + math.exp(-0.5 * dn * dn)))
+        k[i + 1] = np.uint64((dn / tn) * m)
+        tn = dn
+        f[i] = math.exp(-0.5 * dn * dn)
+        w[i] = dn / m
+    return k, w, f
+
+
+_ZK, _ZW, _ZF = ziggurat_tables()
+_R = ZIGGURAT_R
+_INV_R = 1.0 / ZIGGURAT_R
+_MASK52 = np.uint64(0x000FFFFFFFFFFFFF)
+
+
+@nb.njit(cache=True, inline="always")
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True, inline="always")
+def bits(state):
+    """(64-bit word, new_state): the next SplitMix64 output of an event stream (the word
+    :func:`evtgen.rng.uniform` turns into a double)."""
+    state = state + _GOLDEN
+    return _mix(state), state
+
+
+@nb.njit(cache=True)
+def _normal_slow(idx, rabs, x, state):
+    # rejected by the rectangle test: the wedge (idx > 0) or the tail beyond R (idx == 0)
+    if idx == 0:
+        while True:
+            u1, state = rng.uniform(state)
+            u2, state = rng.uniform(state)
+            xx = -_INV_R * np.log(u1)
+            yy = -np.log(u2)
+            if yy + yy > xx * xx:
+                t = _R + xx
+                return (-t if (rabs >> np.uint64(8)) & np.uint64(1) else t), True, state
+    u, state = rng.uniform(state)
+    if (_ZF[idx - 1] - _ZF[idx]) * u + _ZF[idx] < np.exp(-0.5 * x * x):
+        return x, True, state
+    return 0.0, False, state
+
+
+@nb.njit(cache=True, inline="always")
+def normal(state):
+    """(x, new_state) with x standard normal (256-layer ziggurat; see the module docstring)."""
+    while True:
+        r, state = bits(state)
+        idx = np.int64(r & np.uint64(0xFF))
+        r = r >> np.uint64(8)
+        rabs = (r >> np.uint64(1)) & _MASK52
+        x = np.float64(rabs) * _ZW[idx]
+        if r & np.uint64(1):
+            x = -x
+        if rabs < _ZK[idx]:
+            return x, state
+        x, ok, state = _normal_slow(idx, rabs, x, state)
+        if ok:
+            return x, state
+
+
+@nb.njit(cache=True, parallel=True)
+def normals(key0, key1, first, n, per_event):
+    """Array (n, per_event) of normals of events first..first+n-1 (tests, benchmarks)."""
+    out = np.empty((n, per_event))
+    for i in nb.prange(n):
+        s = rng.event_state(key0, key1, first + i)
+        for j in range(per_event):
+            x, s = normal(s)
+            out[i, j] = x
+    return out
