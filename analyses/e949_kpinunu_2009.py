@@ -44,6 +44,7 @@ import numpy as np
 from scipy.special import ndtri
 
 import evtgen
+from evtgen import constants as C
 from evtgen.errors import PhiphiError, check_positive_int
 from evtgen.model import ModelPoint
 
@@ -96,6 +97,33 @@ def limit_ranges(data: dict[str, Any]) -> tuple[float, tuple[LimitRange, ...]]:
     return cl, tuple(out)
 
 
+def p_pi_to_mx(p_pi: float) -> float:
+    """Missing mass (GeV) of K+ -> pi+ X for a K+ at rest and pion momentum ``p_pi`` (GeV/c):
+    m_X^2 = m_K^2 + m_pi^2 - 2 m_K E_pi (0 where that is negative, i.e. above the two-body endpoint)."""
+    mk, mpi = C.mass("K+"), C.mass("pi+")
+    m2 = mk * mk + mpi * mpi - 2.0 * mk * math.hypot(p_pi, mpi)
+    return math.sqrt(m2) if m2 > 0 else 0.0
+
+
+def window_mass_ranges(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per signal region (pnn1, pnn2): the pion-momentum window of the data file (with its status) and
+    the m_X range it selects for a two-body decay (derived kinematics, K+ at rest), beside the m_X range
+    of the digitised limit curve. The digitised curves extend a few MeV beyond the windows' kinematic
+    edges (momentum resolution folded into E949's two-body limits)."""
+    _, ranges = limit_ranges(data)
+    out = {}
+    for r in ranges:
+        row = data["published"][f"p_pi_window_{r.name}"]
+        lo_p, hi_p = (float(v) for v in row["value"])
+        out[r.name] = {
+            "p_pi_window_GeV": [lo_p, hi_p],
+            "p_pi_window_status": row["status"],
+            "mx_range_from_window_GeV": sorted([p_pi_to_mx(hi_p), p_pi_to_mx(lo_p)]),
+            "mx_range_digitised_GeV": [float(r.mass[0]), float(r.mass[-1])],
+        }
+    return out
+
+
 def kpix_limit_90(m_x: float, data: dict[str, Any]) -> float:
     """E949's published 90% CL limit on BR(K+ -> pi+ X) at m_X (GeV); inf where E949 has no reach."""
     _, ranges = limit_ranges(data)
@@ -110,7 +138,7 @@ def effective_limit_90(mphi: float, data: dict[str, Any], *, q2_points: int = 40
     docstring): ``ul90`` (inf without reach), and per range the fraction of the spectrum inside
     it and its share of the sensitivity."""
     q2_points = check_positive_int("q2_points", q2_points)
-    mk, mpi = evtgen.constants.mass("K+"), evtgen.constants.mass("pi+")
+    mk, mpi = C.mass("K+"), C.mass("pi+")
     q2_lo, q2_hi = 4.0 * mphi * mphi, (mk - mpi) ** 2
     if not q2_lo < q2_hi:
         raise PhiphiError(f"mphi = {mphi:g} GeV is above the kinematic limit {(mk - mpi) / 2:.5f} GeV")
@@ -152,7 +180,13 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
     table = data["kpix_limits_90"]
     rate = evtgen.rate(channel, **{opt: mass}, couplings={parameter: ref})  # also checks the kinematic limit
     provenance: dict[str, Any] = {
-        "kpix_limits": {"status": table["status"], "source": table["source"], "cl": cl},
+        "kpix_limits": {
+            "status": table["status"],
+            "third_party": table.get("third_party", True),
+            "source": table["source"],
+            "cl": cl,
+        },
+        "signal_regions": window_mass_ranges(data),
         "ranges_GeV": {r.name: [float(r.mass[0]), float(r.mass[-1])] for r in ranges},
         "method": method,
     }

@@ -14,6 +14,7 @@ import evtgen
 from analyses import e949_kpinunu_2009 as e949
 from analyses import koto_klpi0nunu_2025 as koto
 from analyses import registry
+from evtgen import constants as C
 from evtgen.errors import PhiphiError
 from evtgen.model import model_point
 
@@ -112,3 +113,33 @@ def test_bad_inputs(point, options, match):
     with pytest.raises(PhiphiError, match=match) as exc:
         registry.recast("e949", model_point(**point), **options)
     assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("mx", [0.0, 0.05, 0.1158, 0.152, 0.2, 0.26])
+def test_p_pi_to_mx_inverts_two_body_kinematics(mx):
+    """Independent two-body momentum p = lambda^1/2(m_K^2, m_pi^2, m_X^2)/(2 m_K), PDG masses from
+    particle; 1e-9: double-precision round trip."""
+    from particle import Particle
+
+    mk, mpi = Particle.from_pdgid(321).mass / 1e3, Particle.from_pdgid(211).mass / 1e3
+    lam = (mk**2 - (mpi + mx) ** 2) * (mk**2 - (mpi - mx) ** 2)
+    p = math.sqrt(lam) / (2 * mk)
+    assert e949.p_pi_to_mx(p) == pytest.approx(mx, abs=1e-9)
+    assert e949.p_pi_to_mx(0.2365) == 0.0  # beyond the two-body endpoint (m_X = 0 at 0.2274 GeV/c)
+
+
+def test_pnn_windows_against_the_digitised_ranges(data):
+    """The check of the PNN1/PNN2 treatment against E949's momentum windows (PNN2 140-199 MeV/c:
+    published, abstract of arXiv:0903.0030; PNN1 211-229 MeV/c: unverified): the digitised curves'
+    m_X ranges lie within 10 MeV of the windows' kinematic edges (the curves include resolution
+    tails), and the pi0 gap between them is where no window reaches."""
+    w = e949.window_mass_ranges(data)
+    assert w["pnn2"]["p_pi_window_status"] == "published" and w["pnn1"]["p_pi_window_status"] == "unverified"
+    for name in ("pnn1", "pnn2"):
+        (klo, khi), (dlo, dhi) = w[name]["mx_range_from_window_GeV"], w[name]["mx_range_digitised_GeV"]
+        assert abs(dlo - klo) < 0.010 and abs(dhi - khi) < 0.010, name
+    assert w["pnn2"]["mx_range_from_window_GeV"] == pytest.approx([0.152, 0.261], abs=1e-3)
+    assert w["pnn1"]["mx_range_from_window_GeV"][1] < C.mass("pi0") < w["pnn2"]["mx_range_from_window_GeV"][0]
+    r = registry.recast("e949", model_point(channel="k2pix", mx=0.1))
+    assert r.provenance["kpix_limits"]["third_party"] is True and r.provenance["kpix_limits"]["status"] == "digitised"
+    assert r.provenance["signal_regions"] == w
