@@ -6,8 +6,11 @@ entry point :func:`recast`.
 Same method as :mod:`analyses.belle_bhnunu_2017` (whose public functions this module uses): the
 published 90% CL limit of the chosen mode (B0 -> K*0, B+ -> K*+, combined K*, B+ -> K+, B0 -> K0,
 combined K) as an :class:`analyses.stats.GaussianLimit` on the total B -> K(*) phi phi branching
-ratio, with a FLAT efficiency in s_B = q2/m_B^2 (BaBar's efficiencies versus s_B were published
-only as figures, not available here; option ``efficiency_ratio`` rescales the assumption).
+ratio, with a FLAT efficiency in s_B = q2/m_B^2 by default (BaBar's efficiencies versus s_B were not
+found in any source the project could read: see the data file's ``efficiency.searched_not_found``).
+Option ``efficiency`` folds a DERIVED proxy instead (the q2 shape of Belle II's released hadronic-tag
+or inclusive-tag efficiency map); every result lists the three readings in
+``extras["efficiency_bracket"]``; option ``efficiency_ratio`` rescales whichever is used.
 """
 
 from __future__ import annotations

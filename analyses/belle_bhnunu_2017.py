@@ -22,9 +22,10 @@ Rates (the physics choices, each labelled in the result's provenance):
 - ``b0_kstar0``: the TOTAL B0 -> K*0 phi phi branching ratio, all K*0 decays
   (:func:`kstar_total_br`): the experiments' K* limits are on B(B -> K* nu nubar), summed over
   the K* decays they reconstruct and corrected for their branching ratios. evtgen's rate for
-  ``b2kstarphiphi`` does not include BR(K*0 -> K+ pi-) = 2/3 today
-  (:data:`KSTAR_KPI_FRACTION_IN_EVTGEN_RATE` = 1); when evtgen adds it, that constant must become
-  2/3 (``tests/test_belle2017_recast.py`` pins the present state against an independent integral).
+  ``b2kstarphiphi`` states its ``br`` as the total rate and ``br_visible`` = 2/3 br (K*0 -> K+ pi-, the
+  mode of every generated event); the total is used here (:data:`KSTAR_KPI_FRACTION_IN_EVTGEN_RATE`
+  = 1: no K* branching fraction in ``br``; ``tests/test_belle2017_recast.py`` pins this against an
+  independent integral and against the rate's ``visible_fraction``).
 - ``bplus_kstarplus``: B+ -> K*+ phi phi by isospin: the same width as B0 -> K*0 phi phi (same
   b -> s current, spectator u instead of d), so BR = BR(B0 -> K*0 phi phi) tau_B+/tau_B0 (DERIVED;
   the lifetimes from ``particle``; the 4 MeV K* and 0.3 MeV B mass differences are neglected).
@@ -67,7 +68,8 @@ ANALYSIS = "belle2017"
 #: channel -> parameter it limits (the data files' headers say the same; checked in the tests)
 PARAMETERS = {"b2kstarphiphi": "CP_sb", "b2kphiphi": "CS_sb"}
 #: fraction BR(K*0 -> K+ pi-) that evtgen's b2kstarphiphi rate includes today (1: none, the rate is
-#: the total B0 -> K*0 phi phi rate). Becomes 2/3 when evtgen applies it.
+#: the total B0 -> K*0 phi phi rate; evtgen states the K+ pi- part separately as br_visible). Would become
+#: 2/3 only if evtgen applied the K* branching fraction to br itself.
 KSTAR_KPI_FRACTION_IN_EVTGEN_RATE = 1.0
 #: BSZ 2015 pole masses (GeV) of the B -> K* form factors used for the SM comparison spectrum
 #: only (no limit depends on them): 1- (V) as evtgen's B -> K f+ pole; 1+ (A1, A12) from BSZ 2015

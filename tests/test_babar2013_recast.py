@@ -78,3 +78,17 @@ def test_plot_writes_a_png(tmp_path):
     r = b13.recast(_point("b2kphiphi", mphi=1.2), data=registry.get("babar2013").data(), mode="k")
     assert r.extras["mode"] == "k"
     assert b13.plot(r, tmp_path / "b13.png").stat().st_size > 1000
+
+
+def test_efficiency_bracket_is_the_same_fold_as_belle():
+    """Both searches use the same SM reference spectra and efficiency models: identical ratios, and the
+    BaBar/Belle limit ratio sqrt(9.3/1.8) holds under every model (1e-5: engine root tolerance)."""
+    belle = registry.recast("belle2017", _point(mphi=1.3)).extras["efficiency_bracket"]
+    babar = registry.recast("babar2013", _point(mphi=1.3)).extras["efficiency_bracket"]
+    for model in b17.EFFICIENCY_MODELS:
+        assert babar[model]["ratio_to_sm"] == belle[model]["ratio_to_sm"]
+        assert babar[model]["upper_limit_95"] / belle[model]["upper_limit_95"] == pytest.approx(
+            math.sqrt(9.3 / 1.8), rel=1e-5, abs=0
+        )
+    r = registry.recast("babar2013", _point(mphi=1.3), efficiency="belle2_hta_shape")
+    assert r.upper_limit_95 == pytest.approx(babar["belle2_hta_shape"]["upper_limit_95"], rel=1e-5, abs=0)

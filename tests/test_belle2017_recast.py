@@ -68,6 +68,8 @@ def test_total_kstar_rate_against_an_independent_integral(mphi):
     BR. Fails if evtgen starts including BR(K*0 -> K+ pi-) without KSTAR_KPI_FRACTION_IN_EVTGEN_RATE
     being updated (or vice versa). 1e-6: evtgen's Gauss-Legendre panels against quad at 1e-10."""
     assert b17.KSTAR_KPI_FRACTION_IN_EVTGEN_RATE == 1.0
+    rate = evtgen.rate("b2kstarphiphi", mphi=mphi, couplings={"CP_sb": 1e-8})
+    assert rate.visible_fraction == pytest.approx(2.0 / 3.0, rel=1e-12, abs=0)  # stated, not applied to br
     ours = b17.kstar_total_br(mphi, 1e-8)
     assert ours == pytest.approx(_independent_bkstar_phiphi_br(mphi, 1e-8), rel=1e-6, abs=0)
 
