@@ -177,17 +177,35 @@ def load_measurement(
 # ----------------------------------------------------------------------- acceptance
 @dataclass(frozen=True)
 class Acceptance:
-    """Selected events of one sample in one subset: counts in (m2_miss bin, p_pi bin) for
-    Region 1 (``sr1``) and Region 2 (``sr2``), out of ``n_events`` generated."""
+    """Selected events of one sample in one subset: (weighted) counts in (m2_miss bin, p_pi bin)
+    for Region 1 (``sr1``) and Region 2 (``sr2``), out of ``n_events`` generated; ``sumw2`` is
+    the sum of squared weights in both regions (None: unit weights, sumw2 = the count)."""
 
     sr1: np.ndarray
     sr2: np.ndarray
     n_events: int
+    sumw2: float | None = None
 
     @property
-    def n_selected(self) -> int:
-        """Events in Regions 1 and 2."""
-        return int(self.sr1.sum() + self.sr2.sum())
+    def n_selected(self) -> float:
+        """Events in Regions 1 and 2 (sum of weights for a reweighted sample)."""
+        total = float(self.sr1.sum() + self.sr2.sum())
+        return int(round(total)) if self.sumw2 is None else total
+
+    @property
+    def n_effective(self) -> float:
+        """Effective number of MC events in Regions 1 and 2: (sum w)^2 / sum w^2."""
+        total = float(self.sr1.sum() + self.sr2.sum())
+        if self.sumw2 is None:
+            return total
+        return total * total / self.sumw2 if self.sumw2 > 0 else 0.0
+
+    @property
+    def fraction_error(self) -> float:
+        """MC (Poisson) error of the Region 1+2 acceptance: sqrt(sum w^2) / n_events."""
+        if self.sumw2 is None:
+            return math.sqrt(max(float(self.sr1.sum() + self.sr2.sum()), 1.0)) / self.n_events
+        return math.sqrt(self.sumw2) / self.n_events
 
     def fraction(self, regions: Sequence[str] = ("sr1", "sr2"), p_pi: tuple[float, float] | None = None) -> float:
         """Acceptance in ``regions`` (and a pi+ momentum range given on the 5 GeV bin edges)."""
@@ -216,37 +234,125 @@ def m2_edges(data: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return out[0], out[1]
 
 
-@functools.lru_cache(maxsize=256)
-def _acceptance_cached(
+@dataclass(frozen=True)
+class SelectedEvents:
+    """The events of one emulated sample that land in Region 1 or 2 of at least one subset:
+    their flat bin index ``cell`` (region x m2_miss bin x p_pi bin), true q2 and, per subset,
+    whether that subset selects them. One emulation pass serves every subset (the smearing
+    of an event does not depend on the momentum window, only the selection does)."""
+
+    cell: np.ndarray
+    q2: np.ndarray
+    in_subset: tuple[np.ndarray, ...]
+    n_events: int
+    shape1: tuple[int, int]
+    shape2: tuple[int, int]
+
+    def acceptances(self, weights: np.ndarray | None = None) -> tuple[Acceptance, ...]:
+        """The (weighted) acceptance histograms of every subset."""
+        n1 = self.shape1[0] * self.shape1[1]
+        size = n1 + self.shape2[0] * self.shape2[1]
+        out = []
+        for mask in self.in_subset:
+            w = None if weights is None else weights[mask]
+            h = np.bincount(self.cell[mask], weights=w, minlength=size).astype(float)
+            h1, h2 = h[:n1].reshape(self.shape1), h[n1:].reshape(self.shape2)
+            h1.setflags(write=False)
+            h2.setflags(write=False)
+            out.append(Acceptance(h1, h2, self.n_events, None if w is None else float(np.sum(w * w))))
+        return tuple(out)
+
+
+def _bin_index(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin of each value as np.histogram counts it after clipping into [edges[0], edges[-1]]."""
+    return np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+
+
+@functools.lru_cache(maxsize=512)
+def _selected_cached(
     channel: str, mass: float | None, seed: int, n_events: int, windows: tuple, edges: tuple
-) -> tuple[Acceptance, ...]:
+) -> SelectedEvents:
     from detector import na62
 
     row = evtgen.channels.row(channel)
     kw = {row.mass_option: mass} if row.mass_option else {}
     events = evtgen.generate(channel, n_events, seed=seed, frame="lab", **kw)
+    sel_card = na62.load_card()["selection"]
+    zmin, zmax = float(sel_card["vtx_z_min"]["value"]), float(sel_card["vtx_z_max"]["value"])
+    union = (min(w[0] for w in windows), max(w[1] for w in windows))
+    r = na62.reconstruct(events, seed=seed, p_pi_window=union)
+    region = r["region"]
+    keep = np.flatnonzero((region == na62.REGION_SR1) | (region == na62.REGION_SR2))
+    m2, p, reg = r["m2_miss"][keep], r["p_pi_rec"][keep], region[keep]
+    zv, straw = r["vtx_z_rec"][keep], r["in_straw"][keep]
     e1, e2 = (np.asarray(e) for e in edges)
-    out = []
-    for window in windows:
-        r = na62.reconstruct(events, seed=seed, p_pi_window=window)
-        m2, p, reg = r["m2_miss"], r["p_pi_rec"], r["region"]
-        hists = []
-        for code, e in ((na62.REGION_SR1, e1), (na62.REGION_SR2, e2)):
-            w = reg == code
-            h, _, _ = np.histogram2d(np.clip(m2[w], e[0], e[-1]), p[w], bins=(e, P_EDGES))
-            h.setflags(write=False)
-            hists.append(h)
-        out.append(Acceptance(hists[0], hists[1], n_events))
-    return tuple(out)
+    n_p = len(P_EDGES) - 1
+    ip = _bin_index(p, P_EDGES)
+    in1 = reg == na62.REGION_SR1
+    cell = np.where(
+        in1,
+        _bin_index(m2, e1) * n_p + ip,
+        (len(e1) - 1) * n_p + _bin_index(m2, e2) * n_p + ip,
+    ).astype(np.intp)
+    # the kernel's selection for each subset window (same strict inequalities)
+    base = straw & (zmin < zv) & (zv < zmax)
+    masks = tuple(base & (w[0] < p) & (p < w[1]) for w in windows)
+    q2 = np.asarray(events["q2_true"], dtype=float)[keep]
+    for a in (cell, q2, *masks):
+        a.setflags(write=False)
+    return SelectedEvents(cell, q2, masks, n_events, (len(e1) - 1, n_p), (len(e2) - 1, n_p))
+
+
+def _edges_windows(subsets: Sequence[Subset], data: dict[str, Any]) -> tuple[tuple, tuple]:
+    edges = tuple(tuple(float(x) for x in e) for e in m2_edges(data))
+    return tuple(s.p_pi_window for s in subsets), edges
 
 
 def acceptances(
     channel: str, mass: float | None, subsets: Sequence[Subset], *, seed: int, n_events: int, data: dict[str, Any]
 ) -> tuple[Acceptance, ...]:
-    """Acceptance histograms of ``channel`` at ``mass`` for each subset (cached per process)."""
-    edges = tuple(tuple(float(x) for x in e) for e in m2_edges(data))
-    windows = tuple(s.p_pi_window for s in subsets)
-    return _acceptance_cached(channel, None if mass is None else float(mass), int(seed), int(n_events), windows, edges)
+    """Acceptance histograms of ``channel`` at ``mass`` for each subset (generated and emulated
+    once per process and (channel, mass, seed, n_events, windows))."""
+    windows, edges = _edges_windows(subsets, data)
+    sel = _selected_cached(channel, None if mass is None else float(mass), int(seed), int(n_events), windows, edges)
+    return sel.acceptances()
+
+
+@functools.lru_cache(maxsize=16)
+def _sm_density(seed: int, n_events: int, windows: tuple, edges: tuple) -> np.ndarray:
+    """p_SM(q2) = (dGamma/dq2)/Gamma of K+ -> pi+ nu nu at the selected SM events' q2 (cached)."""
+    sel = _selected_cached("k2pinunu", None, seed, n_events, windows, edges)
+    out = evtgen.spectrum("k2pinunu", sel.q2) / evtgen.rate("k2pinunu").width
+    out.setflags(write=False)
+    return out
+
+
+def reweighted_acceptances(
+    mphi: float,
+    subsets: Sequence[Subset],
+    *,
+    seed: int,
+    n_events: int,
+    data: dict[str, Any],
+    coupling: float = 1e-11,
+) -> tuple[Acceptance, ...]:
+    """K+ -> pi+ phi phi acceptance histograms at ``mphi`` from the emulated SM K+ -> pi+ nu nu
+    sample (the calibration sample: ``seed``, ``n_events``), each event weighted by
+    w(q2) = p_phiphi(q2) / p_SM(q2) (normalised dGamma/dq2 of the two channels).
+
+    Exact in expectation: the emulation sees only the K+ and the pi+, and for a spin-0 K+ the
+    pi+ direction in the K+ frame is isotropic whatever the invisible system, so the
+    reconstructed (m2_miss, p_pi) of an event depends on the channel only through its q2."""
+    windows, edges = _edges_windows(subsets, data)
+    sel = _selected_cached("k2pinunu", None, int(seed), int(n_events), windows, edges)
+    ref = {"CS_sd": coupling}  # the normalised spectrum does not depend on it (same rate cache as the point)
+    p_sig = (
+        evtgen.spectrum("k2piphiphi", sel.q2, mphi=mphi, couplings=ref)
+        / evtgen.rate("k2piphiphi", mphi=mphi, couplings=ref).width
+    )
+    p_sm = _sm_density(int(seed), int(n_events), windows, edges)
+    w = np.divide(p_sig, p_sm, out=np.zeros_like(p_sig), where=p_sm > 0)
+    return sel.acceptances(w)
 
 
 @dataclass(frozen=True)
@@ -331,11 +437,65 @@ class BinnedLikelihood:
         )
         return val, grad + 2.0 * theta
 
+    def _nll_hess(
+        self, theta: np.ndarray, mu: float, n: np.ndarray, lgn: float
+    ) -> tuple[float, np.ndarray, np.ndarray]:
+        """-2 ln L, its gradient and its Hessian in the four nuisances (analytic)."""
+        tb, tsm, tn, tnp = theta
+        ln_b = self.ln_b_up if tb >= 0 else self.ln_b_down
+        bkg = self.background * math.exp(tb * ln_b)
+        norm = math.exp(tn * self.ln_norm)
+        sm = self.sm * math.exp(tsm * self.ln_sm) * norm
+        npv = mu * self.signal * math.exp(tnp * self.ln_np) * norm
+        nu = np.maximum(bkg + sm + npv, 1e-300)
+        val = 2.0 * float(np.sum(nu - n * np.log(nu))) + lgn + float(theta @ theta)
+        w = 2.0 * (1.0 - n / nu)
+        r = 2.0 * n / (nu * nu)
+        # d nu / d theta (columns) and the diagonal/cross second derivatives
+        d = np.stack([bkg * ln_b, sm * self.ln_sm, (sm + npv) * self.ln_norm, npv * self.ln_np])
+        grad = d @ w + 2.0 * theta
+        hess = (d * r) @ d.T
+        hess[0, 0] += float(w @ bkg) * ln_b * ln_b
+        hess[1, 1] += float(w @ sm) * self.ln_sm**2
+        hess[2, 2] += float(w @ (sm + npv)) * self.ln_norm**2
+        hess[3, 3] += float(w @ npv) * self.ln_np**2
+        c12 = float(w @ sm) * self.ln_sm * self.ln_norm
+        c23 = float(w @ npv) * self.ln_np * self.ln_norm
+        hess[1, 2] += c12
+        hess[2, 1] += c12
+        hess[2, 3] += c23
+        hess[3, 2] += c23
+        hess += 2.0 * np.eye(4)
+        return val, grad, hess
+
     def _profile(self, mu: float, n: np.ndarray) -> float:
+        """min over the nuisances: damped Newton steps with the analytic Hessian (a few
+        microseconds per step for these few bins), BFGS as the fallback."""
+        lgn = 2.0 * float(np.sum(special.gammaln(n + 1.0)))
+        theta = np.zeros(4)
+        val, grad, hess = self._nll_hess(theta, mu, n, lgn)
+        for _ in range(100):
+            try:
+                step = -np.linalg.solve(hess, grad)
+            except np.linalg.LinAlgError:
+                break
+            if not float(step @ grad) < 0.0:  # not a descent direction: Hessian not positive here
+                break
+            t = 1.0
+            while True:
+                trial = theta + t * step
+                v_new, g_new, h_new = self._nll_hess(trial, mu, n, lgn)
+                if v_new <= val + 1e-4 * t * float(step @ grad) or t < 1e-6:
+                    break
+                t *= 0.5
+            converged = abs(val - v_new) < 1e-12 * max(1.0, abs(val)) and float(np.max(np.abs(g_new))) < 1e-7
+            theta, val, grad, hess = trial, v_new, g_new, h_new
+            if converged or float(np.max(np.abs(grad))) < 1e-9:
+                return val
         res = optimize.minimize(
-            self._nll_grad, np.zeros(4), args=(float(mu), n), jac=True, method="BFGS", options={"gtol": 1e-9}
+            self._nll_grad, theta, args=(float(mu), n), jac=True, method="BFGS", options={"gtol": 1e-9}
         )
-        return float(res.fun)
+        return min(float(res.fun), val)
 
     @property
     def asimov_counts(self) -> np.ndarray:
@@ -529,23 +689,33 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
         )
     calib, sm_acc = sm_calibration(meas, seed=CALIBRATION_SEED, n_events=sm_n, data=data)
     rate = evtgen.rate(channel, **{opt: mass}, couplings={parameter: ref})
-    accs = acceptances(channel, mass, meas.subsets, seed=seed, n_events=n_events, data=data)
+    sample = get["signal_sample"] if channel == "k2piphiphi" else "generate"
+    if sample == "reweight":
+        accs = reweighted_acceptances(mass, meas.subsets, seed=CALIBRATION_SEED, n_events=sm_n, data=data, coupling=ref)
+        provenance["signal_sample"] = (
+            f"reweighted: the SM calibration sample (seed {CALIBRATION_SEED}, {sm_n} events) weighted by "
+            "p_phiphi(q2)/p_SM(q2); the point's seed and n_events are not used (--signal-sample generate to "
+            "generate the signal)"
+        )
+    else:
+        accs = acceptances(channel, mass, meas.subsets, seed=seed, n_events=n_events, data=data)
+        provenance["signal_sample"] = f"generated: {n_events} events, seed {seed}"
     n_sel = sum(a.n_selected for a in accs)
+    n_eff = sum(a.n_effective for a in accs)
     if n_sel == 0:
+        what = f"{sm_n} reweighted SM" if sample == "reweight" else f"{n_events} emulated signal"
         return no_sensitivity(
             analysis=ANALYSIS,
             point=point,
             parameter=parameter,
-            reason=f"too few MC events: 0 of {n_events} emulated signal events selected in Regions 1/2 although the "
-            f"kinematics reach them; increase n_events",
+            reason=f"too few MC events: 0 of {what} events selected in Regions 1/2 although the "
+            f"kinematics reach them; increase {'sm_n_events' if sample == 'reweight' else 'n_events'}",
             provenance=provenance,
             extras=extras_base,
         )
     # NP-yield uncertainty: form-factor error of the rate and MC statistics of the acceptance
     s_ref = sum(c.nk_eps * a.fraction() * rate.br for c, a in zip(calib, accs))
-    s_mc_err = math.sqrt(
-        sum((c.nk_eps * rate.br * math.sqrt(max(a.n_selected, 1)) / a.n_events) ** 2 for c, a in zip(calib, accs))
-    )
+    s_mc_err = math.sqrt(sum((c.nk_eps * rate.br * a.fraction_error) ** 2 for c, a in zip(calib, accs)))
     rel_np = math.hypot(rate.br_err / rate.br if rate.br > 0 else 0.0, s_mc_err / s_ref)
     expected_sm = sum(c.expected_sm for c in calib)
     extras: dict[str, Any] = {
@@ -556,6 +726,7 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
         "br_at_reference": rate.br,
         "np_rate_rel_uncertainty": rel_np,
         "n_selected_mc": n_sel,
+        "n_effective_mc": n_eff,
         "acceptance_np": {s.name: a.fraction() for s, a in zip(meas.subsets, accs)},
         "calibration": [c.__dict__ for c in calib],
         "expected_sm": expected_sm,
@@ -563,9 +734,10 @@ def recast(point: ModelPoint, *, data: dict[str, Any], **options: Any) -> Result
         "observed": meas.observed if meas.categories else None,
         "background": meas.background if meas.categories else None,
     }
-    if n_sel < 25:
+    if n_eff < 25:
         provenance["mc_statistics"] = (
-            f"only {n_sel} selected signal events: the acceptance carries a {100 / math.sqrt(n_sel):.0f}% MC error"
+            f"only {n_eff:.0f} (effective) selected signal events: the acceptance carries a "
+            f"{100 / math.sqrt(max(n_eff, 1e-300)):.0f}% MC error"
         )
     expected_only = False
     mu_scale = 5.0 / s_ref

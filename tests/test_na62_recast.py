@@ -130,8 +130,11 @@ def test_no_acceptance_versus_too_few_mc_events():
     assert not rx.sensitivity and rx.sensitivity_reason.startswith("no acceptance")
     # m_phi = 0.131: 4 m^2 = 0.0686 just above Region 2 (0.068) but within the resolution: the
     # kinematics reach it, a small sample selects nothing -> blame the MC statistics
-    few = registry.recast("na62", model_point(mphi=0.131, seed=3), n_events=2000)
+    few = registry.recast("na62", model_point(mphi=0.131, seed=3), n_events=2000, signal_sample="generate")
     assert not few.sensitivity and few.sensitivity_reason.startswith("too few MC events")
+    # the reweighted SM sample (400k events) does reach it: a finite, weak limit
+    rw = registry.recast("na62", model_point(mphi=0.131, seed=3))
+    assert rw.sensitivity and rw.upper_limit_95 > 10 * registry.recast("na62", model_point(mphi=0.1)).upper_limit_95
 
 
 def test_k2pix_expected_limits_versus_published_range():
