@@ -266,3 +266,49 @@ def test_bad_inputs(point, options, match):
     with pytest.raises(PhiphiError, match=match) as exc:
         registry.recast("na62", model_point(**point), n_events=1000, **options)
     assert "\n" not in str(exc.value)
+
+
+def test_reweighted_signal_acceptance_matches_generated_signal(data):
+    # The K+ -> pi+ phi phi acceptance from the SM calibration sample reweighted in q2 against
+    # generated signal events through the same emulation (independent samples, other seed).
+    # Tolerance: 3 combined binomial/Poisson MC standard deviations per region and subset.
+    meas = na62a.load_measurement(data, "2016-22")
+    for mphi in (0.03, 0.09, 0.125):
+        rw = na62a.reweighted_acceptances(mphi, meas.subsets, seed=na62a.CALIBRATION_SEED, n_events=400_000, data=data)
+        gen = na62a.acceptances("k2piphiphi", mphi, meas.subsets, seed=7, n_events=N, data=data)
+        for a_rw, a_gen in zip(rw, gen):
+            assert a_rw.sumw2 is not None and a_gen.sumw2 is None
+            for region in ("sr1", "sr2"):
+                f_rw, f_gen = a_rw.fraction((region,)), a_gen.fraction((region,))
+                w2 = float(getattr(a_rw, region).sum())  # only for the scale of the error below
+                err = math.hypot(a_rw.fraction_error, math.sqrt(max(f_gen * N, 1.0)) / N)
+                assert abs(f_rw - f_gen) < 3 * err + 1e-12, (mphi, region, f_rw, f_gen, err, w2)
+        # the weights vanish below the phi phi threshold q2 = 4 m_phi^2: no Region-1 entries
+        if 4 * mphi**2 > 0.0105:
+            assert all(a.fraction(("sr1",)) == 0.0 for a in rw)
+
+
+def test_newton_profile_matches_independent_minimisation():
+    # the analytic-Hessian Newton profiling against scipy's Nelder-Mead on an independently
+    # coded -2 ln L (4 nuisances, asymmetric background error, 5 bins); tolerance: the
+    # simplex's own convergence (1e-6 on -2lnL)
+    n = np.array([3.0, 0.0, 7.0, 12.0, 1.0])
+    b, sm, sig = np.array([1.0, 0.4, 2.0, 5.0, 0.3]), np.array([0.5, 0.2, 3.0, 4.0, 0.6]), np.array([0, 0.1, 1, 2, 0.5])
+    lb_up, lb_dn, lsm, lnorm, lnp = math.log(1.15), math.log(1 / 0.88), math.log(1.12), math.log(1.064), math.log(1.05)
+    lik = na62a.BinnedLikelihood(n, b, sm, sig, lb_up, lb_dn, lsm, lnorm, lnp)
+
+    def nll(t, mu):
+        bb = b * math.exp(t[0] * (lb_up if t[0] >= 0 else lb_dn))
+        nu = bb + (sm * math.exp(t[1] * lsm) + mu * sig * math.exp(t[3] * lnp)) * math.exp(t[2] * lnorm)
+        return 2 * float(np.sum(nu - n * np.log(nu))) + 2 * float(np.sum([math.lgamma(k + 1) for k in n])) + t @ t
+
+    for mu in (0.0, 0.7, 2.5, 6.0):
+        ref = optimize.minimize(
+            nll,
+            np.zeros(4),
+            args=(mu,),
+            method="Nelder-Mead",
+            options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000},
+        )
+        assert lik.twice_nll(mu) == pytest.approx(ref.fun, abs=1e-6)
+        assert lik.twice_nll(mu) <= ref.fun + 1e-9
