@@ -177,26 +177,36 @@ def _na62_2016_18_kpix_limit(mx: float) -> float:
     raise AssertionError(f"m_X = {mx} outside NA62's published ranges")
 
 
+#: m_X (MeV) where the recast's expected 90% CL limit (seed 3, 60k events) lies within a factor
+#: 1.5 of NA62's observed 2016-18 limit, and where it does not (with the direction): see
+#: docs/kaon_recasts.md ("K+ -> pi+ X mass by mass") for why the latter cannot be fixed with
+#: the published inputs.
+KPIX_AGREE_MEV = (0, 20, 40, 60, 80, 110, 160, 170, 180, 190, 200, 220, 230, 250)
+KPIX_RECAST_STRONGER_MEV = (90, 95, 100, 105, 240, 255)  # ratio < 1/1.5
+KPIX_RECAST_WEAKER_MEV = (155, 210)  # ratio > 1.5
+
+
 def test_k2pix_expected_limits_versus_na62_2016_18_mass_by_mass():
     # The recast's median expected 90% CL limit against NA62's OBSERVED 2016-18 limit, mass by
-    # mass. Target: within a factor 1.5 (the observed limit of a counting experiment moves
-    # within roughly x0.6-x1.6 of the median expected one at +-1 sigma; digitisation: a few %).
-    # Measured (seed 3, 60k events; recast/published): 0: 0.73, 20 MeV: 0.73, 40: 0.93, 60: 1.05,
-    # 80: 0.84, 110: 1.18, 160: 1.27, 170: 1.11, 180: 0.71, 190: 0.86, 200: 1.49, 220: 1.26,
-    # 230: 0.90, 250: 0.82 -> agree; 90: 0.54, 95: 0.43, 100: 0.47, 105: 0.47 (the recast is ~2x
-    # stronger below the Region-1 edge: NA62's limit there is weaker than its expected one or
-    # its acceptance falls earlier than the emulation's; not separable without NA62's expected
-    # curve), 155 MeV: 3.3 (the emulated peak at m_X^2 = 0.024 GeV^2 lies below the Region-2 edge
-    # 0.026; NA62 reaches 154 MeV), 210 MeV: 1.62, 240: 0.61, 255: 0.64 -> outside 1.5.
-    for mx in (0.0, 0.06, 0.11, 0.17, 0.25):
+    # mass over 0-110 and 154-260 MeV. Target: within a factor 1.5 (the observed limit of a
+    # counting experiment moves within roughly x0.6-x1.6 of the median expected one at +-1
+    # sigma; digitisation: a few %). Measured (seed 3, 60k events; recast/published):
+    # 0: 0.72, 20: 0.72, 40: 0.92, 60: 1.05, 80: 0.84, 90: 0.54, 95: 0.42, 100: 0.46, 105: 0.50,
+    # 110: 1.12, 155: 3.13, 160: 1.30, 170: 1.11, 180: 0.72, 190: 0.86, 200: 1.49, 210: 1.62,
+    # 220: 1.28, 230: 0.89, 240: 0.61, 250: 0.84, 255: 0.64 -> 14 of 22 agree. The test pins the
+    # classification, so a change that moves any mass across the factor 1.5 shows up here.
+    ratios = {}
+    for mev in sorted(KPIX_AGREE_MEV + KPIX_RECAST_STRONGER_MEV + KPIX_RECAST_WEAKER_MEV):
+        mx = mev / 1000
         r = registry.recast("na62", model_point(channel="k2pix", mx=mx, seed=3), dataset="2016-18", n_events=N)
-        ratio = r.extras["expected_upper_limit_90"] / _na62_2016_18_kpix_limit(mx)
-        assert 1 / 1.5 < ratio < 1.5, (mx, ratio)
-    # the known disagreements, asserted as such
-    r = registry.recast("na62", model_point(channel="k2pix", mx=0.10, seed=3), dataset="2016-18", n_events=N)
-    assert 0.3 < r.extras["expected_upper_limit_90"] / _na62_2016_18_kpix_limit(0.10) < 1 / 1.5
-    r = registry.recast("na62", model_point(channel="k2pix", mx=0.155, seed=3), dataset="2016-18", n_events=N)
-    assert r.extras["expected_upper_limit_90"] / _na62_2016_18_kpix_limit(0.155) > 1.5
+        assert r.upper_limit_95 is None and "expected (Asimov) limit only" in r.provenance["k2pix"]
+        ratios[mev] = r.extras["expected_upper_limit_90"] / _na62_2016_18_kpix_limit(mx)
+    agree = {m for m, x in ratios.items() if 1 / 1.5 < x < 1.5}
+    assert agree == set(KPIX_AGREE_MEV), ratios
+    assert all(ratios[m] <= 1 / 1.5 for m in KPIX_RECAST_STRONGER_MEV), ratios
+    assert all(ratios[m] >= 1.5 for m in KPIX_RECAST_WEAKER_MEV), ratios
+    # the two edge failures stay within a factor 3.5 (no collapse of the acceptance)
+    assert 1 / 3.5 < min(ratios.values()) and max(ratios.values()) < 3.5, ratios
 
 
 def test_br_likelihood_2016_24_matches_closed_form():
