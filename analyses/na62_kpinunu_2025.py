@@ -972,3 +972,41 @@ def plot_scan(path: str, results: Sequence[dict[str, Any] | Result]) -> str:
         return str(save_figure(fig, path, dpi=110))
 
     return draw()
+
+
+#: the data sets of the per-data-set plots (all three the data file offers)
+PLOT_DATASETS: tuple[str, ...] = ("2016-18", "2016-22", "2016-24")
+
+
+def plot_datasets(
+    path: str,
+    masses: Sequence[float],
+    *,
+    datasets: Sequence[str] = PLOT_DATASETS,
+    seed: int = DEFAULT_SEED,
+    coupling: float = 1e-11,
+    **options: Any,
+) -> tuple[str, list[Result]]:
+    """|C_S^sd| 95% CL limit and the 68/95% window band versus m_phi, one panel per data set
+    (default: 2016-18, 2016-22, 2016-24): runs the recast at each mass (``options`` as for
+    :func:`recast`, e.g. ``sm_n_events``) and draws :func:`plot_scan`. Returns the PNG path
+    and the results."""
+    from evtgen.model import model_point
+
+    from . import registry
+
+    check_png(path)
+    known = registry.get(ANALYSIS).data()["datasets"]
+    for ds in datasets:
+        if ds not in known:
+            raise PhiphiError(f"unknown NA62 data set {ds!r}; choose from {', '.join(known)}")
+    if not masses:
+        raise PhiphiError("plot_datasets needs at least one m_phi")
+    results = [
+        registry.recast(
+            ANALYSIS, model_point(mphi=float(m), couplings={"CS_sd": coupling}, seed=seed), dataset=ds, **options
+        )
+        for ds in datasets
+        for m in masses
+    ]
+    return plot_scan(path, results), results

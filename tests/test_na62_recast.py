@@ -322,3 +322,16 @@ def test_newton_profile_matches_independent_minimisation():
         )
         assert lik.twice_nll(mu) == pytest.approx(ref.fun, abs=1e-6)
         assert lik.twice_nll(mu) <= ref.fun + 1e-9
+
+
+def test_plot_per_dataset_low_stats(tmp_path):
+    # the plot: limit and window band versus m_phi for each of 2016-18, 2016-22, 2016-24
+    out = tmp_path / "na62_datasets.png"
+    path, res = na62a.plot_datasets(str(out), [0.02, 0.07, 0.12, 0.14], sm_n_events=50_000)
+    assert path.endswith("na62_datasets.png") and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [r.provenance["dataset"] for r in res] == ["2016-18"] * 4 + ["2016-22"] * 4 + ["2016-24"] * 4
+    assert [r.sensitivity for r in res] == [True, True, True, False] * 3
+    # 2016-24 (compatible with the SM) closes the window: its 68% band starts at zero
+    assert res[9].interval_68[0] == 0.0 and res[5].interval_68[0] > 0.0
+    with pytest.raises(PhiphiError, match="unknown NA62 data set"):
+        na62a.plot_datasets(str(out), [0.05], datasets=["2099"])
