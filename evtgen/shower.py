@@ -81,8 +81,33 @@ _QUIET = (
 INVISIBLE = (12, 14, 16)
 
 
-def _pythia(lhe_path: str, seed: int, mpi: bool, hadronise: bool = True):
-    """An initialised Pythia reading ``lhe_path``; ``seed`` is Pythia's own (1..900000000)."""
+def heavy_quark_settings(lhe_meta: dict | None) -> list[str]:
+    """Pythia ``ParticleData`` commands declaring the heavy mass eigenstates U, D1, D2 of the
+    ``pp2vlq`` LHE files (:data:`evtgen.vlq.uv.HEAVY`: spin ½, colour triplet, charge 2/3, −1/3),
+    with the mass and width of the model point when the LHE metadata carries them
+    (``rate.heavy_masses_GeV``, ``rate.widths_GeV``, written by :func:`evtgen.vlq.lhe.write_lhe`);
+    otherwise a placeholder m0 = 1 TeV, Γ = 0 (the masses of the events are taken from the file).
+    ``mayDecay = off``: their decays X → q φ are in the file (status 2 with daughters) or absent."""
+    from evtgen.vlq.uv import HEAVY
+
+    rate = (lhe_meta or {}).get("rate") or {}
+    masses = rate.get("heavy_masses_GeV") or {}
+    widths = rate.get("widths_GeV") or {}
+    cmds = []
+    for name, pid, charge in HEAVY:
+        m0 = float(masses.get(name, 1000.0))
+        w = float(widths.get(name, 0.0))
+        ct = int(round(3 * charge))
+        cmds += [
+            f"{pid}:all = {name} {name}bar 2 {ct} 1 {m0!r} {w!r} 0.0 0.0 0.0",
+            f"{pid}:mayDecay = off",
+        ]
+    return cmds
+
+
+def _pythia(lhe_path: str, seed: int, mpi: bool, hadronise: bool = True, extra: tuple = ()):
+    """An initialised Pythia reading ``lhe_path``; ``seed`` is Pythia's own (1..900000000);
+    ``extra``: further settings (e.g. :func:`heavy_quark_settings`)."""
     import pythia8mc
 
     from evtgen.lhe import pdg_ids
@@ -102,6 +127,7 @@ def _pythia(lhe_path: str, seed: int, mpi: bool, hadronise: bool = True):
     ]
     for pid in (ids["phi"], ids["S"]):
         cmds += [f"{pid}:isVisible = off", f"{pid}:mayDecay = off", f"{pid}:mWidth = 0.0"]
+    cmds += list(extra)
     for c in cmds:
         if not py.readString(c):
             raise PhiphiError(f"Pythia rejected the setting {c!r}")
@@ -336,7 +362,7 @@ def shower_lhe(
             "versions": _versions(),
         },
     )
-    py = _pythia(str(Path(lhe_path).resolve()), py_seed, mpi)
+    py = _pythia(str(Path(lhe_path).resolve()), py_seed, mpi, extra=tuple(heavy_quark_settings(lhe_meta)))
     meta["shower"]["versions"]["pythia"] = f"{py.settings.parm('Pythia:versionNumber'):.3f}"
     meta["shower"]["versions"]["fastjet_library"] = fastjet.fastjet_version_string().strip()
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4)

@@ -5,7 +5,7 @@ Pythia: ``FourthTop:gg2tPrimetPrimebar`` + ``FourthTop:qqbar2tPrimetPrimebar`` w
 the ordinary top is not used because Pythia's alpha_s thresholds follow 6:m0), 13 TeV, NNPDF2.3
 QCD+QED LO (its default), 1-loop alpha_s(M_Z) = 0.130 (its default), fixed mass (no Breit–Wigner),
 its 2→2 scales μ_F² = min(m_T3², m_T4²), μ_R² = m_T3 m_T4 = our ``scale='pythia'``.
-Ours: the ``QQ`` group at zero Yukawas = QCD pair production of Q_u and Q_d (2 × one species).
+Ours: the ``UU`` group at zero Yukawas = QCD pair production of the up component U of Q (one species).
 """
 
 from __future__ import annotations
@@ -71,10 +71,10 @@ def test_qqbar_pair_cross_section_matches_pythia():
     ≤ 0.3% per parton at these x, test_pdf.py)."""
     sp, ep = _pythia_sigma(20000)
     r = PP2VLQ().rate(
-        mass=1.0, couplings={"mQ": M, "mD": M}, options={"groups": "QQ", "scale": "pythia", "vegas_points": 20000}
+        mass=1.0, couplings={"mQ": M, "mD": M}, options={"groups": "UU", "scale": "pythia", "vegas_points": 20000}
     )
-    ours = r.groups["QQ"]["sigma_pb"] / 2.0
-    err = r.groups["QQ"]["sigma_err_pb"] / 2.0
+    ours = r.groups["UU"]["sigma_pb"]
+    err = r.groups["UU"]["sigma_err_pb"]
     assert abs(ours - sp) < 0.02 * sp, (ours, err, sp, ep)
     # and within the combined MC errors plus the 1% PDF-interpolation allowance
     assert abs(ours - sp) < 4 * math.hypot(ep, err) + 0.01 * sp, (ours, err, sp, ep)

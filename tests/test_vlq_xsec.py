@@ -5,7 +5,7 @@
     (written again from docs/uv_lhc.md). Shared with the generator: the PDF grid and α_s only.
 (b) Decoupling: for m_Q = m_D = M → ∞ at fixed y²/M² (y_q^d = y_d^d = M/3 TeV, y₁ = 1), the
     non-resonant σ(pp → j φφ) of the UV model approaches the EFT result (pp2jphiphi) for the
-    matched C^{S,dd} = √2 y_q y_d y₁ v/(m_Q m_D).
+    matched C^{S,dd} = −√2 y_q y_d y₁ v/(m_Q m_D) (evtgen.models.tchannel; the rate goes as C²).
 """
 
 from __future__ import annotations
@@ -76,11 +76,13 @@ def test_qg_to_dphi_vs_vegas_package():
     r = PP2VLQ().rate(
         mass=mphi, couplings={"mQ": 2500.0, "mD": M, "yd_d": 1.0, "yd_s": 0.5}, options={"groups": "Dphi"}
     )
-    ours, err = r.groups["Dphi"]["sigma_pb"], r.groups["Dphi"]["sigma_err_pb"]
+    # y1 = y2 = 0: no Q-D mixing, D1 = D (mass M); D2 = Q_d has no coupling (y_q = 0) and no group
+    assert set(r.groups) == {"D1phi"} and r.extra["heavy_masses_GeV"]["D1"] == M
+    ours, err = r.groups["D1phi"]["sigma_pb"], r.groups["D1phi"]["sigma_err_pb"]
     ref, rerr = reference_dphi(M, mphi, 1.0, 0.5)
     assert abs(ours - ref) < 4 * math.hypot(err, rerr), (ours, err, ref, rerr)
     # scale variation brackets the central value
-    assert r.groups["Dphi"]["scale_down_pb"] < ours < r.groups["Dphi"]["scale_up_pb"]
+    assert r.groups["D1phi"]["scale_down_pb"] < ours < r.groups["D1phi"]["scale_up_pb"]
 
 
 def test_nonresonant_jphiphi_decouples_to_eft():

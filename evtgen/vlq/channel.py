@@ -6,18 +6,21 @@ pp → jets + φφ at 13 TeV, LO, from the process groups of :mod:`evtgen.vlq.ge
 non-resonant t-channel q g → q φφ, q q̄ → g φφ with p_T(j) > ``ptj_min``, resonant region
 |m(jφ) − M| < ``window``·Γ removed). ``mass`` = m_φ (GeV).
 
-UV parameters: given as ``couplings`` (direct Python use) or as ``options`` (flat keys, the form
-for a registry row), names :data:`evtgen.vlq.uv.UV_NAMES`: mQ, mD (GeV), yq_d, yq_s, yd_d, yd_s,
-y1, y2. Other options: ``groups`` (comma list or tuple, default all), ``scale`` (default: H_T/2 of
+UV parameters: the option ``uv`` — a :class:`evtgen.models.tchannel.TChannelPoint`, or
+``ModelPoint.uv`` as :func:`evtgen.modelfile.load_model` builds it from a ``tchannel-vlq`` model
+file (three generations, complex Yukawas), or its ``parameters`` mapping — or, legacy, the flat
+names :data:`evtgen.vlq.uv.UV_NAMES` as ``couplings`` or ``options`` (mQ, mD in GeV, yq_d, yq_s,
+yd_d, yd_s, y1, y2: first two generations, real). Other options: ``groups`` (comma list or tuple, default all), ``scale`` (default: H_T/2 of
 the 2→2 final state, ``pythia``: Pythia 8's 2→2 default), ``ptj_min``, ``window``, ``pdf``,
 ``alphas_mz``, ``sqrt_s``, ``vegas_points``, ``vegas_iterations``, ``widths_in_propagators``.
 
 Events (awkward records): ``jets`` (the final-state partons as parton-level jets, Momentum4D,
 jagged; read by :func:`detector.atlas.simulate` like showered jets), ``parton_id`` (jagged),
 ``phi1``, ``phi2``, ``met_true_x``/``met_true_y`` (= the φφ transverse momentum), ``heavy1``,
-``heavy2`` (the on-shell X, X̄; zero vectors when absent) with ``heavy1_id``, ``heavy2_id``,
+``heavy2`` (the on-shell heavy mass eigenstates U, D1, D2 of :data:`evtgen.vlq.uv.HEAVY`; zero
+vectors when absent) with ``heavy1_id``, ``heavy2_id``,
 ``id1``, ``id2``, ``shat``, ``x1``, ``x2``, ``scale``, ``alphas``, ``group`` (index into
-:data:`evtgen.vlq.generator.GROUPS` order of the set-up, name list in the rate).
+the set-up's sub-groups, in the order of the rate's ``groups``).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ import vector
 
 from evtgen import rng
 from evtgen.errors import PhiphiError, check_positive_int
+from evtgen.models import tchannel as T
 from evtgen.vlq import generator as G
-from evtgen.vlq.uv import UV_NAMES, matched_C, uv_point, widths
+from evtgen.vlq.uv import HEAVY, UV_NAMES, as_tchannel_point, matched_C, point_from_inputs
 
 vector.register_awkward()
 
@@ -99,11 +103,13 @@ class VLQRate:
 
 
 def split_parameters(couplings: dict | None, options: dict | None) -> tuple[dict, dict]:
-    """(UV parameters, generator options) from couplings and/or flat options."""
+    """(legacy flat UV parameters, generator options incl. ``uv``) from couplings and/or options."""
     uvp, opts = {}, {}
     for k, v in (couplings or {}).items():
         if k not in UV_NAMES:
-            raise PhiphiError(f"unknown pp2vlq parameter {k!r}; known: {', '.join(UV_NAMES)}")
+            raise PhiphiError(
+                f"unknown pp2vlq parameter {k!r}; known: {', '.join(UV_NAMES)} (or a UV point as option uv)"
+            )
         uvp[k] = float(v)
     for k, v in (options or {}).items():
         if k in UV_NAMES:
@@ -123,10 +129,15 @@ def _groups(opts: dict) -> tuple:
 
 
 @lru_cache(maxsize=16)
-def _setup_cached(mphi: float, uv_items: tuple, opt_items: tuple, groups: tuple):
-    uv = uv_point(dict(uv_items), mphi)
+def _setup_cached(uv: T.TChannelPoint, opt_items: tuple, groups: tuple):
     st = G.make_setup(uv, dict(opt_items), groups=groups)
     return G.integrate(st)
+
+
+def uv_point_of(point) -> T.TChannelPoint:
+    """The generator's UV point of a :class:`evtgen.model.ModelPoint` (``point.uv``, as written by
+    :func:`evtgen.modelfile.load_model` for a ``tchannel-vlq`` file)."""
+    return as_tchannel_point(point)
 
 
 class PP2VLQ:
@@ -139,14 +150,13 @@ class PP2VLQ:
     particles = ("jets", "phi1", "phi2")
 
     def _prepare(self, mass, couplings, options):
-        if mass is None:
-            raise PhiphiError("pp2vlq needs --mphi")
         uvp, opts = split_parameters(couplings, options)
+        uv = point_from_inputs(opts.pop("uv", None), uvp, mass)
         groups = _groups(opts)
         keep = {k: opts[k] for k in _OPTION_KEYS if k in opts}
         if "widths_in_propagators" in opts:
             keep["widths_in_propagators"] = bool(opts["widths_in_propagators"])
-        st = _setup_cached(float(mass), tuple(sorted(uvp.items())), tuple(sorted(keep.items())), groups)
+        st = _setup_cached(uv, tuple(sorted(keep.items())), groups)
         if not st.groups:
             raise PhiphiError("no open process group for this point (all couplings zero or masses above sqrt(s))")
         return st
@@ -157,11 +167,15 @@ class PP2VLQ:
         err = float(np.sqrt(sum(g.sigma_err_pb**2 for g in st.groups)))
         var = np.sum([g.variations_pb for g in st.groups], axis=0)
         uv = st.uv
-        wq = widths(uv)
+        fam: dict = {}
+        for g in st.groups:
+            f = fam.setdefault(g.family, {"sigma_pb": 0.0, "sigma_err_pb": 0.0})
+            f["sigma_pb"] += g.sigma_pb
+            f["sigma_err_pb"] = float(np.hypot(f["sigma_err_pb"], g.sigma_err_pb))
         return VLQRate(
             channel=self.name,
-            mphi=uv.mphi,
-            uv={k: getattr(uv, k) for k in UV_NAMES},
+            mphi=uv.m_phi,
+            uv=uv.as_dict(),
             sigma_pb=float(sig),
             sigma_err_pb=err,
             scale_up_pb=float(var.max()),
@@ -173,17 +187,20 @@ class PP2VLQ:
                     "scale_up_pb": float(g.variations_pb.max()),
                     "scale_down_pb": float(g.variations_pb.min()),
                     "vegas_chi2_dof": g.chi2_dof,
+                    "family": g.family,
                 }
                 for g in st.groups
             },
-            widths_GeV={"Q_u": wq[0], "Q_d": wq[1], "D": wq[2]},
-            matched_eft=matched_C(uv),
+            widths_GeV={name: float(w) for (name, _, _), w in zip(HEAVY, st.widths)},
+            matched_eft={k: v for k, v in matched_C(uv).items() if v != 0.0},
             pdf=st.pdf.name,
             alphas_mz=st.pdf.alphas_mz,
             scale=st.options["scale"],
             sqrt_s=float(st.options["sqrt_s"]),
             extra={
                 "beams": [2212, 2212],
+                "families": fam,
+                "heavy_masses_GeV": {name: float(m) for (name, _, _), m in zip(HEAVY, st.mass)},
                 "ptj_min_GeV (jphiphi)": float(st.options["ptj_min"]),
                 "resonance_window (jphiphi)": f"|m(j phi) - M| > {st.options['window']} Gamma",
                 "scale_variation": "7-point (muR, muF) for the 2->2 groups; none for jphiphi",
@@ -268,4 +285,4 @@ def _to_awkward(recs: list[dict]) -> ak.Array:
     return ak.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
-__all__ = ["PP2VLQ", "VLQRate", "split_parameters"]
+__all__ = ["PP2VLQ", "VLQRate", "split_parameters", "uv_point_of"]

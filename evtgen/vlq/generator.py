@@ -1,24 +1,29 @@
 """Orchestration of the UV-model generator: subprocess groups, VEGAS adaptation, unweighting, events.
 
-Groups (each with its own grid, σ and unweighting; events are drawn among groups ∝ σ):
+The UV point is a :class:`evtgen.models.tchannel.TChannelPoint` (three generations, complex
+Yukawas, CKM for the up-type quarks); masses, mixing, couplings to the light quarks and widths of
+the heavy **mass eigenstates** U (up component of Q), D1, D2 (Q_d–D mixing through y₁v, y₂v) are
+the model layer's (:func:`spectrum_arrays`). Group families (each sub-group with its own grid, σ
+and unweighting; events are drawn among sub-groups ∝ σ):
 
-==========  ==========================================================  =====================
-``Qphi``    q g → Q φ (Q_u, Q_d and conjugates), Q → q φ                final state j φφ
-``Dphi``    q g → D φ, D → q φ                                          j φφ
-``QQ``      g g, q q̄ → Q Q̄ (QCD + t-channel φ), q_a q̄_b → Q Q̄' (φ),    jj φφ
-            q q → Q Q (t/u-channel φ) and conjugates
-``DD``      the same for D D̄                                            jj φφ
-``QD``      q_a q̄_b → Q D̄ and D Q̄ (t-channel φ only)                   jj φφ
-``jphiphi`` non-resonant q g → q φφ, q q̄ → g φφ through the heavy line  j φφ
-==========  ==========================================================  =====================
+===========  =========================================================  ===========================
+``Uphi``     q g → U φ (+ c.c.), U → q φ (q = u, c, t)                  sub-group Uphi; j φφ
+``Dphi``     q g → D_a φ, D_a → q φ                                     D1phi, D2phi; j φφ
+``UU``       g g, q q̄ → U Ū (QCD + t-channel φ), q_a q̄_b → U Ū (φ),     UU; jj φφ
+             q q → U U (t/u-channel φ) and conjugates
+``DD``       the same for D_a D̄_b (a = b: QCD + φ; a ≠ b: φ only)       D1D1, D2D2, D1D2, D2D1
+``UD``       q_a q̄_b → U D̄_a, D_a Ū, q q → U D_a (φ only)               UD1, D1U, UD2, D2U
+``jphiphi``  non-resonant q g → q φφ, q q̄ → g φφ through the heavy line  jphiphi; j φφ
+===========  =========================================================  ===========================
 
 The VEGAS map is the ``vegas`` package's :class:`vegas.AdaptiveMap` (trained with numpy-Generator
 points, so deterministic), evaluated inside numba as piecewise-linear bins. Unweighting: hit-or-miss
 against the largest weight seen during the integration × a safety factor (overweights counted);
 trial ``i`` uses the counter-based stream (key, i) of :mod:`evtgen.rng`: same seed ⇒ same events.
 
-Not included (see docs/uv_lhc.md): Q → D h/Z/W decays, EW
-Q–D mixing in production and decay, spin correlations in the decays (isotropic X → q φ).
+Not included (see docs/uv_lhc.md): heavy-to-heavy decays (D2 → D1 h/Z, U ↔ D_a W; the widths are
+Γ(X → q φ) only), spin correlations in the decays (isotropic X → q φ), CP-odd terms of the
+antiquark-initiated 2→3 lines (they reuse the quark line's |M|²).
 """
 
 from __future__ import annotations
@@ -30,11 +35,11 @@ import numpy as np
 import vegas
 
 from evtgen.errors import PhiphiError
+from evtgen.models import tchannel as T
 from evtgen.pdf import PDFGrid, alphas_params, gev2_to_pb, load_pdf
 from evtgen.vlq import kernels as K
-from evtgen.vlq.uv import UVPoint, vev, widths
 
-GROUPS = ("Qphi", "Dphi", "QQ", "DD", "QD", "jphiphi")
+GROUPS = ("Uphi", "Dphi", "UU", "DD", "UD", "jphiphi")
 DEFAULTS = {
     "sqrt_s": 13000.0,
     "ptj_min": 150.0,  # parton p_T cut of the 2->3 (the 2->2 groups have no cut)
@@ -57,9 +62,10 @@ class Group:
     rows: np.ndarray | None = None  # 2->2 rows (id1, id2, type, X, Y)
     decay3: bool = False
     decay4: bool = False
-    species: tuple = ()  # (X of particle 3 or None, Y of particle 4 or None) for bookkeeping
     flav: np.ndarray | None = None  # 2->3 flavour rows
-    ceft: np.ndarray | None = None
+    cf: np.ndarray | None = None  # 2->3 coupling factors per helicity combination
+    sect: np.ndarray | None = None  # 2->3 sector of each flavour row (0 down, 1 up)
+    family: str = "jphiphi"  # the group family (:data:`GROUPS`) this sub-group belongs to
     sigma_pb: float = 0.0
     sigma_err_pb: float = 0.0
     variations_pb: np.ndarray = field(default_factory=lambda: np.zeros(7))
@@ -74,76 +80,144 @@ class Group:
 
 @dataclass
 class Setup:
-    """A model point ready to integrate: the UV point, the PDF, the scales and the groups."""
+    """A model point ready to integrate: the UV point, the PDF, the scales and the groups.
 
-    uv: UVPoint
+    Heavy species (mass eigenstates of :mod:`evtgen.models.tchannel`): 0 = U (up component of Q,
+    mass m_Q), 1 = D1, 2 = D2 (the lighter and heavier down-type states of the Q–D mixing).
+    ``YL``/``YR`` [X, pid]: |a|², |b|² of q̄ (a P_R + b P_L) X φ (``couplings_to_light``, CKM in the
+    up sector); ``DW`` [X, pid]: partial widths Γ(X → q φ) (pid 1..6, with m_t); ``qmass``: quark
+    masses in the decay kinematics (the top's only; light quarks massless at the LHC).
+    2→3: ``UL``, ``UR`` (sector, 2, 2), ``hm``, ``hw`` (sector, 2) the mixing, masses and widths
+    of the down (Q_d, D) and up (U_Q) sectors."""
+
+    uv: T.TChannelPoint
     pdf: PDFGrid
     apar: np.ndarray
-    Y: np.ndarray
+    YL: np.ndarray
+    YR: np.ndarray
+    DW: np.ndarray
+    qmass: np.ndarray
     mass: np.ndarray
     widths: np.ndarray
-    mm_d: np.ndarray
-    mm_u: np.ndarray
-    width2_d: np.ndarray
-    width2_u: np.ndarray
+    UL: np.ndarray
+    UR: np.ndarray
+    hm: np.ndarray
+    hw: np.ndarray
     window: np.ndarray
     options: dict
     groups: list
 
 
-def _base_par(uv: UVPoint, opts: dict) -> np.ndarray:
+def _base_par(uv: T.TChannelPoint, opts: dict) -> np.ndarray:
     par = np.zeros(K.NPAR)
     par[K.P_SQRTS] = float(opts["sqrt_s"])
-    par[K.P_MPHI] = uv.mphi
+    par[K.P_MPHI] = uv.m_phi
     par[K.P_SCALE] = 1.0 if opts["scale"] == "pythia" else 0.0
     par[K.P_CONV] = gev2_to_pb()
     par[K.P_PTMIN] = float(opts["ptj_min"])
     par[K.P_WINDOW] = float(opts["window"])
-    par[K.P_VEV] = vev()
-    par[K.P_Y1] = uv.y1
-    par[K.P_Y2] = uv.y2
+    par[K.P_VEV] = T.vev()
     return par
 
 
-def _pair_rows(Y: np.ndarray, xs, ys, with_qq: bool = True) -> np.ndarray:
-    rows = []
-    for x in xs:
-        for y in ys:
-            if x == y:
-                rows.append((21, 21, K.T_GG, x, x))
-                for q in range(1, 6):
-                    rows += [(q, -q, K.T_QQB, x, x), (-q, q, K.T_QBQ, x, x)]
-            for a in range(1, 6):
-                for b in range(1, 6):
-                    if (a != b or x != y) and Y[x, a] != 0 and Y[y, b] != 0:
-                        rows += [(a, -b, K.T_TQQB, x, y), (-b, a, K.T_TQBQ, x, y)]
-    # q_a q_b -> X Y (t and u channel; one row per unordered {X, Y} and ordered beams a, b)
-    done = set()
-    for x in xs if with_qq else ():
-        for y in ys:
-            key = (min(x, y), max(x, y)) if set(xs) == set(ys) else (x, y)
-            if key in done:
-                continue
-            done.add(key)
-            for a in range(1, 6):
-                for b in range(1, 6):
-                    if (Y[x, a] != 0 and Y[y, b] != 0) or (Y[x, b] != 0 and Y[y, a] != 0):
-                        rows += [(a, b, K.T_QQ, x, y), (-a, -b, K.T_QQ, x, y)]
-    return np.array(rows, dtype=np.int64).reshape(-1, 5)
+_PID = {"d": 1, "u": 2, "s": 3, "c": 4, "b": 5, "t": 6}
+_STATES = ("U", "D1", "D2")
 
 
-def _xphi_rows(Y: np.ndarray, xs) -> np.ndarray:
+def spectrum_arrays(uv: T.TChannelPoint) -> dict:
+    """The generator's tables of the UV point (see :class:`Setup`), from :mod:`evtgen.models.tchannel`."""
+    cpl = T.couplings_to_light(uv)
+    wid = T.widths(uv)
+    YL = np.zeros((3, 6))
+    YR = np.zeros((3, 6))
+    DW = np.zeros((3, 7))
+    for x, st in enumerate(_STATES):
+        for q, (a, b) in cpl[st].items():
+            DW[x, _PID[q]] = wid[st][q]
+            if q != "t":
+                YL[x, _PID[q]] = abs(a) ** 2
+                YR[x, _PID[q]] = abs(b) ** 2
+    mass = np.array([wid[st]["mass"] for st in _STATES])
+    widths = np.array([wid[st]["total_q_phi"] for st in _STATES])
+    qmass = np.zeros(7)
+    qmass[6] = T.quark_masses()["t"]
+    md, ul, ur = T.heavy_down_states(uv)
+    UL = np.zeros((2, 2, 2), dtype=np.complex128)
+    UR = np.zeros((2, 2, 2), dtype=np.complex128)
+    UL[0], UR[0] = ul, ur
+    UL[1] = UR[1] = np.eye(2)
+    hm = np.array([[md[0], md[1]], [uv.m_Q, uv.m_Q]])
+    hw = np.array([[widths[1], widths[2]], [widths[0], 0.0]])
+    return dict(YL=YL, YR=YR, DW=DW, qmass=qmass, mass=mass, widths=widths, UL=UL, UR=UR, hm=hm, hw=hw)
+
+
+def _pair_rows(Y2: np.ndarray, x: int, y: int, with_qq: bool = True) -> np.ndarray:
+    """Rows of heavy-pair production with particle 3 = X (x) and 4 = Ȳ (y); q q → X Y (and q̄ q̄)
+    too when ``with_qq`` (one ordered (x, y) per unordered pair carries them)."""
     rows = []
-    for x in xs:
+    if x == y:
+        rows.append((21, 21, K.T_GG, x, x))
         for q in range(1, 6):
-            if Y[x, q] != 0:
-                for sg in (1, -1):
-                    rows += [(sg * q, 21, K.T_QG, x, -1), (21, sg * q, K.T_GQ, x, -1)]
+            rows += [(q, -q, K.T_QQB, x, x), (-q, q, K.T_QBQ, x, x)]
+    for a in range(1, 6):
+        for b in range(1, 6):
+            if (a != b or x != y) and Y2[x, a] != 0 and Y2[y, b] != 0:
+                rows += [(a, -b, K.T_TQQB, x, y), (-b, a, K.T_TQBQ, x, y)]
+    if with_qq:
+        for a in range(1, 6):
+            for b in range(1, 6):
+                if (Y2[x, a] != 0 and Y2[y, b] != 0) or (Y2[x, b] != 0 and Y2[y, a] != 0):
+                    rows += [(a, b, K.T_QQ, x, y), (-a, -b, K.T_QQ, x, y)]
     return np.array(rows, dtype=np.int64).reshape(-1, 5)
 
 
-def make_setup(uv: UVPoint, options: dict | None = None, groups=GROUPS) -> Setup:
-    """Validated set-up of the requested ``groups`` for UV point ``uv``."""
+def _xphi_rows(Y2: np.ndarray, x: int) -> np.ndarray:
+    rows = []
+    for q in range(1, 6):
+        if Y2[x, q] != 0:
+            for sg in (1, -1):
+                rows += [(sg * q, 21, K.T_QG, x, -1), (21, sg * q, K.T_GQ, x, -1)]
+    return np.array(rows, dtype=np.int64).reshape(-1, 5)
+
+
+def flavour_rows_23(uv: T.TChannelPoint) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(flav (r, 2) incoming/outgoing quark pid, cf (r, 4) |y_in|²|y_out|² per helicity combination
+    of :func:`evtgen.vlq.kernels.hel_amps_23`, sector (r,): 0 down, 1 up) of the 2→3 group."""
+    yq = np.abs(np.array(uv.y_q)) ** 2
+    yd = np.abs(np.array(uv.y_d)) ** 2
+    yu = np.abs(T.up_yukawas(uv)) ** 2
+    chir = {1: (yq[0], yd[0]), 3: (yq[1], yd[1]), 5: (yq[2], yd[2]), 2: (yu[0], 0.0), 4: (yu[1], 0.0)}
+    flav, cf, sect = [], [], []
+    for a in range(1, 6):
+        for b in range(1, 6):
+            if a % 2 != b % 2:
+                continue
+            la, ra = chir[a]
+            lb, rb = chir[b]
+            c = (la * lb, la * rb, ra * rb, ra * lb)
+            if any(v > 0 for v in c):
+                flav.append((a, b))
+                cf.append(c)
+                sect.append(1 if a % 2 == 0 else 0)
+    return (
+        np.array(flav, dtype=np.int64).reshape(-1, 2),
+        np.array(cf, dtype=np.float64).reshape(-1, 4),
+        np.array(sect, dtype=np.int64),
+    )
+
+
+#: group family -> its sub-groups (heavy species of particles 3, 4; -1 = φ)
+FAMILIES = {
+    "Uphi": (("Uphi", 0, -1),),
+    "Dphi": (("D1phi", 1, -1), ("D2phi", 2, -1)),
+    "UU": (("UU", 0, 0),),
+    "DD": (("D1D1", 1, 1), ("D2D2", 2, 2), ("D1D2", 1, 2), ("D2D1", 2, 1)),
+    "UD": (("UD1", 0, 1), ("D1U", 1, 0), ("UD2", 0, 2), ("D2U", 2, 0)),
+}
+
+
+def make_setup(uv: T.TChannelPoint, options: dict | None = None, groups=GROUPS) -> Setup:
+    """Validated set-up of the requested ``groups`` (families of :data:`GROUPS`) for UV point ``uv``."""
     opts = dict(DEFAULTS)
     for k, v in (options or {}).items():
         if v is not None and k in DEFAULTS:
@@ -154,94 +228,43 @@ def make_setup(uv: UVPoint, options: dict | None = None, groups=GROUPS) -> Setup
     if bad:
         raise PhiphiError(f"unknown process group {bad[0]!r}; known: {', '.join(GROUPS)}")
     pdf = load_pdf((options or {}).get("pdf"), (options or {}).get("alphas_mz"))
-    Y = np.array(uv.yukawa_table(), dtype=np.float64)
-    mass = np.array(uv.masses())
-    wid = np.array(widths(uv))
+    sp = spectrum_arrays(uv)
     if (options or {}).get("widths_in_propagators") is False:
-        w2d = np.zeros(2)
-        w2u = np.zeros(2)
-    else:
-        w2d = np.array([wid[1], wid[2]]) / 2
-        w2u = np.array([wid[0], 0.0]) / 2
-    v = vev()
-    mm_d = np.array([[uv.mQ, uv.y1 * v / math.sqrt(2)], [uv.y2 * v / math.sqrt(2), uv.mD]])
-    mm_u = np.array([[uv.mQ, 0.0], [0.0, uv.mD]])
-    window = np.array([[uv.mQ, wid[0]], [uv.mQ, wid[1]], [uv.mD, wid[2]]])
+        sp["hw"] = np.zeros_like(sp["hw"])
+    Y2 = sp["YL"] + sp["YR"]
+    mass, wid = sp["mass"], sp["widths"]
+    window = np.array([[mass[k], wid[k]] for k in range(3)])
     base = _base_par(uv, opts)
     sqrt_s = base[K.P_SQRTS]
     out = []
-    for name in groups:
-        par = base.copy()
-        if name in ("Qphi", "Dphi"):
-            xs = (0, 1) if name == "Qphi" else (2,)
-            rows = _xphi_rows(Y, xs)
-            par[K.P_M3], par[K.P_M4] = mass[xs[0]], uv.mphi
-            g = Group(name, "22", par, rows=rows, decay3=True, decay4=False)
-        elif name in ("QQ", "DD", "QD"):
-            xs, ys = {"QQ": ((0, 1), (0, 1)), "DD": ((2,), (2,)), "QD": ((0, 1), (2,))}[name]
-            rows = _pair_rows(Y, xs, ys)
-            if name == "QD":  # also D Qbar (particle 3 = D)
-                rows2 = _pair_rows(Y, (2,), (0, 1), with_qq=False)  # q q -> Q D is in rows already
-                if uv.mQ != uv.mD and rows2.size:
-                    out.append(
-                        Group("DQ", "22", _with_masses(par, mass[2], mass[0]), rows=rows2, decay3=True, decay4=True)
-                    )
-                    rows2 = np.zeros((0, 5), dtype=np.int64)
-                rows = np.concatenate([rows, rows2]) if rows2.size else rows
-            par[K.P_M3], par[K.P_M4] = mass[xs[0]], mass[ys[0]]
-            g = Group(name, "22", par, rows=rows, decay3=True, decay4=True)
-        else:
-            flav = []
-            for a in range(1, 6):
-                for b in range(1, 6):
-                    if a % 2 != b % 2:
-                        continue
-                    up = a % 2 == 0
-                    ya = (Y[0, a],) if up else (Y[1, a], Y[2, a])
-                    yb = (Y[0, b],) if up else (Y[1, b], Y[2, b])
-                    if any(ya) and any(yb):
-                        flav.append((a, b))
-            g = Group(
-                name,
-                "23",
-                par,
-                flav=np.array(flav, dtype=np.int64).reshape(-1, 2),
-                ceft=np.zeros(len(flav)),
-            )
-        if g.kind == "22" and (g.rows is None or g.rows.size == 0):
+    for fam in groups:
+        if fam == "jphiphi":
+            flav, cf, sect = flavour_rows_23(uv)
+            if flav.size:
+                out.append(Group("jphiphi", "23", base.copy(), flav=flav, cf=cf, sect=sect))
             continue
-        if g.kind == "23" and g.flav.size == 0:
-            continue
-        if g.kind == "22" and par[K.P_M3] + par[K.P_M4] >= sqrt_s:
-            continue
-        out.append(g)
-    return Setup(uv, pdf, alphas_params(pdf.alphas_mz), Y, mass, wid, mm_d, mm_u, w2d, w2u, window, opts, out)
-
-
-def _with_masses(par, m3, m4):
-    p = par.copy()
-    p[K.P_M3], p[K.P_M4] = m3, m4
-    return p
+        for name, x, y in FAMILIES[fam]:
+            par = base.copy()
+            if y < 0:
+                rows = _xphi_rows(Y2, x)
+                par[K.P_M3], par[K.P_M4] = mass[x], uv.m_phi
+                g = Group(name, "22", par, rows=rows, decay3=True, decay4=False, family=fam)
+            else:
+                # q q -> X Y once per unordered pair: on the sub-group with x <= y
+                rows = _pair_rows(Y2, x, y, with_qq=x <= y)
+                par[K.P_M3], par[K.P_M4] = mass[x], mass[y]
+                g = Group(name, "22", par, rows=rows, decay3=True, decay4=True, family=fam)
+            if g.rows.size == 0 or par[K.P_M3] + par[K.P_M4] >= sqrt_s:
+                continue
+            out.append(g)
+    return Setup(uv, pdf, alphas_params(pdf.alphas_mz), window=window, options=opts, groups=out, **sp)
 
 
 def _weights(setup: Setup, g: Group, x: np.ndarray, nvar: int):
     arr = setup.pdf.arrays
     if g.kind == "22":
-        return K.weights_22(x, g.par, setup.mass, setup.Y, g.rows, arr, setup.apar, nvar)
-    w = K.weights_23(
-        x,
-        g.par,
-        setup.mm_d,
-        setup.mm_u,
-        setup.width2_d,
-        setup.width2_u,
-        setup.Y,
-        g.flav,
-        g.ceft,
-        arr,
-        setup.apar,
-        setup.window,
-    )
+        return K.weights_22(x, g.par, setup.YL, setup.YR, g.rows, arr, setup.apar, nvar)
+    w = K.weights_23(x, *_args_23(setup, g)[1:])
     return w, w[:, None] * np.ones((1, nvar))
 
 
@@ -294,8 +317,8 @@ def _accept(setup: Setup, g: Group, first: int, size: int, key) -> tuple[np.ndar
             key[1],
             g.edges,
             g.par,
-            setup.mass,
-            setup.Y,
+            setup.YL,
+            setup.YR,
             g.rows,
             setup.pdf.arrays,
             setup.apar,
@@ -307,8 +330,8 @@ def _accept(setup: Setup, g: Group, first: int, size: int, key) -> tuple[np.ndar
 def _args_23(setup: Setup, g: Group) -> tuple:
     """The arguments the 2 -> 3 kernels share (grid, masses, widths, couplings, PDF, window)."""
     return (
-        g.edges, g.par, setup.mm_d, setup.mm_u, setup.width2_d, setup.width2_u, setup.Y, g.flav, g.ceft,
-        setup.pdf.arrays, setup.apar, setup.window,
+        g.edges, g.par, setup.UL, setup.UR, setup.hm, setup.hw, g.flav, g.cf, g.sect, setup.pdf.arrays,
+        setup.apar, setup.window,
     )  # fmt: skip
 
 
@@ -336,8 +359,10 @@ def generate_group(setup: Setup, g: Group, n: int, key: np.ndarray) -> tuple[dic
             key[1],
             g.edges,
             g.par,
-            setup.mass,
-            setup.Y,
+            setup.YL,
+            setup.YR,
+            setup.DW,
+            setup.qmass,
             g.rows,
             setup.pdf.arrays,
             setup.apar,
@@ -364,7 +389,7 @@ def _record_22(setup: Setup, g: Group, cols: np.ndarray, ids: np.ndarray) -> dic
     rows = g.rows[ids[K.I_ROW]]
     codes = np.array([h[1] for h in HEAVY])
     # particle 3 is X (or Xbar for antiquark-initiated X phi); particle 4 is Ybar or phi
-    if g.name in ("Qphi", "Dphi"):
+    if g.family in ("Uphi", "Dphi"):
         anti = (rows[:, 0] < 0) | (rows[:, 1] < 0)
         sgn = np.where(anti, -1, 1)
         h1 = sgn * codes[rows[:, 3]]

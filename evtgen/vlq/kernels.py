@@ -81,23 +81,26 @@ def me2_pair_tchannel(tq, m3sq, m4sq, mphi2, y2a, y2b):
 
 
 @nb.njit(cache=True)
-def me2_qq_xy(t, u, m3sq, m4sq, mphi2, yxa, yyb, yxb, yya, identical):
-    """q_a q_b → X Y (and q̄ q̄ → X̄ Ȳ) through t- and u-channel φ exchange (averaged).
-    Distinct X, Y: y_Xa² y_Yb² (M_X² − t)(M_Y² − t)/(4(t − m²)²) + (a ↔ b, t → u) (no interference:
-    different chirality or charge). Identical X = Y (mass M): ½ [t² + u² terms + interference
-    −(1/36)·2·3·y⁴ T_tu/((t − m²)(u − m²))], T_tu = ½Tr[k̸₁p̸₁k̸₂p̸₂] = M² s − (M² − t)(M² − u)
-    (colour 3, Fermi sign −1), the ½ for identical particles (integrated over all cos θ*)."""
+def me2_qq_xy(t, u, m3sq, m4sq, mphi2, lxa, rxa, lyb, ryb, lxb, rxb, lya, rya, identical):
+    """q_a q_b → X Y (and q̄ q̄ → X̄ Ȳ) through t- and u-channel φ exchange (averaged); arguments
+    are the chiral squared couplings l = |a|², r = |b|² of f̄ (a P_R + b P_L) X φ (X to flavour a ...).
+    Distinct X, Y: (l+r)_Xa (l+r)_Yb (M_X² − t)(M_Y² − t)/(4(t − m²)²) + (a ↔ b, t → u) (different
+    final states do not interfere). Identical X = Y (mass M): ½ [t² + u² terms + interference
+    −(1/36)·2·3·I_tu/((t − m²)(u − m²))], I_tu = (l_a l_b + r_a r_b) T_tu + (l_a r_b + r_a l_b) M² s,
+    T_tu = ½Tr[k̸₁p̸₁k̸₂p̸₂] = M² s − (M² − t)(M² − u) (colour 3, Fermi sign −1), the ½ for identical
+    particles (integrated over all cos θ*)."""
     dt = t - mphi2
     du = u - mphi2
     if identical:
-        y4 = yxa * yxa * yyb * yyb
+        y4 = (lxa + rxa) * (lxb + rxb)
         a = m3sq - t
         b = m3sq - u
         s = 2.0 * m3sq - t - u
         ttu = m3sq * s - a * b
-        return 0.5 * (y4 * a * a / (4.0 * dt * dt) + y4 * b * b / (4.0 * du * du) - y4 * ttu / (6.0 * dt * du))
-    m = yxa * yxa * yyb * yyb * (m3sq - t) * (m4sq - t) / (4.0 * dt * dt)
-    m += yxb * yxb * yya * yya * (m3sq - u) * (m4sq - u) / (4.0 * du * du)
+        itu = (lxa * lxb + rxa * rxb) * ttu + (lxa * rxb + rxa * lxb) * m3sq * s
+        return 0.5 * (y4 * a * a / (4.0 * dt * dt) + y4 * b * b / (4.0 * du * du) - itu / (6.0 * dt * du))
+    m = (lxa + rxa) * (lyb + ryb) * (m3sq - t) * (m4sq - t) / (4.0 * dt * dt)
+    m += (lxb + rxb) * (lya + rya) * (m3sq - u) * (m4sq - u) / (4.0 * du * du)
     return m
 
 
@@ -116,8 +119,10 @@ def _pdf_index(pid):
 
 
 @nb.njit(cache=True)
-def me2_row(row, s, t, u, par, mass, Y, g2):
-    """|M̄|² of one partonic row (id1, id2, type, X, Y) at (s, t, u)."""
+def me2_row(row, s, t, u, par, YL, YR, g2):
+    """|M̄|² of one partonic row (id1, id2, type, X, Y) at (s, t, u); ``YL``/``YR`` [X, pid] the
+    chiral squared couplings |a|², |b|² of q̄ (a P_R + b P_L) X φ (massless quarks: the pair and
+    X φ formulas take their sum, the identical-pair interference both)."""
     typ = row[2]
     x = row[3]
     yy = row[4]
@@ -127,28 +132,31 @@ def me2_row(row, s, t, u, par, mass, Y, g2):
     if typ == T_GG:
         return me2_pair_qcd_gg(s, t, u, m3sq, g2)
     if typ == T_QQB:
-        y = Y[x, abs(row[0])]
-        return me2_pair_qqb(s, t, u, m3sq, mphi2, g2, y * y)
+        q = abs(row[0])
+        return me2_pair_qqb(s, t, u, m3sq, mphi2, g2, YL[x, q] + YR[x, q])
     if typ == T_QBQ:
-        y = Y[x, abs(row[1])]
-        return me2_pair_qqb(s, u, t, m3sq, mphi2, g2, y * y)
+        q = abs(row[1])
+        return me2_pair_qqb(s, u, t, m3sq, mphi2, g2, YL[x, q] + YR[x, q])
     if typ == T_TQQB:
-        ya = Y[x, abs(row[0])]
-        yb = Y[yy, abs(row[1])]
-        return me2_pair_tchannel(t, m3sq, m4sq, mphi2, ya * ya, yb * yb)
+        qa = abs(row[0])
+        qb = abs(row[1])
+        return me2_pair_tchannel(t, m3sq, m4sq, mphi2, YL[x, qa] + YR[x, qa], YL[yy, qb] + YR[yy, qb])
     if typ == T_TQBQ:
-        ya = Y[x, abs(row[1])]
-        yb = Y[yy, abs(row[0])]
-        return me2_pair_tchannel(u, m3sq, m4sq, mphi2, ya * ya, yb * yb)
+        qa = abs(row[1])
+        qb = abs(row[0])
+        return me2_pair_tchannel(u, m3sq, m4sq, mphi2, YL[x, qa] + YR[x, qa], YL[yy, qb] + YR[yy, qb])
     if typ == T_QQ:
         a = abs(row[0])
         b = abs(row[1])
-        return me2_qq_xy(t, u, m3sq, m4sq, mphi2, Y[x, a], Y[yy, b], Y[x, b], Y[yy, a], x == yy)
+        return me2_qq_xy(
+            t, u, m3sq, m4sq, mphi2, YL[x, a], YR[x, a], YL[yy, b], YR[yy, b], YL[x, b], YR[x, b], YL[yy, a],
+            YR[yy, a], x == yy,
+        )  # fmt: skip
     if typ == T_QG:
-        y = Y[x, abs(row[0])]
-        return me2_qg_xphi(s, u, t, m3sq, mphi2, g2, y * y)
-    y = Y[x, abs(row[1])]
-    return me2_qg_xphi(s, t, u, m3sq, mphi2, g2, y * y)
+        q = abs(row[0])
+        return me2_qg_xphi(s, u, t, m3sq, mphi2, g2, YL[x, q] + YR[x, q])
+    q = abs(row[1])
+    return me2_qg_xphi(s, t, u, m3sq, mphi2, g2, YL[x, q] + YR[x, q])
 
 
 @nb.njit(cache=True, inline="always")
@@ -201,7 +209,7 @@ def scales_22(par, s, cth, m3sq, m4sq):
 
 
 @nb.njit(cache=True)
-def weight_22(r, par, mass, Y, rows, g, apar, nvar, wvar, f1, f2, work):
+def weight_22(r, par, YL, YR, rows, g, apar, nvar, wvar, f1, f2, work):
     """σ weight (pb) of point r of a 2→2 group (rows with common final masses); fills
     wvar[0:nvar] (7-point scale variation when nvar = 7)."""
     x1, x2, s, cth, jac = phase_space_22(r, par)
@@ -227,7 +235,7 @@ def weight_22(r, par, mass, Y, rows, g, apar, nvar, wvar, f1, f2, work):
             for k in range(rows.shape[0]):
                 lum = f1[_pdf_index(rows[k, 0])] * f2[_pdf_index(rows[k, 1])]
                 if lum != 0.0:
-                    tot += lum * me2_row(rows[k], s, t, u, par, mass, Y, g2)
+                    tot += lum * me2_row(rows[k], s, t, u, par, YL, YR, g2)
             wvar[iv] = tot * common
         if j == 0:
             w0 = wvar[0]
@@ -235,7 +243,7 @@ def weight_22(r, par, mass, Y, rows, g, apar, nvar, wvar, f1, f2, work):
 
 
 @nb.njit(cache=True, parallel=True)
-def weights_22(x, par, mass, Y, rows, g, apar, nvar):
+def weights_22(x, par, YL, YR, rows, g, apar, nvar):
     """Weights (n,) and variations (n, nvar) at points x (n, 3) of the u-cube."""
     n = x.shape[0]
     w = np.empty(n)
@@ -245,7 +253,7 @@ def weights_22(x, par, mass, Y, rows, g, apar, nvar):
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
         tmp = np.empty(nvar)
-        w[i] = weight_22(x[i], par, mass, Y, rows, g, apar, nvar, tmp, f1, f2, work)
+        w[i] = weight_22(x[i], par, YL, YR, rows, g, apar, nvar, tmp, f1, f2, work)
         for j in range(nvar):
             wv[i, j] = tmp[j]
     return w, wv
@@ -305,12 +313,9 @@ def choose(weights, u):
 
 
 @nb.njit(cache=True, inline="always")
-def decay_flavour(Y, x, u):
-    """Quark pid of X → q φ, probability ∝ Y[X, pid]² (massless quarks, common phase space)."""
-    w = np.empty(6)
-    for k in range(6):
-        w[k] = Y[x, k] * Y[x, k]
-    return choose(w, u)
+def decay_flavour(DW, x, u):
+    """Quark pid of X → q φ, probability ∝ the partial width DW[X, pid] (pid 0..6)."""
+    return choose(DW[x], u)
 
 
 # event columns (float64, (NCOL, n)): k3, k4 (heavy or φ), decay products of 3 (q, φ) and of 4 (q, φ),
@@ -334,7 +339,7 @@ I_ID1, I_ID2, I_ROW, I_Q3, I_Q4, NICOL = 0, 1, 2, 3, 4, 5
 
 
 @nb.njit(cache=True, parallel=True)
-def accept_22(first, n, key0, key1, edges, par, mass, Y, rows, g, apar, wmax):
+def accept_22(first, n, key0, key1, edges, par, YL, YR, rows, g, apar, wmax):
     """Accept flags (n,) and overweight flags for trials first..first+n−1 (trial i uses the
     counter-based stream (key, i): 3 uniforms for the point, 1 for the acceptance)."""
     acc = np.zeros(n, dtype=np.bool_)
@@ -351,7 +356,7 @@ def accept_22(first, n, key0, key1, edges, par, mass, Y, rows, g, apar, wmax):
         for k in range(d):
             r[k], st = rng.uniform(st)
         jv = vegas_map(r, edges, x)
-        w = weight_22(x, par, mass, Y, rows, g, apar, 1, wv, f1, f2, work) * jv
+        w = weight_22(x, par, YL, YR, rows, g, apar, 1, wv, f1, f2, work) * jv
         ua, st = rng.uniform(st)
         if w > 0.0 and ua * wmax < w:
             acc[i] = True
@@ -360,10 +365,11 @@ def accept_22(first, n, key0, key1, edges, par, mass, Y, rows, g, apar, wmax):
 
 
 @nb.njit(cache=True, parallel=True)
-def build_22(indices, key0, key1, edges, par, mass, Y, rows, g, apar, decay3, decay4):
+def build_22(indices, key0, key1, edges, par, YL, YR, DW, qmass, rows, g, apar, decay3, decay4):
     """Event columns of the accepted trials ``indices`` (same streams as :func:`accept_22`):
     partonic channel ∝ its weight, 2→2 kinematics, azimuth, narrow-width decays X → q φ
-    (isotropic in the X rest frame; ``decay3``/``decay4`` say whether particle 3/4 decays)."""
+    (isotropic in the X rest frame; ``decay3``/``decay4`` say whether particle 3/4 decays; flavour
+    ∝ the partial widths ``DW[X, pid]``, quark masses ``qmass[pid]`` in the decay kinematics)."""
     n = indices.size
     d = edges.shape[0]
     out = np.zeros((NCOL, n))
@@ -390,7 +396,7 @@ def build_22(indices, key0, key1, edges, par, mass, Y, rows, g, apar, decay3, de
         g2 = 4.0 * np.pi * alphas_lo(apar, mur2)
         for k in range(nrow):
             lum = f1[_pdf_index(rows[k, 0])] * f2[_pdf_index(rows[k, 1])]
-            chw[k] = lum * me2_row(rows[k], s, t, u, par, mass, Y, g2) if lum != 0.0 else 0.0
+            chw[k] = lum * me2_row(rows[k], s, t, u, par, YL, YR, g2) if lum != 0.0 else 0.0
         uc, st = rng.uniform(st)
         kr = choose(chw, uc)
         uphi, st = rng.uniform(st)
@@ -419,8 +425,8 @@ def build_22(indices, key0, key1, edges, par, mass, Y, rows, g, apar, decay3, de
             kk = k3 if which == 0 else k4
             sp = rows[kr, 3] if which == 0 else rows[kr, 4]
             m = np.sqrt(m3sq) if which == 0 else np.sqrt(m4sq)
-            two_body(kk, m, 0.0, mphi, u1, u2, qa, fa)
-            q = decay_flavour(Y, sp, uf)
+            q = decay_flavour(DW, sp, uf)
+            two_body(kk, m, qmass[q], mphi, u1, u2, qa, fa)
             base_q = C_Q3 if which == 0 else C_Q4
             base_f = C_F3 if which == 0 else C_F4
             for c in range(4):
@@ -438,120 +444,7 @@ def build_22(indices, key0, key1, edges, par, mass, Y, rows, g, apar, decay3, de
     return out, ids
 
 
-# ------------------------------------------------------------------ 2 -> 3: q g -> q phi phi (numerical Dirac algebra)
-
-
-@nb.njit(cache=True)
-def gammas():
-    """γ⁰..γ³ in the chiral basis, as complex (4, 4, 4)."""
-    g = np.zeros((4, 4, 4), dtype=np.complex128)
-    sig = np.zeros((3, 2, 2), dtype=np.complex128)
-    sig[0, 0, 1] = 1.0
-    sig[0, 1, 0] = 1.0
-    sig[1, 0, 1] = -1j
-    sig[1, 1, 0] = 1j
-    sig[2, 0, 0] = 1.0
-    sig[2, 1, 1] = -1.0
-    for a in range(2):
-        g[0, a, a + 2] = 1.0
-        g[0, a + 2, a] = 1.0
-    for k in range(3):
-        for a in range(2):
-            for b in range(2):
-                g[k + 1, a, b + 2] = sig[k, a, b]
-                g[k + 1, a + 2, b] = -sig[k, a, b]
-    return g
-
-
-@nb.njit(cache=True, inline="always")
-def slash(G, p):
-    """Feynman slash p_mu gamma^mu with metric (+,-,-,-); ``G`` the four Dirac matrices."""
-    return p[0] * G[0] - p[1] * G[1] - p[2] * G[2] - p[3] * G[3]
-
-
-@nb.njit(cache=True)
-def heavy_prop(G, p, mm, width2):
-    """(p̸ − 𝓜P_R − 𝓜†P_L + i Γ/2)⁻¹ as (2, 2, 4, 4) blocks [heavy i, heavy j] (8×8 inverse);
-    𝓜 real 2×2 (Q, D); ``width2`` = Γ/2 of each state (0 off)."""
-    a = np.zeros((8, 8), dtype=np.complex128)
-    ps = slash(G, p)
-    for i in range(2):
-        for j in range(2):
-            for al in range(4):
-                for be in range(4):
-                    v = ps[al, be] if i == j else 0.0
-                    if al == be:
-                        # P_R = diag(0,0,1,1), P_L = diag(1,1,0,0) in the chiral basis
-                        v -= mm[i, j] if al >= 2 else mm[j, i]
-                        if i == j:
-                            v += 1j * width2[i]
-                    a[4 * i + al, 4 * j + be] = v
-    inv = np.linalg.inv(a)
-    out = np.empty((2, 2, 4, 4), dtype=np.complex128)
-    for i in range(2):
-        for j in range(2):
-            out[i, j] = inv[4 * i : 4 * i + 4, 4 * j : 4 * j + 4]
-    return out
-
-
-@nb.njit(cache=True, inline="always")
-def _pl(m, right):
-    """m P_R (right) or m P_L: keep the columns 2,3 or 0,1."""
-    out = np.zeros((4, 4), dtype=np.complex128)
-    lo = 2 if right else 0
-    for a in range(4):
-        for b in range(lo, lo + 2):
-            out[a, b] = m[a, b]
-    return out
-
-
-@nb.njit(cache=True)
-def chain(S, yin, yout):
-    """Σ_ij Γ_out,i S_ij Γ_in,j for Γ_in = (y_Q P_L, y_D P_R), Γ_out = (y_Q P_R, y_D P_L) (4×4)."""
-    out = np.zeros((4, 4), dtype=np.complex128)
-    for i in range(2):
-        for j in range(2):
-            c = yout[i] * yin[j]
-            if c == 0.0:
-                continue
-            m = S[i, j].copy()
-            # right: Γ_in,j ; left: Γ_out,i (projectors act on rows from the left)
-            m = _pl(m, j == 1)  # j = Q: P_L ; j = D: P_R
-            rl = np.zeros((4, 4), dtype=np.complex128)
-            lo = 2 if i == 0 else 0  # i = Q: P_R on the left ; i = D: P_L
-            for a in range(lo, lo + 2):
-                for b in range(4):
-                    rl[a, b] = m[a, b]
-            out += c * rl
-    return out
-
-
-@nb.njit(cache=True)
-def chain_gluon(S2, S1, eps_sl, yin, yout):
-    """Σ_ijk Γ_out,i S2_ik ε̸ S1_kj Γ_in,j (gluon on the heavy line)."""
-    out = np.zeros((4, 4), dtype=np.complex128)
-    for i in range(2):
-        for j in range(2):
-            c = yout[i] * yin[j]
-            if c == 0.0:
-                continue
-            m = np.zeros((4, 4), dtype=np.complex128)
-            for k in range(2):
-                m += S2[i, k] @ eps_sl @ S1[k, j]
-            m = _pl(m, j == 1)
-            rl = np.zeros((4, 4), dtype=np.complex128)
-            lo = 2 if i == 0 else 0
-            for a in range(lo, lo + 2):
-                for b in range(4):
-                    rl[a, b] = m[a, b]
-            out += c * rl
-    return out
-
-
-@nb.njit(cache=True)
-def _light_prop(G, p):
-    p2 = p[0] * p[0] - p[1] * p[1] - p[2] * p[2] - p[3] * p[3]
-    return slash(G, p) / p2
+# ------------------------------------------------------------------ 2 -> 3: helicity amplitudes
 
 
 @nb.njit(cache=True)
@@ -575,44 +468,164 @@ def pol_vectors(k):
     return out
 
 
-@nb.njit(cache=True)
-def amp2_qg_qphiphi(G, p1, pg, p3, k1, k2, mm, width2, yin, yout, ceft):
-    """Σ_spins,pols |M|² / (g_s² × colour) of q(p1) g(pg) → q'(p3) φ(k1) φ(k2) (all momenta
-    physical and outgoing-positive as written); UV amplitude (``ceft`` = 0) or the EFT contact
-    ½ C (q̄q) φ² (``ceft`` = C, couplings unused). Colour: multiply by Tr(T^aT^a) = 4."""
-    eps = pol_vectors(pg)
-    p12 = p1 + pg
-    p3g = p3 - pg
-    S0a = _light_prop(G, p12)
-    S0b = _light_prop(G, p3g)
-    tot = 0.0
-    if ceft != 0.0:
-        for e in range(2):
-            es = slash(G, eps[e])
-            A = ceft * (S0a @ es + es @ S0b)
-            tot += _trace_sq(G, A, p1, p3)
-        return tot
-    # heavy propagators for the two orderings: (a, b) = (k1, k2) and (k2, k1)
-    SHt = (heavy_prop(G, p1 - k1, mm, width2), heavy_prop(G, p1 - k2, mm, width2))
-    SHs = (heavy_prop(G, p3 + k2, mm, width2), heavy_prop(G, p3 + k1, mm, width2))
-    Wt0 = chain(SHt[0], yin, yout)
-    Wt1 = chain(SHt[1], yin, yout)
-    Ws0 = chain(SHs[0], yin, yout)
-    Ws1 = chain(SHs[1], yin, yout)
-    for e in range(2):
-        es = slash(G, eps[e])
-        A = (Ws0 + Ws1) @ S0a @ es + es @ S0b @ (Wt0 + Wt1)
-        A += chain_gluon(SHs[0], SHt[0], es, yin, yout) + chain_gluon(SHs[1], SHt[1], es, yin, yout)
-        tot += _trace_sq(G, A, p1, p3)
-    return tot
+# Weyl-spinor helicity amplitudes (Peskin's chiral basis: γ^μ = [[0, σ^μ], [σ̄^μ, 0]], ψ = (ψ_L, ψ_R)).
+# A slash a̸ maps a left-handed 2-spinor with a_μσ̄^μ = a⁰ + a⃗·σ⃗ (``_sb``) and a right-handed one with
+# a_μσ^μ = a⁰ − a⃗·σ⃗ (``_sg``). 2-vectors and 2×2 matrices are tuples of complex (no heap arrays).
 
 
 @nb.njit(cache=True, inline="always")
-def _trace_sq(G, A, p1, p3):
-    """Tr[p̸₃ A p̸₁ γ⁰ A† γ⁰] (spin sum of |ū(p3) A u(p1)|², massless)."""
-    abar = G[0] @ A.conj().T @ G[0]
-    m = slash(G, p3) @ A @ slash(G, p1) @ abar
-    return (m[0, 0] + m[1, 1] + m[2, 2] + m[3, 3]).real
+def _sb(p):
+    """p⁰ + p⃗·σ⃗ as (m00, m01, m10, m11)."""
+    return (complex(p[0] + p[3], 0.0), complex(p[1], -p[2]), complex(p[1], p[2]), complex(p[0] - p[3], 0.0))
+
+
+@nb.njit(cache=True, inline="always")
+def _sg(p):
+    """p⁰ − p⃗·σ⃗ as (m00, m01, m10, m11)."""
+    return (complex(p[0] - p[3], 0.0), complex(-p[1], p[2]), complex(-p[1], -p[2]), complex(p[0] + p[3], 0.0))
+
+
+@nb.njit(cache=True, inline="always")
+def _mv(m, v):
+    return (m[0] * v[0] + m[1] * v[1], m[2] * v[0] + m[3] * v[1])
+
+
+@nb.njit(cache=True, inline="always")
+def _dot(a, b):
+    """a† b."""
+    return a[0].conjugate() * b[0] + a[1].conjugate() * b[1]
+
+
+@nb.njit(cache=True, inline="always")
+def _mm(a, b, i, j):
+    """(a b)[i, j] of two 2×2 tuples."""
+    return a[2 * i] * b[j] + a[2 * i + 1] * b[2 + j]
+
+
+@nb.njit(cache=True, inline="always")
+def weyl_spinors(p):
+    """(u_L, u_R) of a massless positive-energy momentum p = (E, px, py, pz): √(2E) × the helicity
+    −/+ eigenvectors of p̂·σ⃗ (phase convention irrelevant for |M|²)."""
+    kk = np.sqrt(p[1] * p[1] + p[2] * p[2] + p[3] * p[3])
+    nz = p[3] / kk
+    c = np.sqrt(max(0.0, 0.5 * (1.0 + nz)))
+    s = np.sqrt(max(0.0, 0.5 * (1.0 - nz)))
+    r = np.sqrt(p[1] * p[1] + p[2] * p[2])
+    ph = complex(p[1] / r, p[2] / r) if r > 1e-300 * kk else complex(1.0, 0.0)
+    f = np.sqrt(2.0 * p[0])
+    ul = (-ph.conjugate() * s * f, complex(c * f, 0.0))
+    ur = (complex(c * f, 0.0), ph * s * f)
+    return ul, ur
+
+
+@nb.njit(cache=True, inline="always")
+def heavy_blocks(q, UL, UR, m, gam):
+    """The heavy propagator (p̸ − 𝓜P_R − 𝓜†P_L)⁻¹ at momentum q split by chirality in the
+    (Q, D) gauge basis: S P_L = P_R q̸ A_L + P_L B_L, S P_R = P_L q̸ A_R + P_R B_R with
+    A_L = U_R D U_R†, A_R = U_L D U_L†, B_L = U_L mD U_R†, B_R = U_R mD U_L†, D = diag(1/(q² − m_a²
+    + i m_a Γ_a)) over the mass eigenstates (𝓜 = U_L diag(m) U_R†; Γ = 0: the exact inverse)."""
+    q2 = q[0] * q[0] - q[1] * q[1] - q[2] * q[2] - q[3] * q[3]
+    d0 = 1.0 / complex(q2 - m[0] * m[0], m[0] * gam[0])
+    d1 = 1.0 / complex(q2 - m[1] * m[1], m[1] * gam[1])
+    e0 = m[0] * d0
+    e1 = m[1] * d1
+    al = (
+        UR[0, 0] * d0 * UR[0, 0].conjugate() + UR[0, 1] * d1 * UR[0, 1].conjugate(),
+        UR[0, 0] * d0 * UR[1, 0].conjugate() + UR[0, 1] * d1 * UR[1, 1].conjugate(),
+        UR[1, 0] * d0 * UR[0, 0].conjugate() + UR[1, 1] * d1 * UR[0, 1].conjugate(),
+        UR[1, 0] * d0 * UR[1, 0].conjugate() + UR[1, 1] * d1 * UR[1, 1].conjugate(),
+    )
+    ar = (
+        UL[0, 0] * d0 * UL[0, 0].conjugate() + UL[0, 1] * d1 * UL[0, 1].conjugate(),
+        UL[0, 0] * d0 * UL[1, 0].conjugate() + UL[0, 1] * d1 * UL[1, 1].conjugate(),
+        UL[1, 0] * d0 * UL[0, 0].conjugate() + UL[1, 1] * d1 * UL[0, 1].conjugate(),
+        UL[1, 0] * d0 * UL[1, 0].conjugate() + UL[1, 1] * d1 * UL[1, 1].conjugate(),
+    )
+    bl = (
+        UL[0, 0] * e0 * UR[0, 0].conjugate() + UL[0, 1] * e1 * UR[0, 1].conjugate(),
+        UL[0, 0] * e0 * UR[1, 0].conjugate() + UL[0, 1] * e1 * UR[1, 1].conjugate(),
+        UL[1, 0] * e0 * UR[0, 0].conjugate() + UL[1, 1] * e1 * UR[0, 1].conjugate(),
+        UL[1, 0] * e0 * UR[1, 0].conjugate() + UL[1, 1] * e1 * UR[1, 1].conjugate(),
+    )
+    br = (
+        UR[0, 0] * e0 * UL[0, 0].conjugate() + UR[0, 1] * e1 * UL[0, 1].conjugate(),
+        UR[0, 0] * e0 * UL[1, 0].conjugate() + UR[0, 1] * e1 * UL[1, 1].conjugate(),
+        UR[1, 0] * e0 * UL[0, 0].conjugate() + UR[1, 1] * e1 * UL[0, 1].conjugate(),
+        UR[1, 0] * e0 * UL[1, 0].conjugate() + UR[1, 1] * e1 * UL[1, 1].conjugate(),
+    )
+    return al, ar, bl, br
+
+
+@nb.njit(cache=True)
+def hel_amps_23(p1, pg, p3, p3s, k1, k2, UL, UR, m, gam, out):
+    """Helicity amplitudes of q(p1) g(pg) → q'(p3) φ(k1) φ(k2) through the heavy line, stripped of
+    g_s T^a and of the Yukawas: ``out[e, h]`` for the gluon polarisation e (two real transverse
+    vectors) and h = 0 (q_L → q'_L, via Q ... Q), 1 (q_L → q'_R, Q ... D), 2 (q_R → q'_R, D ... D),
+    3 (q_R → q'_L, D ... Q); the Yukawa of the incoming (outgoing) quark multiplies as
+    y_in · out · y_out with y_in = y_q^* (L) or y_d (R), y_out = y_q (L) or y_d^* (R).
+
+    Six diagrams (gluon on the incoming quark, the outgoing quark, the heavy line; two φ
+    orderings), written with the chiral blocks of :func:`heavy_blocks`. Normalised with the
+    Feynman-rule phase so that the amplitude of the matched contact ½ C (q̄q) φ² (same gluon
+    attachments) is + C: at low momentum out[:, 1] → the contact structure × (C^S − iC^P).
+    ``p3s`` is the positive-energy momentum whose spinor is used for the quark line's end
+    (= p3, or −p3 for the crossed q q̄ → g φφ; then Σ_h |out|² = Tr[p̸3s A p̸1 Ā])."""
+    ul1, ur1 = weyl_spinors(p1)
+    ul3, ur3 = weyl_spinors(p3s)
+    p12 = p1 + pg
+    p3g = p3 - pg
+    s12 = p12[0] * p12[0] - p12[1] * p12[1] - p12[2] * p12[2] - p12[3] * p12[3]
+    d3 = p3g[0] * p3g[0] - p3g[1] * p3g[1] - p3g[2] * p3g[2] - p3g[3] * p3g[3]
+    eps = pol_vectors(pg)
+    sb12, sg12 = _sb(p12), _sg(p12)
+    sb3g, sg3g = _sb(p3g), _sg(p3g)
+    for e in range(2):
+        for h in range(4):
+            out[e, h] = 0.0
+    for o in range(2):
+        hs = p3 + (k2 if o == 0 else k1)
+        ht = p1 - (k1 if o == 0 else k2)
+        als, ars, bls, brs = heavy_blocks(hs, UL, UR, m, gam)
+        alt, art, blt, brt = heavy_blocks(ht, UL, UR, m, gam)
+        sbs, sgs = _sb(hs), _sg(hs)
+        sbt, sgt = _sb(ht), _sg(ht)
+        # left vectors (a† M b = (M a)† b for hermitian M)
+        l3_hs = _mv(sbs, ul3)  # uL3† Sb(hs)
+        r3_hs = _mv(sgs, ur3)  # uR3† Sg(hs)
+        vt_l = _mv(sbt, ul1)  # Sb(ht) uL1
+        vt_r = _mv(sgt, ur1)  # Sg(ht) uR1
+        for e in range(2):
+            sbe, sge = _sb(eps[e]), _sg(eps[e])
+            ve_l = _mv(sbe, ul1)  # Sb(e) uL1
+            ve_r = _mv(sge, ur1)  # Sg(e) uR1
+            # q_L -> q'_L  [Q, Q]
+            a = _dot(l3_hs, _mv(sg12, ve_l)) * als[0] / s12
+            a += _dot(ul3, _mv(sbe, _mv(sg3g, vt_l))) * alt[0] / d3
+            a += _dot(l3_hs, _mv(sge, vt_l)) * _mm(als, alt, 0, 0) + _dot(ul3, ve_l) * _mm(brs, blt, 0, 0)
+            out[e, 0] -= a
+            # q_L -> q'_R  [D, Q]
+            a = _dot(ur3, _mv(sg12, ve_l)) * bls[2] / s12
+            a += _dot(ur3, _mv(sge, _mv(sb3g, ul1))) * blt[2] / d3
+            a += _dot(ur3, _mv(sge, vt_l)) * _mm(bls, alt, 1, 0) + _dot(r3_hs, ve_l) * _mm(ars, blt, 1, 0)
+            out[e, 1] -= a
+            # q_R -> q'_R  [D, D]
+            a = _dot(r3_hs, _mv(sb12, ve_r)) * ars[3] / s12
+            a += _dot(ur3, _mv(sge, _mv(sb3g, vt_r))) * art[3] / d3
+            a += _dot(r3_hs, _mv(sbe, vt_r)) * _mm(ars, art, 1, 1) + _dot(ur3, ve_r) * _mm(bls, brt, 1, 1)
+            out[e, 2] -= a
+            # q_R -> q'_L  [Q, D]
+            a = _dot(ul3, _mv(sb12, ve_r)) * brs[1] / s12
+            a += _dot(ul3, _mv(sbe, _mv(sg3g, ur1))) * brt[1] / d3
+            a += _dot(ul3, _mv(sbe, vt_r)) * _mm(brs, art, 0, 1) + _dot(l3_hs, ve_r) * _mm(als, brt, 0, 1)
+            out[e, 3] -= a
+
+
+@nb.njit(cache=True)
+def w_23(p1, pg, p3, p3s, k1, k2, UL, UR, m, gam, buf, w):
+    """w[h] = Σ_pol |hel_amps_23[pol, h]|² (h as in :func:`hel_amps_23`)."""
+    hel_amps_23(p1, pg, p3, p3s, k1, k2, UL, UR, m, gam, buf)
+    for h in range(4):
+        w[h] = abs(buf[0, h]) ** 2 + abs(buf[1, h]) ** 2
 
 
 # 2->3 integrand: monojet phase space (jet p_T, y_j, y_S, Q²) + the φφ decay angles in the S* frame
@@ -673,10 +686,13 @@ def _mass2(a, b):
 
 
 @nb.njit(cache=True)
-def weight_23(x, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, G, f1, f2, work, window, cw):
+def weight_23(x, par, UL, UR, hm, hw, flav, cf, sect, g, apar, f1, f2, work, window, cw, buf, wh):
     """σ weight (pb) of pp → j φφ at point x (6 dims): q g, g q, q̄ g, g q̄, q q̄, q̄ q with
-    incoming/outgoing quark flavours from ``flav`` rows (a, b); returns (w, per-flavour-row sums
-    are not kept). ``window`` masses/widths: points with |m(jφ_i) − M_X| < P_WINDOW·Γ_X are removed
+    incoming/outgoing quark flavours from ``flav`` rows (a, b); per-channel weights in ``cw``.
+    Sector s = ``sect[r]`` (0 down: (Q_d, D) with mixing U_L = ``UL[0]``, U_R = ``UR[0]``, mass-eigenstate
+    masses ``hm[0]``, widths ``hw[0]``; 1 up: U_Q alone) and ``cf[r, h]`` = |y_in|²|y_out|² of the
+    helicity combination h of :func:`hel_amps_23`, so Σ|M|² = Σ_h cf[r, h] w_h (helicities do not
+    interfere). ``window`` masses/widths: points with |m(jφ_i) − M_X| < P_WINDOW·Γ_X are removed
     (resonant region, covered by q g → X φ in the narrow-width approximation)."""
     for k in range(cw.size):
         cw[k] = 0.0
@@ -699,42 +715,45 @@ def weight_23(x, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, G,
     # dσ = f f /(x1 x2) · |M|²/(2 s) dΦ3 with dΦ3 = dΦ2(j,S*) dQ²/2π dΦ2(φφ)/2; in the monojet
     # normalisation: jac/(16π s²) · β/(32π²) · ⟨|M|²⟩ (angles of φφ averaged by x[4], x[5])
     norm = jac / (16.0 * np.pi * s * s) / (x1 * x2) * par[P_CONV] * beta / (32.0 * np.pi * np.pi)
+    # wh[sector, config, h]: configs 0 q(a) g(b) -> q, 1 g(a) q(b) -> q, 2 q(a) qbar(b) -> g,
+    # 3 qbar(a) q(b) -> g (q q̄ -> g by crossing q(p1) g -> q(p3): p3 -> -p_qbar, pg -> -p_j; the
+    # spinor of the line's end is the one of +p_qbar, so Σ|M|² = Tr[p̸_qbar A p̸1 Ā] > 0)
+    mj = -pj
+    for sc in range(2):
+        need = False
+        for r in range(flav.shape[0]):
+            if sect[r] == sc:
+                need = True
+        if not need:
+            continue
+        w_23(pa, pb, pj, pj, v1, v2, UL[sc], UR[sc], hm[sc], hw[sc], buf, wh[sc, 0])
+        w_23(pb, pa, pj, pj, v1, v2, UL[sc], UR[sc], hm[sc], hw[sc], buf, wh[sc, 1])
+        w_23(pa, mj, -pb, pb, v1, v2, UL[sc], UR[sc], hm[sc], hw[sc], buf, wh[sc, 2])
+        w_23(pb, mj, -pa, pa, v1, v2, UL[sc], UR[sc], hm[sc], hw[sc], buf, wh[sc, 3])
     tot = 0.0
-    yin = np.zeros(2)
-    yout = np.zeros(2)
+    fac = g2 / 24.0 * norm
     for r in range(flav.shape[0]):
         a = flav[r, 0]
         b = flav[r, 1]
-        up = a % 2 == 0
-        mm = mm_u if up else mm_d
-        w2 = width2_u if up else width2_d
-        xq = 0 if up else 1
-        yin[0], yin[1] = Y[xq, a], (0.0 if up else Y[2, a])
-        yout[0], yout[1] = Y[xq, b], (0.0 if up else Y[2, b])
-        ce = ceft[r]
+        sc = sect[r]
+        mc = np.zeros(4)
+        for c in range(4):
+            acc = 0.0
+            for h in range(4):
+                acc += cf[r, h] * wh[sc, c, h]
+            mc[c] = acc
         # the 8 partonic channels of flavour row (a, b), in the order of :func:`channel_ids_23`:
         # q_a g, qbar_a g, g q_a, g qbar_a (-> q_b / qbar_b), q_a qbar_b, (unused), qbar_b q_a,
-        # (unused) (-> g). Antiquark lines by CP (same spin-summed |M|², real couplings).
-        # q qbar -> g by crossing q(p1) g -> q(p3): p3 -> -p2, pg -> -pj, sign -1 for the crossed
-        # fermion; average 1/4 · 1/9 · 4 instead of 1/4 · 1/24 · 4: factor 24/9 relative to q g
+        # (unused) (-> g). Antiquark lines use the quark line's |M|² (CP; exact for real couplings
+        # or zero widths). q q̄ -> g: average 1/4 · 1/9 · 4 instead of 1/4 · 1/24 · 4: factor 24/9.
+        # Its CP conjugate q̄_a q_b is the own process of row (b, a), which is in ``flav`` too.
         base = 8 * r
-        lqa, lqab = f1[6 + a] * f2[6], f1[6 - a] * f2[6]
-        lga, lgab = f1[6] * f2[6 + a], f1[6] * f2[6 - a]
-        if lqa > 0.0 or lqab > 0.0:
-            m = amp2_qg_qphiphi(G, pa, pb, pj, v1, v2, mm, w2, yin, yout, ce)
-            cw[base], cw[base + 1] = lqa * m, lqab * m
-        if lga > 0.0 or lgab > 0.0:
-            m = amp2_qg_qphiphi(G, pb, pa, pj, v1, v2, mm, w2, yin, yout, ce)
-            cw[base + 2], cw[base + 3] = lga * m, lgab * m
-        # q q̄ -> g: only the row's own quark line q_a q̄_b (either beam); its CP conjugate
-        # q̄_a q_b is the own process of row (b, a), which is in ``flav`` too
-        l1 = f1[6 + a] * f2[6 - b]
-        l3 = f1[6 - b] * f2[6 + a]
-        if l1 > 0.0:
-            cw[base + 4] = -l1 * amp2_qg_qphiphi(G, pa, -pj, -pb, v1, v2, mm, w2, yin, yout, ce) * (24.0 / 9.0)
-        if l3 > 0.0:
-            cw[base + 6] = -l3 * amp2_qg_qphiphi(G, pb, -pj, -pa, v1, v2, mm, w2, yin, yout, ce) * (24.0 / 9.0)
-        fac = g2 / 24.0 * norm
+        cw[base] = f1[6 + a] * f2[6] * mc[0]
+        cw[base + 1] = f1[6 - a] * f2[6] * mc[0]
+        cw[base + 2] = f1[6] * f2[6 + a] * mc[1]
+        cw[base + 3] = f1[6] * f2[6 - a] * mc[1]
+        cw[base + 4] = f1[6 + a] * f2[6 - b] * mc[2] * (24.0 / 9.0)
+        cw[base + 6] = f1[6 - b] * f2[6 + a] * mc[3] * (24.0 / 9.0)
         for k in range(8):
             cw[base + k] *= fac
             tot += cw[base + k]
@@ -751,17 +770,18 @@ def channel_ids_23(flav: np.ndarray) -> np.ndarray:
 
 
 @nb.njit(cache=True, parallel=True)
-def weights_23(x, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, window):
+def weights_23(x, par, UL, UR, hm, hw, flav, cf, sect, g, apar, window):
     """Weights (n,) of pp → j φφ (2→3, :func:`weight_23`) at points x (n, 6)."""
     n = x.shape[0]
     w = np.empty(n)
-    G = gammas()
     for i in nb.prange(n):
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
         cw = np.empty(8 * flav.shape[0])
-        w[i] = weight_23(x[i], par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, G, f1, f2, work, window, cw)
+        buf = np.empty((2, 4), dtype=np.complex128)
+        wh = np.zeros((2, 4, 4))
+        w[i] = weight_23(x[i], par, UL, UR, hm, hw, flav, cf, sect, g, apar, f1, f2, work, window, cw, buf, wh)
     return w
 
 
@@ -769,24 +789,25 @@ C23_J, C23_F1, C23_F2, C23_SHAT, C23_X1, C23_X2, C23_SCALE, C23_ALPHAS, NCOL23 =
 
 
 @nb.njit(cache=True, parallel=True)
-def accept_23(first, n, key0, key1, edges, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, window, wmax):
+def accept_23(first, n, key0, key1, edges, par, UL, UR, hm, hw, flav, cf, sect, g, apar, window, wmax):
     """As :func:`accept_22` for the 2→3 group (6 uniforms for the point, 1 for the acceptance)."""
     acc = np.zeros(n, dtype=np.bool_)
     over = np.zeros(n, dtype=np.bool_)
     d = edges.shape[0]
-    G = gammas()
     for i in nb.prange(n):
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
         cw = np.empty(8 * flav.shape[0])
+        buf = np.empty((2, 4), dtype=np.complex128)
+        wh = np.zeros((2, 4, 4))
         r = np.empty(d)
         x = np.empty(d)
         st = rng.event_state(key0, key1, first + i)
         for k in range(d):
             r[k], st = rng.uniform(st)
         jv = vegas_map(r, edges, x)
-        w = weight_23(x, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, G, f1, f2, work, window, cw) * jv
+        w = weight_23(x, par, UL, UR, hm, hw, flav, cf, sect, g, apar, f1, f2, work, window, cw, buf, wh) * jv
         ua, st = rng.uniform(st)
         if w > 0.0 and ua * wmax < w:
             acc[i] = True
@@ -795,19 +816,20 @@ def accept_23(first, n, key0, key1, edges, par, mm_d, mm_u, width2_d, width2_u, 
 
 
 @nb.njit(cache=True, parallel=True)
-def build_23(indices, key0, key1, edges, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, window, chids):
+def build_23(indices, key0, key1, edges, par, UL, UR, hm, hw, flav, cf, sect, g, apar, window, chids):
     """Event columns (NCOL23, n) and ids (3, n) of accepted 2→3 trials: channel ∝ its weight,
     a uniform azimuthal rotation of the final state."""
     n = indices.size
     d = edges.shape[0]
     out = np.zeros((NCOL23, n))
     ids = np.zeros((3, n), dtype=np.int64)
-    G = gammas()
     for i in nb.prange(n):
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
         cw = np.empty(8 * flav.shape[0])
+        buf = np.empty((2, 4), dtype=np.complex128)
+        wh = np.zeros((2, 4, 4))
         r = np.empty(d)
         x = np.empty(d)
         st = rng.event_state(key0, key1, indices[i])
@@ -815,7 +837,7 @@ def build_23(indices, key0, key1, edges, par, mm_d, mm_u, width2_d, width2_u, Y,
             r[k], st = rng.uniform(st)
         vegas_map(r, edges, x)
         ua, st = rng.uniform(st)
-        weight_23(x, par, mm_d, mm_u, width2_d, width2_u, Y, flav, ceft, g, apar, G, f1, f2, work, window, cw)
+        weight_23(x, par, UL, UR, hm, hw, flav, cf, sect, g, apar, f1, f2, work, window, cw, buf, wh)
         uc, st = rng.uniform(st)
         kc = choose(cw, uc)
         uphi, st = rng.uniform(st)
