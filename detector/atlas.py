@@ -51,7 +51,7 @@ def jet_resolution(e: np.ndarray, abseta: np.ndarray, cfg: dict | None = None) -
     return out
 
 
-def _jets_from_events(events: ak.Array, cfg: dict):
+def jets_from_events(events: ak.Array, cfg: dict):
     """(px, py, pz, E) padded arrays (n, k) of truth jets, true MET (x, y), veto flags."""
     n = len(events)
     fields = events.fields
@@ -149,6 +149,10 @@ def _rel_resolution(e, abseta, res):
     return out
 
 
+#: events per scratch block of :func:`emulate_kernel` (one allocation per block, not per event)
+_BLOCK = 2048
+
+
 @nb.njit(cache=True, parallel=True)
 def emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt, ints, flags, jets):
     """Smear and select events first..first+n-1 (jets: (n, k) padded with E = 0).
@@ -158,73 +162,79 @@ def emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, fir
     ints (2, n) int32 n_jets, em_bin; flags (2, n) bool veto, pass_sr; jets (4, NJ, n)
     p_T, eta, phi, true p_T of the leading selected jets (0 when absent)."""
     n, k = px.shape
+    for b in nb.prange((n + _BLOCK - 1) // _BLOCK):
+        scratch = np.empty((4, k))  # selected jets of one event: p_T, eta, phi, true p_T
+        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
+            _event(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt, ints, flags, jets, i, scratch)
+
+
+@nb.njit(cache=True, inline="always")
+def _event(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt, ints, flags, jets, i, scratch):
+    k = px.shape[1]
     nj_out = jets.shape[1]
     n_edges = edges.shape[0]
-    for i in nb.prange(n):
-        state = rng.event_state(key0, key1, first + i)
-        g1, state = fastrandom.normal(state)
-        g2, state = fastrandom.normal(state)
-        mx = tx[i] + par[_SOFT] * g1
-        my = ty[i] + par[_SOFT] * g2
-        gpt = np.zeros(k)
-        geta = np.zeros(k)
-        gphi = np.zeros(k)
-        gtrue = np.zeros(k)
-        ng = 0
-        for j in range(k):
-            ej = e[i, j]
-            if not ej > 0.0:
-                continue
-            pt_true = np.hypot(px[i, j], py[i, j])
-            eta = np.arcsinh(pz[i, j] / pt_true) if pt_true > 0.0 else 0.0
-            if not abs(eta) < par[_MAX_ETA]:
-                continue
-            rel = _rel_resolution(ej, min(abs(eta), 4.9), res)
-            s2 = np.log1p(rel * rel)
-            g, state = fastrandom.normal(state)
-            scale = par[_RESPONSE] * np.exp(g * np.sqrt(s2) - 0.5 * s2)  # log-normal, mean 1
-            pt = pt_true * scale
-            if pt > par[_MET_MIN_PT]:
-                mx -= (scale - 1.0) * px[i, j]
-                my -= (scale - 1.0) * py[i, j]
-            if pt > par[_JET_PT] and abs(eta) < par[_JET_ETA]:
-                # insert into the selected jets, ordered in decreasing smeared p_T
-                m = ng
-                while m > 0 and gpt[m - 1] < pt:
-                    gpt[m], geta[m], gphi[m], gtrue[m] = gpt[m - 1], geta[m - 1], gphi[m - 1], gtrue[m - 1]
-                    m -= 1
-                gpt[m], geta[m], gphi[m], gtrue[m] = pt, eta, np.arctan2(py[i, j], px[i, j]), pt_true
-                ng += 1
-        met = np.hypot(mx, my)
-        met_phi = np.arctan2(my, mx)
-        min_dphi = np.inf
-        for m in range(ng):
-            d = abs((gphi[m] - met_phi + np.pi) % (2.0 * np.pi) - np.pi)
-            min_dphi = min(min_dphi, d)
-        cut = par[_DPHI_LOW] if met <= par[_LOW_MET] else par[_DPHI]
-        lead_ok = ng > 0 and gpt[0] > par[_LEAD_PT] and abs(geta[0]) < par[_LEAD_ETA]
-        ok = met > par[_MET_MIN] and lead_ok and ng <= par[_MAX_JETS] and min_dphi > cut and not veto[i]
-        b = -1
-        if ok:
-            b = n_edges - 1
-            for q in range(n_edges):
-                if edges[q] > met:
-                    b = q - 1
-                    break
-        flt[0, i] = met
-        flt[1, i] = met_phi
-        flt[2, i] = np.hypot(tx[i], ty[i])
-        flt[3, i] = min_dphi if np.isfinite(min_dphi) else 9.0
-        ints[0, i] = ng
-        ints[1, i] = b
-        flags[0, i] = veto[i]
-        flags[1, i] = ok
-        for m in range(nj_out):
-            have = m < ng
-            jets[0, m, i] = gpt[m] if have else 0.0
-            jets[1, m, i] = geta[m] if have else 0.0
-            jets[2, m, i] = gphi[m] if have else 0.0
-            jets[3, m, i] = gtrue[m] if have else 0.0
+    gpt, geta, gphi, gtrue = scratch[0], scratch[1], scratch[2], scratch[3]
+    state = rng.event_state(key0, key1, first + i)
+    g1, state = fastrandom.normal(state)
+    g2, state = fastrandom.normal(state)
+    mx = tx[i] + par[_SOFT] * g1
+    my = ty[i] + par[_SOFT] * g2
+    ng = 0
+    for j in range(k):
+        ej = e[i, j]
+        if not ej > 0.0:
+            continue
+        jx, jy = px[i, j], py[i, j]
+        pt_true = np.sqrt(jx * jx + jy * jy)
+        eta = np.arcsinh(pz[i, j] / pt_true) if pt_true > 0.0 else 0.0
+        if not abs(eta) < par[_MAX_ETA]:
+            continue
+        rel = _rel_resolution(ej, min(abs(eta), 4.9), res)
+        s2 = np.log1p(rel * rel)
+        g, state = fastrandom.normal(state)
+        scale = par[_RESPONSE] * np.exp(g * np.sqrt(s2) - 0.5 * s2)  # log-normal, mean 1
+        pt = pt_true * scale
+        if pt > par[_MET_MIN_PT]:
+            mx -= (scale - 1.0) * jx
+            my -= (scale - 1.0) * jy
+        if pt > par[_JET_PT] and abs(eta) < par[_JET_ETA]:
+            # insert into the selected jets, ordered in decreasing smeared p_T
+            m = ng
+            while m > 0 and gpt[m - 1] < pt:
+                gpt[m], geta[m], gphi[m], gtrue[m] = gpt[m - 1], geta[m - 1], gphi[m - 1], gtrue[m - 1]
+                m -= 1
+            gpt[m], geta[m], gphi[m], gtrue[m] = pt, eta, np.arctan2(jy, jx), pt_true
+            ng += 1
+    met = np.sqrt(mx * mx + my * my)
+    met_phi = np.arctan2(my, mx)
+    min_dphi = np.inf
+    for m in range(ng):
+        d = abs((gphi[m] - met_phi + np.pi) % (2.0 * np.pi) - np.pi)
+        min_dphi = min(min_dphi, d)
+    cut = par[_DPHI_LOW] if met <= par[_LOW_MET] else par[_DPHI]
+    lead_ok = ng > 0 and gpt[0] > par[_LEAD_PT] and abs(geta[0]) < par[_LEAD_ETA]
+    ok = met > par[_MET_MIN] and lead_ok and ng <= par[_MAX_JETS] and min_dphi > cut and not veto[i]
+    b = -1
+    if ok:
+        b = n_edges - 1
+        for q in range(n_edges):
+            if edges[q] > met:
+                b = q - 1
+                break
+    flt[0, i] = met
+    flt[1, i] = met_phi
+    flt[2, i] = np.sqrt(tx[i] * tx[i] + ty[i] * ty[i])
+    flt[3, i] = min_dphi if np.isfinite(min_dphi) else 9.0
+    ints[0, i] = ng
+    ints[1, i] = b
+    flags[0, i] = veto[i]
+    flags[1, i] = ok
+    for m in range(nj_out):
+        have = m < ng
+        jets[0, m, i] = gpt[m] if have else 0.0
+        jets[1, m, i] = geta[m] if have else 0.0
+        jets[2, m, i] = gphi[m] if have else 0.0
+        jets[3, m, i] = gtrue[m] if have else 0.0
 
 
 def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, first: int = 0) -> ak.Array:
@@ -232,7 +242,7 @@ def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, first
     dict of the same layout as detector/data/atlas_card.yaml; None = the packaged one;
     ``first``: index of the first event in the run, i.e. of its smearing stream)."""
     c = packaged_card() if card is None else card
-    px, py, pz, e, tx, ty, veto = _jets_from_events(events, c)
+    px, py, pz, e, tx, ty, veto = jets_from_events(events, c)
     n = px.shape[0]
     par, res, edges = parameters(c)
     key = detector_key(seed)

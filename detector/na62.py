@@ -246,9 +246,14 @@ def _event(kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, xb, state):
     # --- STRAW annular acceptance around the beam trajectory (true pion path) ---
     inside = True
     rin2, rout2 = par[_S_RIN] * par[_S_RIN], par[_S_ROUT] * par[_S_ROUT]
+    zm = par[_MAG_Z]
+    ptx_kicked = ptx - par[_MAG_KICK] / pp  # slope after MNP33 (as _x_at)
     for c in range(straw_z.shape[0]):
         zc = straw_z[c]
-        x = _x_at(zc, vx, vz, ptx, pp, par) - xb[c]
+        if zc <= zm or vz >= zm:
+            x = vx + ptx * (zc - vz) - xb[c]
+        else:
+            x = vx + ptx * (zm - vz) + ptx_kicked * (zc - zm) - xb[c]
         y = vy + pty * (zc - vz)
         r2 = x * x + y * y
         if r2 < rin2 or r2 > rout2:

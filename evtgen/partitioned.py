@@ -18,7 +18,8 @@ is complete or absent. The manifest (metadata, chunk size, per-part row counts,
 ``complete`` flag) is written first, atomically; a rerun with the same arguments checks
 it, removes stray temporaries, generates only the missing parts and then renames. A run
 that fails validation (bad point, BR > 1, no disk space, unreachable scheduler) creates
-nothing. Peak memory is one chunk per worker, whatever ``n``.
+nothing. Peak memory is one block of :data:`WRITE_BLOCK` events per worker (a part is
+generated and written in row groups of that size), whatever ``n`` and ``chunk_size``.
 
 The dataset opens as one array with ``ak.from_parquet(DIR)``, ``dask_awkward.from_parquet(DIR)``
 or ``uproot.dask({"DIR/part-*.root": "events"})``; :func:`read_dataset` adds the vector
@@ -42,6 +43,9 @@ from .io import atomic_path, write_events
 from .parallel import dask_client, index_seed, progress_bar
 
 MANIFEST = "manifest.json"
+#: events generated and written at a time inside a part (one Parquet row group / ROOT basket
+#: batch): the memory bound of a worker, whatever ``chunk_size``
+WRITE_BLOCK = 1 << 18
 PART_FORMATS = ("parquet", "root")
 #: manifest entries that must match when a production is resumed
 IDENTITY_KEYS = (
@@ -138,13 +142,20 @@ def write_part(spec: dict[str, Any], k: int) -> dict[str, Any]:
     n = min(spec["chunk_size"], spec["n_events"] - first)
     ch = channels.get(spec["channel"])
     if hasattr(ch, "generate_block"):
-        cols = ch.generate_block(
-            first,
-            n,
-            key=rng.derive_key(spec["seed"]),
-            mass=spec["mass"],
-            couplings=spec["couplings"],
-            frame=spec["frame"],
+        key = rng.derive_key(spec["seed"])
+        step = min(n, WRITE_BLOCK)
+        # the part is generated and written in row groups of WRITE_BLOCK events (the same
+        # events: every event has its own stream), so memory does not grow with chunk_size
+        cols = (
+            ch.generate_block(
+                first + lo,
+                min(step, n - lo),
+                key=key,
+                mass=spec["mass"],
+                couplings=spec["couplings"],
+                frame=spec["frame"],
+            )
+            for lo in range(0, n, step)
         )
     else:
         from .events import to_columns
@@ -157,10 +168,11 @@ def write_part(spec: dict[str, Any], k: int) -> dict[str, Any]:
             frame=spec["frame"],
             options=spec["options"],
         )
-        cols = to_columns(ev)
+        cols = [to_columns(ev)]
+        del ev
     meta = dict(spec["metadata"], part=k, first_event=first, n_events_part=n)
     final = directory / part_name(k, fmt, -(-spec["n_events"] // spec["chunk_size"]))
-    write_events(final, [cols], meta)  # hidden temp name, renamed when complete
+    write_events(final, cols, meta)  # hidden temp name, renamed when complete
     del cols
     return {"part": k, "n_events": n, "peak_rss": _peak_rss_bytes()}
 
