@@ -382,8 +382,10 @@ class Belle2Likelihood:
         ]
         self.sm_yields = placeholder
         np_spec = add_np_sample(self.spec, placeholder)
-        ws = pyhf.Workspace(np_spec)
-        self.model = ws.model()
+        # the spec was validated by load_workspace and the NP sample is ours: pyhf's JSON-schema
+        # validation of the extended spec (~0.6 s per call) would only repeat that
+        ws = pyhf.Workspace(np_spec, validate=False)
+        self.model = ws.model(validate=False)
         data = np.asarray(ws.data(self.model), float)
         self.fast = FastLikelihood(np_spec, self.model)
         self.main = data[: self.fast.nbins]
@@ -393,13 +395,19 @@ class Belle2Likelihood:
         for cn, y in zip(self.channels, placeholder):
             rows = self.fast.rows_of(cn, NP_SAMPLE)
             self._rel.append((self.fast.hist_up[:, rows] / y, self.fast.hist_dn[:, rows] / y))
-        self.null = self.fast.fit(self.main, fixed={self.poi: 0.0})
-        self.fast.precondition(self.null.pars, self.main)
+        # the null fit (mu_np = 0): Newton from the suggested start (-2 ln L to ~1e-12, as every
+        # profile fit); TNC twice (before and after preconditioning) if Newton cannot finish
+        newton = self.fast.newton_fit(self.main, fixed={self.poi: 0.0})
+        start = newton[0].pars if newton is not None else self.fast.fit(self.main, fixed={self.poi: 0.0}).pars
+        self.fast.precondition(start, self.main)
         self.fast.scale[self.poi] = 0.5  # mu_np is O(1) by construction (see recast_point)
-        self.null = self.fast.fit(self.main, fixed={self.poi: 0.0}, init=self.null.pars)
-        polished = self.fast.newton_fit(self.main, fixed={self.poi: 0.0}, init=self.null.pars)
-        if polished is not None:  # Newton from the TNC minimum: -2 ln L to ~1e-12, as every profile fit
-            self.null = polished[0]
+        if newton is not None:
+            self.null = newton[0]
+        else:
+            self.null = self.fast.fit(self.main, fixed={self.poi: 0.0}, init=start)
+            polished = self.fast.newton_fit(self.main, fixed={self.poi: 0.0}, init=self.null.pars)
+            if polished is not None:
+                self.null = polished[0]
         self.asimov_main = self.fast.expected_data(self.null.pars)
         self.asimov_aux = self.fast.aux.copy()
         c = self.fast.constrained

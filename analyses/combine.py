@@ -52,8 +52,10 @@ alone is exactly that analysis's own result (tested).
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -534,9 +536,25 @@ def combine(point: ModelPoint, contributions: list[Contribution], *, n_parameter
 
 
 # --- the combination as an analysis (analyses/data/combined.yaml) --------------------------------
-#: the memo of the ``combined`` analysis: one per process (a Dask worker keeps it between points);
-#: it only caches pure functions of their key, so results do not depend on what it holds
-_SCAN_MEMO = ProfileMemo()
+#: the scanner runs the points of one mass (channel, options) that differ only in their couplings
+#: as one task inside :func:`scan_group` (see :func:`analyses.scanning.run_group`), first point first
+SCAN_GROUP = "couplings"
+#: the memo of the current :func:`scan_group` (None outside one: every point is recast)
+_ACTIVE_MEMO: contextvars.ContextVar[ProfileMemo | None] = contextvars.ContextVar("combine_memo", default=None)
+
+
+@contextlib.contextmanager
+def scan_group() -> Iterator[ProfileMemo]:
+    """Within this block :func:`recast` (the ``combined`` analysis) shares one fresh
+    :class:`ProfileMemo`: each analysis is recast once per mass — at the group's first point —
+    and its likelihood evaluated at mu(C) for the other couplings. A fresh memo per group
+    makes each result depend only on the group's first point and its own, never on which
+    groups a worker ran before."""
+    token = _ACTIVE_MEMO.set(ProfileMemo())
+    try:
+        yield _ACTIVE_MEMO.get()
+    finally:
+        _ACTIVE_MEMO.reset(token)
 
 
 def parse_options(text: str | None) -> dict[str, dict[str, Any]]:
@@ -570,7 +588,9 @@ def recast(
     per mass, which :class:`ProfileMemo` reuses along the coupling axis of a scan)."""
     if mc_seed is not None:
         point = point.replace(seed=mc_seed)
-    comb = fit(point, analyses, options=parse_options(analysis_options), n_parameters=n_parameters, memo=_SCAN_MEMO)
+    comb = fit(
+        point, analyses, options=parse_options(analysis_options), n_parameters=n_parameters, memo=_ACTIVE_MEMO.get()
+    )
     extras: dict[str, Any] = {
         "dominant": comb.dominant,
         "verdict": comb.verdict,

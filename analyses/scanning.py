@@ -198,6 +198,30 @@ def run_point(analysis: str, point: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def run_group(analysis: str, anchor: dict[str, Any], points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Recast points that differ only in their couplings (rows of :func:`build_grid`, in
+    index order) in one task, inside the analysis module's ``scan_group()`` context (where
+    it may reuse one likelihood along the couplings, see :data:`analyses.combine.SCAN_GROUP`).
+
+    ``anchor`` is the group's first point in the whole grid: it is evaluated first (its row
+    is dropped when it is not in ``points``, e.g. on resume), so every point's result is the
+    same however the grid is split into tasks and whatever was computed before."""
+    from .registry import get
+
+    module = get(analysis).load()
+    with module.scan_group():
+        if not points or anchor["index"] != points[0]["index"]:
+            run_point(analysis, anchor)
+        return [run_point(analysis, p) for p in points]
+
+
+def group_key(point: dict[str, Any]) -> tuple:
+    """What the points of one :func:`run_group` task share: everything but the index, the
+    seed and the couplings."""
+    keep = {k: v for k, v in point.items() if k in KEY_COLUMNS or k.startswith(OPTION_PREFIX)}
+    return tuple(sorted((k, repr(v)) for k, v in keep.items() if k not in ("index", "seed")))
+
+
 def _close(a: Any, b: Any) -> bool:
     try:
         return math.isclose(float(a), float(b), rel_tol=1e-12)
@@ -360,11 +384,17 @@ def run_scan(
                 done[i] = row
     todo = [p for p in points if p["index"] not in done]
     rows = dict(done)
+    anchors: dict[tuple, dict[str, Any]] | None = None
+    if getattr(get(short).load(), "SCAN_GROUP", None) == "couplings":
+        anchors = {}
+        for p in points:
+            anchors.setdefault(group_key(p), p)
     if todo:
         rows.update(
             _compute(
                 short,
                 todo,
+                anchors,
                 rows,
                 len(points),
                 output=out if output is not None else None,
@@ -390,6 +420,7 @@ def run_scan(
 def _compute(
     analysis: str,
     todo: list[dict],
+    anchors: dict[tuple, dict] | None,
     rows: dict[int, dict],
     total: int,
     *,
@@ -399,7 +430,9 @@ def _compute(
     flush_seconds: float,
     callback,
 ) -> dict[int, dict]:
-    """Run the points of ``todo`` on Dask; save ``rows`` + new rows every ``flush_seconds``."""
+    """Run the points of ``todo`` on Dask (one task per point, or per group of points that
+    differ only in their couplings when ``anchors`` maps each group key to its first grid
+    point); save ``rows`` + new rows every ``flush_seconds``."""
     from distributed import as_completed
 
     from evtgen.parallel import dask_client, progress_bar
@@ -409,15 +442,22 @@ def _compute(
     last_flush = time.monotonic()
     try:
         with dask_client(cluster.get("workers"), cluster.get("scheduler"), cluster.get("client")) as c:
-            futures = [c.submit(run_point, analysis, p, pure=False) for p in todo]
+            if anchors is None:
+                futures = [c.submit(run_point, analysis, p, pure=False) for p in todo]
+            else:
+                groups: dict[tuple, list[dict]] = {}
+                for p in todo:
+                    groups.setdefault(group_key(p), []).append(p)
+                futures = [c.submit(run_group, analysis, anchors[k], g, pure=False) for k, g in groups.items()]
             try:
                 for fut in as_completed(futures):
-                    row = fut.result()
-                    new[row["index"]] = row
-                    if bar is not None:
-                        bar.update(1)
-                    if callback is not None:
-                        callback(row)
+                    out = fut.result()
+                    for row in out if isinstance(out, list) else [out]:
+                        new[row["index"]] = row
+                        if bar is not None:
+                            bar.update(1)
+                        if callback is not None:
+                            callback(row)
                     if output is not None and time.monotonic() - last_flush >= flush_seconds:
                         write_results(output, list({**rows, **new}.values()))
                         last_flush = time.monotonic()
