@@ -5,16 +5,24 @@ K+ -> pi+ X (branching ratio). Registered as ``na62`` by its data file
 
 Method
 ------
-1. Acceptance: signal and SM K+ -> pi+ nu nu events go through the NA62 emulation
-   (``detector.na62``) for each subset of the data set (each has its pi+ momentum window and
-   SES). The selected events are histogrammed in (m2_miss, p_pi) inside Regions 1 and 2.
+1. Acceptance: SM K+ -> pi+ nu nu events (and, for K+ -> pi+ X, signal events) go through the
+   NA62 emulation (``detector.na62``) once per sample; each subset of the data set (its pi+
+   momentum window and SES) selects from that one pass (the smearing of an event does not
+   depend on the window). The selected events are histogrammed in (m2_miss, p_pi) inside
+   Regions 1 and 2 (``np.bincount``). K+ -> pi+ phi phi (default ``signal_sample=reweight``): the
+   SM sample reweighted event by event with p_phiphi(q2)/p_SM(q2) — exact in expectation, since
+   the emulation sees only K+ and pi+ and the pi+ direction in the spin-0 K+ frame is isotropic,
+   so (m2_miss, p_pi) depend on the channel only through q2; no generation per point
+   (``signal_sample=generate``: n_events signal events with the point's seed).
 2. Normalisation: one overall efficiency per subset is calibrated on the emulated SM sample,
    N_K eps = 1 / (SES A_SM), so that the emulation gives the published BR_SM / SES. The
    calibration is computed once per process and (windows, seed, n) (:func:`sm_calibration`).
 3. Likelihood (:class:`BinnedLikelihood`): a product of Poisson terms over the data set's
    published categories (subset x region x p_pi bin as far as published; see the data file:
    only totals were available), nu = b f_b(theta_b) + [s_SM (1+k_SM)^theta_SM + mu s_NP (1+k_NP)^theta_NP] (1+k_N)^theta_N
-   with unit-Gaussian nuisances profiled; or, for 2016-24, the measured BR as an asymmetric
+   with unit-Gaussian nuisances profiled (damped Newton with the analytic Hessian, BFGS as the
+   fallback: a few bins and four nuisances, so scipy's generic minimiser was 95% of a point's
+   time); or, for 2016-24, the measured BR as an asymmetric
    Gaussian (:class:`BRMeasurement`). K+ -> pi+ X: a shape fit in m2_miss bins (signal peak from
    the emulation's resolution over the SM continuum and the background), expected limit only.
 4. Limits and intervals: the package's one engine, :func:`analyses.stats.fit`; the conversion to
