@@ -85,11 +85,23 @@ class MonojetRate:
         )
 
 
+def _vegas_seed() -> int:
+    return int(G.config()["integration"].get("seed", 20210210))
+
+
+@lru_cache(maxsize=32)
+def _vegas_cached(mode, mass, cpl_items, opt_items):
+    """(setup, VEGAS integration) of a model point: all that a cross section needs."""
+    setup = G.make_setup(mode, mass, dict(cpl_items), dict(opt_items))
+    return setup, G.integrate_vegas(setup, seed=_vegas_seed(), options=dict(opt_items))
+
+
 @lru_cache(maxsize=32)
 def _integrate_cached(mode, mass, cpl_items, opt_items):
-    setup = G.make_setup(mode, mass, dict(cpl_items), dict(opt_items))
-    integ = G.integrate(setup, seed=int(G.config()["integration"].get("seed", 20210210)), options=dict(opt_items))
-    return setup, integ
+    """(setup, VEGAS integration with the unweighting cell maxima): what event generation needs.
+    The cell scan is done only when events are asked for (a rate needs none of it)."""
+    setup, integ = _vegas_cached(mode, mass, cpl_items, opt_items)
+    return setup, G.add_unweighting(setup, integ, seed=_vegas_seed(), options=dict(opt_items))
 
 
 def _key_opts(options: dict | None) -> tuple:
@@ -115,7 +127,7 @@ class _Monojet:
     couplings = {"CG": 0.0, "CS_uu": 0.0, "CS_dd": 0.0, "CS_ss": 0.0, "CS_cc": 0.0, "CS_bb": 0.0}
     particles: tuple = ()
 
-    def _prepare(self, mass, couplings, options):
+    def _key(self, mass, couplings, options):
         if not couplings or all(float(v) == 0 for v in couplings.values()):
             raise PhiphiError(
                 f"{self.name} needs a non-zero coupling: --coupling NAME=VALUE with NAME in {', '.join(self.couplings)}"
@@ -126,13 +138,18 @@ class _Monojet:
         cpl = tuple(sorted((k, float(v)) for k, v in couplings.items()))
         if mass is None:
             raise PhiphiError(f"{self.name} needs --{self.mass_option}")
-        return _integrate_cached(self.mode, float(mass), cpl, _key_opts(options))
+        return self.mode, float(mass), cpl, _key_opts(options)
+
+    def _prepare(self, mass, couplings, options):
+        """(setup, integration with the unweighting tables) of a model point (cached)."""
+        return _integrate_cached(*self._key(mass, couplings, options))
 
     def resolve_couplings(self, couplings):
         return {k: float(v) for k, v in (couplings or {}).items()}
 
     def rate(self, *, mass, couplings, options=None) -> MonojetRate:
-        setup, integ = self._prepare(mass, couplings, options)
+        # VEGAS only: the unweighting maxima (w_max) are in the generation statistics instead
+        setup, integ = _vegas_cached(*self._key(mass, couplings, options))
         return MonojetRate(
             channel=self.name,
             mass_name=self.mass_option,
@@ -149,7 +166,7 @@ class _Monojet:
             ptj_min=setup.ptj_min,
             sqrt_s=setup.sqrt_s,
             chi2_dof=integ.chi2_dof,
-            extra={"pdf_file": setup.pdf.path, "beams": [2212, 2212], "wmax_pb": integ.wmax},
+            extra={"pdf_file": setup.pdf.path, "beams": [2212, 2212]},
         )
 
     def generate(self, n, *, mass, couplings, seed=None, frame="lab", options=None) -> ak.Array:

@@ -10,7 +10,7 @@ The numba kernels are in :mod:`evtgen.monojet.kernels`. Randomness:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -169,12 +169,24 @@ def _refine(edges: np.ndarray, bins: np.ndarray, f: np.ndarray, alpha: float) ->
     return new
 
 
-def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> Integration:
-    """VEGAS integration of σ with the 7-point scale variation; freezes the grid and finds w_max."""
+def _integration_config(options: dict | None) -> dict:
     ic = dict(config()["integration"])
     for key in ("warmup_points", "points", "iterations", "wmax_points"):
         if options and options.get(f"vegas_{key}") is not None:
             ic[key] = int(options[f"vegas_{key}"])
+    return ic
+
+
+def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> Integration:
+    """VEGAS integration of σ with the 7-point scale variation; freezes the grid and finds the
+    cell maxima of the unweighting: :func:`add_unweighting` of :func:`integrate_vegas`."""
+    return add_unweighting(setup, integrate_vegas(setup, seed, options), seed, options)
+
+
+def integrate_vegas(setup: Setup, seed: int = 12345, options: dict | None = None) -> Integration:
+    """VEGAS integration of σ with the 7-point scale variation (all a cross section needs); the
+    unweighting tables are left empty (``cell_max is None``) for :func:`add_unweighting`."""
+    ic = _integration_config(options)
     d = setup.ndim
     nb = int(ic["n_bins"])
     edges = np.tile(np.linspace(0.0, 1.0, nb + 1), (d, 1))
@@ -200,6 +212,16 @@ def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> I
     chi2 = float(((means - sigma) ** 2 * w).sum() / max(n_it - 1, 1))
     # the variations share the points of the central value: same weights
     var_pb = (w[:, None] * varis).sum(axis=0) / w.sum()
+    return Integration(sigma, err, var_pb, chi2, edges, float("nan"), n_it * int(ic["points"]))
+
+
+def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options: dict | None = None) -> Integration:
+    """A copy of ``integ`` (from :func:`integrate_vegas` with the same ``seed``) with the cell
+    maxima of the cell-wise unweighting, found by a scan of the frozen grid (counter RNG)."""
+    ic = _integration_config(options)
+    d = setup.ndim
+    g, par, apar = setup.pdf.arrays, setup.par, setup.apar
+    edges = integ.edges
     # cell-wise maxima for the unweighting (nc^d equal cells of the VEGAS u-space)
     key = np.random.SeedSequence([int(seed), 1]).generate_state(2, dtype=np.uint64)
     nc = int(ic["cells_per_dim"][d])
@@ -210,8 +232,14 @@ def integrate(setup: Setup, seed: int = 12345, options: dict | None = None) -> I
     cmax = cmax * float(ic["cell_max_safety"])
     eff = float((csum / max(cnt.sum(), 1)).sum() * len(cmax) / cmax.sum()) if cmax.sum() > 0 else 0.0
     aprob, alias = K.alias_table(cmax)
-    return Integration(
-        sigma, err, var_pb, chi2, edges, float(cmax.max()), n_it * int(ic["points"]), cmax, nc, eff, aprob, alias
+    return replace(
+        integ,
+        wmax=float(cmax.max()),
+        cell_max=cmax,
+        n_cells_per_dim=nc,
+        unweighting_efficiency=eff,
+        cell_prob=aprob,
+        cell_alias=alias,
     )
 
 
@@ -231,6 +259,8 @@ def generate(
         raise PhiphiError(f"first_trial {first_trial} must not be negative")
     if integ.sigma_pb <= 0:
         raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
+    if integ.cell_max is None:
+        raise PhiphiError("this Integration has no unweighting tables: make it with integrate() or add_unweighting()")
     eff_guess = max(integ.unweighting_efficiency, 1e-4)
     # large chunks: each parallel call has a fixed cost (allocation, thread start-up)
     max_chunk = int(chunk) if chunk is not None else 2_000_000
