@@ -30,9 +30,12 @@ from .plotting import hep_style, save_figure
 BENCHMARK = {"M": 3000.0, "y": 1.0, "mphi": 1.0}
 
 
-def benchmark_couplings(M: float, y: float, y1: float = 1.0) -> dict:
-    """The seed's benchmark pattern: m_Q = m_D = M, y_q^d = y_q^s = y_d^d = y_d^s = y, y₁."""
-    return {"mQ": M, "mD": M, "yq_d": y, "yq_s": y, "yd_d": y, "yd_s": y, "y1": y1}
+def benchmark_point(M: float, y: float, y1: float = 1.0, mphi: float = 1.0):
+    """The seed's benchmark pattern as a UV point (:class:`evtgen.models.tchannel.TChannelPoint`):
+    m_Q = m_D = M, y_q^d = y_q^s = y_d^d = y_d^s = y (third generation 0), y₁, m_φ."""
+    from evtgen.models.tchannel import tchannel_point
+
+    return tchannel_point(m_Q=M, m_D=M, m_phi=mphi, y_q=(y, y, 0.0), y_d=(y, y, 0.0), y1=y1)
 
 
 def _limit_from_events(ev, sigma_pb: float, seed: int, keep=None) -> tuple[float, float, float]:
@@ -58,9 +61,9 @@ def uv_point_limit(
     """μ₉₅ (observed, expected) of the UV model at (m_Q = m_D = M, y) and the rates per group."""
     from evtgen.vlq.channel import PP2VLQ
 
-    ev, rate, stats = PP2VLQ().generate_with_stats(
-        n_events, mass=mphi, couplings=benchmark_couplings(M, y, y1), seed=seed, options=options
-    )
+    opts = dict(options or {})
+    opts["uv"] = benchmark_point(M, y, y1, mphi)
+    ev, rate, stats = PP2VLQ().generate_with_stats(n_events, mass=mphi, seed=seed, options=opts)
     obs, exp, ae = _limit_from_events(ev, rate.sigma_pb, seed)
     return {
         "M": M,
@@ -68,6 +71,7 @@ def uv_point_limit(
         "mphi": mphi,
         "sigma_pb": rate.sigma_pb,
         "groups_pb": {k: v["sigma_pb"] for k, v in rate.groups.items()},
+        "families_pb": {k: v["sigma_pb"] for k, v in rate.extra["families"].items()},
         "acceptance_x_eff": ae,
         "mu95_obs": obs,
         "mu95_exp": exp,
@@ -81,10 +85,10 @@ def eft_point_limit(
 ) -> dict:
     """μ₉₅ of the EFT with the matched C^{S,dd}, C^{S,ss} of the point, without and with √ŝ < M,
     and the implied 95% CL limits on the common coefficient C (= C_matched √μ₉₅)."""
+    from evtgen.models.tchannel import to_eft
     from evtgen.monojet.channel import PP2JPhiPhi
-    from evtgen.vlq.uv import matched_C, uv_point
 
-    c = matched_C(uv_point(benchmark_couplings(M, y, y1), mphi))
+    c = to_eft(benchmark_point(M, y, y1, mphi))
     cpl = {"CS_dd": c["CS_dd"], "CS_ss": c["CS_ss"]}
     ev, rate, _ = PP2JPhiPhi().generate_with_stats(n_events, mass=mphi, couplings=cpl, seed=seed)
     obs, exp, ae = _limit_from_events(ev, rate.sigma_pb, seed)
@@ -100,20 +104,35 @@ def eft_point_limit(
         "mu95_exp": exp,
         "mu95_obs_truncated": obs_t,
         "fraction_kept_truncated": float(keep.mean()),
-        "C_limit": c["CS_dd"] * math.sqrt(obs),
-        "C_limit_truncated": c["CS_dd"] * math.sqrt(obs_t) if math.isfinite(obs_t) else math.inf,
+        "C_limit": abs(c["CS_dd"]) * math.sqrt(obs),
+        "C_limit_truncated": abs(c["CS_dd"]) * math.sqrt(obs_t) if math.isfinite(obs_t) else math.inf,
     }
 
 
-def limit_plane(masses, yukawas, *, mphi: float = 1.0, n_events: int = 3000, seed: int = 1, options=None) -> dict:
-    """μ₉₅ (observed) on the grid masses × yukawas (m_Q = m_D = M, all four y equal, y₁ = 1)."""
-    mu = np.full((len(masses), len(yukawas)), np.nan)
+def limit_plane(
+    masses, yukawas, *, mphi: float = 1.0, y1: float = 1.0, n_events: int = 3000, seed: int = 1, options=None
+) -> dict:
+    """μ₉₅ (observed and expected) and σ on the grid masses × yukawas (m_Q = m_D = M, the four
+    first/second-generation Yukawas equal to y, y₁; :func:`benchmark_point`)."""
+    shape = (len(masses), len(yukawas))
+    mu, mu_exp, sig = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    fams = [[None] * len(yukawas) for _ in masses]
     for i, m in enumerate(masses):
         for j, y in enumerate(yukawas):
-            mu[i, j] = uv_point_limit(float(m), float(y), mphi=mphi, n_events=n_events, seed=seed, options=options)[
-                "mu95_obs"
-            ]
-    return {"masses": list(map(float, masses)), "yukawas": list(map(float, yukawas)), "mu95_obs": mu.tolist()}
+            r = uv_point_limit(float(m), float(y), mphi=mphi, y1=y1, n_events=n_events, seed=seed, options=options)
+            mu[i, j], mu_exp[i, j], sig[i, j] = r["mu95_obs"], r["mu95_exp"], r["sigma_pb"]
+            fams[i][j] = r["families_pb"]
+    return {
+        "masses": list(map(float, masses)),
+        "yukawas": list(map(float, yukawas)),
+        "mphi": mphi,
+        "y1": y1,
+        "n_events": n_events,
+        "mu95_obs": mu.tolist(),
+        "mu95_exp": mu_exp.tolist(),
+        "sigma_pb": sig.tolist(),
+        "families_pb": fams,
+    }
 
 
 @hep_style
@@ -125,10 +144,15 @@ def plot_limit_plane(path, plane: dict) -> None:
     fig, ax = plt.subplots(figsize=(10, 8))
     cs = ax.contourf(m / 1000, y, np.log10(mu.T), levels=20, cmap="viridis")
     ax.contour(m / 1000, y, mu.T, levels=[1.0], colors="r")
+    if "mu95_exp" in plane:
+        ax.contour(m / 1000, y, np.array(plane["mu95_exp"]).T, levels=[1.0], colors="w", linestyles="--")
+    ax.plot(*np.meshgrid(m / 1000, y), "k.", ms=4)
     fig.colorbar(cs, label=r"$\log_{10}\mu_{95}$")
     ax.set_xlabel(r"$m_Q = m_D$ [TeV]")
     ax.set_ylabel(r"$y$ ($y_q^{d,s} = y_d^{d,s}$, $y_1 = 1$)")
-    ax.set_title(r"ATLAS monojet 139 fb$^{-1}$: UV model excluded left of the red line", fontsize=14)
+    ax.set_title(
+        r"ATLAS monojet 139 fb$^{-1}$: excluded left of the red (obs.) / white dashed (exp.) line", fontsize=14
+    )
     save_figure(fig, path)
 
 
@@ -167,7 +191,7 @@ def plot_eft_vs_uv(path, rows: list[dict]) -> None:
     M = np.array([r["M"] for r in rows]) / 1000
     c_eft = np.array([r["eft"]["C_limit"] for r in rows])
     c_tr = np.array([r["eft"]["C_limit_truncated"] for r in rows])
-    c_uv = np.array([r["eft"]["C_matched"]["CS_dd"] * math.sqrt(r["uv"]["mu95_obs"]) for r in rows])
+    c_uv = np.array([abs(r["eft"]["C_matched"]["CS_dd"]) * math.sqrt(r["uv"]["mu95_obs"]) for r in rows])
     fig, ax = plt.subplots(1, 2, figsize=(20, 8))
     ax[0].plot(M, c_eft, "o-", label="EFT (matched $C^{S,dd}, C^{S,ss}$)")
     ax[0].plot(M, c_tr, "^--", label=r"EFT, $\sqrt{\hat s} < M$")

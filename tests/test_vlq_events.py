@@ -86,3 +86,26 @@ def test_bad_input():
         PP2VLQ().rate(mass=1.0, couplings={"mQ": 2000.0, "mD": 2000.0, "yq_b": 1.0})
     with pytest.raises(PhiphiError, match="process group"):
         PP2VLQ().rate(mass=1.0, couplings={"mQ": 2000.0, "mD": 2000.0, "yq_d": 1.0}, options={"groups": "XX"})
+
+
+def test_uv_point_from_a_model_file():
+    """The generator takes its UV point from ModelPoint.uv (evtgen.modelfile.load_model of a
+    tchannel-vlq file): three generations, the model layer's matching (same numbers)."""
+    from pathlib import Path
+
+    from evtgen.modelfile import load_model
+    from evtgen.vlq.channel import uv_point_of
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "models" / "tchannel_benchmark_3TeV.yaml"
+    point = load_model(path)
+    opt = {"groups": "Uphi", "vegas_points": 2000, "vegas_iterations": 2, "vegas_warmup": 2}
+    for uv in (point.uv, point.uv["parameters"], uv_point_of(point)):
+        r = PP2VLQ().rate(mass=point.mphi, options={**opt, "uv": uv})
+        assert r.uv == point.uv["parameters"]
+        for k, v in r.matched_eft.items():
+            assert v == point.couplings[k]
+    assert r.extra["heavy_masses_GeV"]["D1"] == point.uv["heavy_masses"]["D1"]
+    with pytest.raises(PhiphiError, match="differs from the UV point"):
+        PP2VLQ().rate(mass=2.0, options={**opt, "uv": point.uv})
+    with pytest.raises(PhiphiError, match="not both"):
+        PP2VLQ().rate(mass=1.0, couplings={"mQ": 3000.0}, options={**opt, "uv": point.uv})

@@ -2,9 +2,10 @@
 
 Per event: the two incoming partons (status −1), optionally the on-shell heavy quarks X, X̄
 (status 2, PDG-style codes of :data:`evtgen.vlq.uv.HEAVY`; ``resonances=True``), the final
-partons (status 1) and the two φ (status 1, code of ``evtgen/data/monojet.yaml``). The default
-writes no heavy resonances, so that ``phiphi shower`` (which declares only φ and S to Pythia)
-reads the file as is; the colour flow is then the one of the production with the decay quark
+partons (status 1; a top from U → t φ with its mass) and the two φ (status 1, code of
+``evtgen/data/monojet.yaml``). ``phiphi shower`` declares the heavy codes to Pythia
+(:func:`evtgen.shower.heavy_quark_settings`, masses and widths from the metadata ``rate``), so
+both forms shower; the colour flow is then the one of the production with the decay quark
 carrying the colour of its parent: q g → X φ: q(501) g(502, 501̄) → q(502); g g → X X̄:
 (501, 502)(503, 501) → q(503) q̄(502̄); q q̄ → X X̄ and q g → q φφ, q q̄ → g φφ: the unique flows.
 IDWTUP = 3, XWGTUP = σ (pb), SCALUP = μ_R, AQCDUP = α_s(μ_R); metadata as JSON in <header>.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -131,7 +133,9 @@ def _write_events(f, ev: ak.Array, ebeam, sigma, phi_id, resonances):
                 k += 1
         for j, (q, pj) in enumerate(zip(outs, jets[i])):
             mom = (pj["px"], pj["py"], pj["pz"], pj["E"])
-            lines.append(_p(q, 1, mothers[j][0], mothers[j][1], cout[j], mom, 0.0))
+            # light partons are massless; a top (U -> t phi) carries its mass
+            mq = math.sqrt(max(mom[3] ** 2 - mom[0] ** 2 - mom[1] ** 2 - mom[2] ** 2, 0.0)) if abs(q) == 6 else 0.0
+            lines.append(_p(q, 1, mothers[j][0], mothers[j][1], cout[j], mom, mq))
         lines.append(_p(phi_id, 1, phim[0][0], phim[0][1], (0, 0), f1[i], mphi))
         lines.append(_p(phi_id, 1, phim[1][0], phim[1][1], (0, 0), f2[i], mphi))
         out.append("<event>\n")
