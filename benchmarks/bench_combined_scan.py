@@ -5,8 +5,11 @@ with 1 and 2 workers, and the check that both give the same table.
 
 Analyses: every registered one that limits C_S^sd (na62, koto, ...), NA62 at --na62-events
 emulated events per mass, one seed for every analysis (option mc_seed) so that an MC analysis
-has one likelihood per mass (reused along the coupling when its Result carries it, see
-analyses.combine.ProfileMemo).
+has one likelihood per mass: the scanner runs the points of one mass as one task
+(analyses.combine.SCAN_GROUP), each analysis is recast once per mass and its likelihood
+evaluated at mu(C) for the other couplings (analyses.combine.ProfileMemo). Prints wall time,
+points/s, the CPU time of this process and the load average before and after each run (the
+workers' CPU is not in this process's CPU time).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -45,12 +49,24 @@ def main() -> None:
     tables = {}
     for w in [int(x) for x in args.workers.split(",")]:
         with tempfile.TemporaryDirectory() as d:
+            load0 = os.getloadavg()
             t0 = time.perf_counter()
             rows = run_scan("combined", grid, seed=1, options=opts, output=Path(d) / "s.csv",
                             cluster={"workers": w}, progress=False)  # fmt: skip
             dt = time.perf_counter() - t0
         tables[w] = [r.get("twice_dnll_point") for r in rows]
-        print(json.dumps({"workers": w, "points": n, "seconds": round(dt, 1), "points_per_second": round(n / dt, 2)}))
+        print(
+            json.dumps(
+                {
+                    "workers": w,
+                    "points": n,
+                    "seconds": round(dt, 1),
+                    "points_per_second": round(n / dt, 2),
+                    "loadavg_1min_before_after": [round(load0[0], 2), round(os.getloadavg()[0], 2)],
+                }
+            ),
+            flush=True,
+        )
     vals = list(tables.values())
     same = all(
         all((a is None and b is None) or (a is not None and b is not None and math.isclose(a, b, rel_tol=0, abs_tol=1e-9))

@@ -305,6 +305,68 @@ def test_fit_retries_when_the_first_optimiser_fails(lik, monkeypatch):
         lik.fast.fit(lik.main, fixed={lik.poi: 2.0}, init=lik.fast.init)
 
 
+def test_newton_hessian_and_minimum(lik):
+    # the exact Hessian of the Newton fit against central finite differences of the analytic
+    # gradient (step 1e-6) at a point with |alpha| > 1 and < 1, and its
+    # minimum against the TNC/L-BFGS-B/minuit fit (converged to a projected gradient < 1e-3,
+    # i.e. -2 ln L within ~1e-6 of the minimum: Newton's, converged to ~1e-12, can only be
+    # lower, and by less than 1e-5)
+    fork = lik.fork()
+    ita, hta = A.folded_yields("b2kphiphi", 0.8)
+    s = 187.0 / (ita.sum() + hta.sum())
+    fork.set_np(ita * s, hta * s, 0.04)
+    fl = fork.fast
+    fix = fl.fixed.copy()
+    fix[fork.poi] = True
+    free = np.where(~fix)[0]
+    idx = np.full(fl.npars, -1)
+    idx[free] = np.arange(len(free))
+    rng = np.random.default_rng(4)
+    x = fork.null.pars.copy()
+    x[fork.poi] = 1.7
+    x[free] += rng.normal(0.0, 0.3, len(free)) * (np.isin(free, fl.constrained) & ~np.isin(free, fl.gamma_of))
+    val, grad, hess = fl.twice_nll_grad_hess(x, fork.main, idx)
+    lp, g_lnl = fl.logpdf_and_grad(x, fork.main)
+    assert val == pytest.approx(-2.0 * lp, rel=1e-12, abs=0)
+    assert np.max(np.abs(grad + 2.0 * g_lnl[free])) < 1e-9 * max(1.0, np.max(np.abs(grad)))
+    for a in range(len(free)):  # every column (measured agreement 4e-7: FD truncation and rounding)
+        e = 1e-6
+        hi, lo = x.copy(), x.copy()
+        hi[free[a]] += e
+        lo[free[a]] -= e
+        fd = -(fl.logpdf_and_grad(hi, fork.main)[1][free] - fl.logpdf_and_grad(lo, fork.main)[1][free]) / e
+        assert np.max(np.abs(hess[:, a] - fd) / (1.0 + np.abs(fd))) < 3e-6
+    for mu, asimov in ((0.6, False), (2.5, False), (1.5, True)):
+        main, aux = (fork.asimov_main, fork.asimov_aux) if asimov else (fork.main, None)
+        ref = fl.fit(main, fixed={fork.poi: mu}, init=fork.null.pars, aux=aux)
+        new, state = fl.newton_fit(main, fixed={fork.poi: mu}, init=fork.null.pars, aux=aux, track=fork.poi)
+        assert new.method == "newton" and state.slope is not None
+        assert -1e-5 < new.twice_nll - ref.twice_nll <= 1e-9
+        # warm start from the neighbour's tangent and Cholesky factor: the same minimum
+        warm, _ = fl.newton_fit(
+            main, fixed={fork.poi: mu * 1.1}, init=new.pars + 0.1 * mu * state.slope, aux=aux, hint=state
+        )
+        cold, _ = fl.newton_fit(main, fixed={fork.poi: mu * 1.1}, init=fork.null.pars, aux=aux)
+        assert warm.twice_nll == pytest.approx(cold.twice_nll, rel=0, abs=1e-9)
+
+
+def test_recast_with_newton_off_gives_the_same_result(monkeypatch):
+    # the fallback optimisers alone (Newton disabled) reproduce the recast: limits and
+    # intervals to the fallback's own convergence (1e-4 relative is far below the 2e-3 pins)
+    p = model_point(channel="b2kphiphi", mphi=0.6)
+    new = registry.recast("belle2", p)
+    monkeypatch.setattr(L.FastLikelihood, "newton_fit", lambda self, *a, **k: None)
+    A._likelihood.cache_clear()
+    try:
+        old = registry.recast("belle2", p)
+    finally:
+        A._likelihood.cache_clear()
+    for k in ("best_fit", "upper_limit_95", "expected_upper_limit_95"):
+        assert getattr(new, k) == pytest.approx(getattr(old, k), rel=1e-4, abs=0)
+    assert new.interval_68[1] == pytest.approx(old.interval_68[1], rel=1e-4, abs=0)
+    assert new.twice_nll_null - new.twice_nll_best == pytest.approx(old.twice_nll_null - old.twice_nll_best, abs=1e-4)
+
+
 def test_bad_inputs(tmp_path):
     with pytest.raises(PhiphiError, match="kinematic limit"):
         registry.recast("belle2", model_point(channel="b2kphiphi", mphi=2.5))
