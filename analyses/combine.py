@@ -369,20 +369,36 @@ def _names(analyses: str | Sequence[str] | None) -> list[str] | None:
 
 
 class ProfileMemo:
-    """Bounded memo of analysis results for scans along a coupling (one per worker process).
+    """Bounded memo of analysis results for scans along a coupling (one per scan group, see
+    :func:`scan_group`; or given to :func:`fit`).
 
-    A scan of the combination recasts every analysis at every grid point, although at fixed
+    A scan of the combination would recast every analysis at every grid point, although at fixed
     mass, channel, options and seed an analysis's likelihood in its signal strength does not
     depend on the coupling (the signal is mu times a reference). When a :class:`Result` carries
     its likelihood (attribute ``likelihood``, with ``extras["reference"]`` and the scaling of
     :func:`scaling_of`), the memo keeps it and later points at the same key only evaluate
-    ``likelihood.twice_nll(mu(C))``: the same number a full recast gives (up to the tolerance of
-    a warm-started nuisance profile). Results without a likelihood are recast at every point.
+    ``likelihood.twice_nll(mu(C))``: the same number a full recast gives (up to the rounding of
+    mu = (C / C_ref)^2 and the convergence of a warm-started nuisance profile: Belle II's Newton
+    profile reaches -2 ln L to ~1e-12; NA62's and KOTO's are closed-form or started afresh).
+    Results without a likelihood are recast at every point.
     """
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self.entries: dict[tuple, tuple[Result, Any]] = {}
+        self._known: dict[str, registry.AnalysisInfo] | None = None
+
+    def analyses(self) -> dict[str, registry.AnalysisInfo]:
+        """:func:`analyses.registry.analyses`, read once per memo (the registry scans its
+        directories and parses every header at each call; the points of one scan group share it)."""
+        if self._known is None:
+            self._known = registry.analyses()
+        return self._known
+
+    def info(self, name: str) -> registry.AnalysisInfo:
+        """:func:`analyses.registry.get` from :meth:`analyses`."""
+        known = self.analyses()
+        return known[name] if name in known else registry.get(name)
 
     @staticmethod
     def key(name: str, point: ModelPoint, options: Mapping[str, Any]) -> tuple:
@@ -439,7 +455,7 @@ def evaluate(
     """One analysis's :class:`Contribution` at ``point`` (applicability decided from its header).
     With ``strict`` an analysis that fails raises; otherwise the failure is listed. ``memo``:
     reuse likelihoods across points of a scan (:class:`ProfileMemo`)."""
-    info = registry.get(name)
+    info = memo.info(name) if memo is not None else registry.get(name)
     base = dict(analysis=info.name, title=info.title, paper=info.paper, kind=info.kind)
     channel, why = applicable(info, point)
     if why:
@@ -482,11 +498,11 @@ def fit(
     if not isinstance(point, ModelPoint):
         raise PhiphiError(f"point = {point!r} is not a ModelPoint (build it with evtgen.model.model_point)")
     names = _names(analyses)
-    known = registry.analyses()
+    known = memo.analyses() if memo is not None else registry.analyses()
     if names is None:
         names = [n for n, i in known.items() if i.kind != COMBINATION_KIND]
     else:
-        names = [registry.get(n).name for n in names]
+        names = [(memo.info(n) if memo is not None else registry.get(n)).name for n in names]
         bad = [n for n in names if known[n].kind == COMBINATION_KIND]
         if bad:
             raise PhiphiError(f"analysis {bad[0]!r} is a combination; combine the analyses themselves")
@@ -585,7 +601,8 @@ def recast(
     ``twice_nll_null`` are the sums over the contributing analyses, each analysis's -2 Delta ln L
     and status in ``extras`` (``twice_dnll_<name>``, ``status_<name>``). ``mc_seed``: evaluate every
     analysis with this seed instead of the point's (an MC-based analysis then has one likelihood
-    per mass, which :class:`ProfileMemo` reuses along the coupling axis of a scan)."""
+    per mass, which the scanner's :func:`scan_group` reuses along the coupling axis of a scan;
+    outside a group every call recasts every analysis)."""
     if mc_seed is not None:
         point = point.replace(seed=mc_seed)
     comb = fit(
