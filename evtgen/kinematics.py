@@ -105,7 +105,8 @@ def orthonormal_basis(n0, n1, n2):
 def direction_with_cos(n0, n1, n2, cos_t, cp, sp):
     """Unit vector at polar angle acos(cos_t) and azimuth (cos cp, sin sp) about axis n."""
     ax, ay, az, bx, by, bz = orthonormal_basis(n0, n1, n2)
-    s = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
+    s2 = 1.0 - cos_t * cos_t
+    s = np.sqrt(s2 if s2 > 0.0 else 0.0)  # a select: numba's max keeps inlined loops scalar
     return (
         cos_t * n0 + s * (cp * ax + sp * bx),
         cos_t * n1 + s * (cp * ay + sp * by),
@@ -129,3 +130,38 @@ def sample_sin2(state):
         c = 2.0 * u1 - 1.0
         if u2 < 1.0 - c * c:
             return c, state
+
+
+@nb.njit(cache=True, inline="always")
+def boost_from_rest(kx, ky, kz, k0, px, py, pz, p0, inv_m, inv_p0_plus_m):
+    """Four-vector k given in the rest frame of a body of four-momentum p (mass m, rest frame
+    reached from this frame by a pure boost) expressed in this frame; no sqrt or division:
+    the caller passes 1/m and 1/(p0 + m). Returns a 4-tuple."""
+    pk = px * kx + py * ky + pz * kz
+    e = (p0 * k0 + pk) * inv_m
+    f = (k0 + e) * inv_p0_plus_m
+    return kx + f * px, ky + f * py, kz + f * pz, e
+
+
+@nb.njit(cache=True, inline="always")
+def rotated_direction(n0, n1, n2, cos_t, cp, sp):
+    """:func:`direction_with_cos` with one division (the basis normalisation as a reciprocal)
+    and selects instead of branches, so a loop over events vectorises."""
+    near_z = abs(n2) >= 0.9
+    ax = 0.0 if near_z else -n1
+    ay = -n2 if near_z else n0
+    az = n1 if near_z else 0.0
+    inv = 1.0 / np.sqrt(ax * ax + ay * ay + az * az)
+    ax = ax * inv
+    ay = ay * inv
+    az = az * inv
+    bx = n1 * az - n2 * ay
+    by = n2 * ax - n0 * az
+    bz = n0 * ay - n1 * ax
+    s2 = 1.0 - cos_t * cos_t
+    s = np.sqrt(s2 if s2 > 0.0 else 0.0)  # a select: numba's max keeps inlined loops scalar
+    return (
+        cos_t * n0 + s * (cp * ax + sp * bx),
+        cos_t * n1 + s * (cp * ay + sp * by),
+        cos_t * n2 + s * (cp * az + sp * bz),
+    )

@@ -16,19 +16,19 @@ import numba as nb
 import numpy as np
 
 from . import jit_notice, rng
-from .kinematics import (
-    along,
-    boost,
-    boost_with,
-    cos_from_cos2,
-    direction_with_cos,
-    gamma_factors,
-    isotropic,
-    sample_sin2,
-    two_body_momentum,
-    unit_circle,
+from .kinematics import boost_from_rest, boost_with, cos_from_cos2, rotated_direction, two_body_momentum
+from .spectra import (
+    PSEUDO_BSZ,
+    SCALAR_BSZ,
+    SCALAR_KPI,
+    VECTOR_BSZ,
+    VECTOR_QUAD,
+    dgamma_pseudo_bsz,
+    dgamma_scalar_bsz,
+    dgamma_scalar_kpi,
+    dgamma_vector_bsz,
+    dgamma_vector_quad,
 )
-from .spectra import dgamma_dq2
 
 jit_notice.announce(__file__, "the decay samplers")
 
@@ -87,34 +87,140 @@ def alias_table(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return prob, alias
 
 
+# --------------------------------------------------------------------------- stream layout
+# Every random number of an event sits at a fixed counter of the event's SplitMix64 stream
+# (``rng.event_state``): number k of step s is the uniform of state s0 + (s 2^32 + k) * gamma.
+# An accept-reject step of w uniforms per try uses k = w t + j on try t, so no step's numbers
+# depend on how many tries another step needed. The first try of every step is then computed
+# for a block of events in one branch-free loop (SIMD across events), and only the rejected
+# events retry, in a scalar loop. Steps:
+STEP_Q2 = 0  # 3 per try: alias bin, position in the bin, accept test
+STEP_DIRECTION = 1  # 2 per try: the decay axis in the parent frame (isotropic)
+STEP_FRAME_POLAR = 2  # Belle II: cos of the B direction (sin^2), 2 per try; NA62: Box-Muller pair
+STEP_FRAME_AZIMUTH = 3  # Belle II: azimuth of the B direction, 2 per try; NA62: the decay z
+STEP_KSTAR_POLAR = 4  # K* helicity angle (inverse CDF), 1
+STEP_KSTAR_AZIMUTH = 5  # its azimuth, 2 per try
+STEP_PAIR_POLAR = 6  # phi phi: isotropic direction, 2 per try; nu nubar: sin^2, 2 per try
+STEP_PAIR_AZIMUTH = 7  # nu nubar azimuth, 2 per try
+BLOCK = 256  # events per block (the scratch of a block stays in L1)
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)  # the SplitMix64 increment of evtgen.rng
+
+
 @nb.njit(cache=True, inline="always")
-def _sample_q2(kind, par, edges, heights, prob, alias, state):
+def _u(s0, step, k):
+    """Uniform number ``k`` of step ``step`` of the event whose stream starts at ``s0``."""
+    c = (np.uint64(step) << np.uint64(32)) + np.uint64(k)
+    u, _ = rng.uniform(s0 + c * _GAMMA)
+    return u
+
+
+@nb.njit(cache=True, inline="always")
+def _pos(x):
+    return x if x > 0.0 else 0.0  # a select: numba's max() in inlined code keeps loops scalar
+
+
+@nb.njit(cache=True, inline="always")
+def _dgamma(kind, q2, par):
+    # dGamma/dq2 of a kind that is a constant at the call site (the branches fold away)
+    if kind == SCALAR_BSZ:
+        return dgamma_scalar_bsz(q2, par)
+    if kind == SCALAR_KPI:
+        return dgamma_scalar_kpi(q2, par)
+    if kind == PSEUDO_BSZ:
+        return dgamma_pseudo_bsz(q2, par)
+    if kind == VECTOR_BSZ:
+        return dgamma_vector_bsz(q2, par)
+    return dgamma_vector_quad(q2, par)
+
+
+@nb.njit(cache=True, inline="always")
+def _dgamma_any(kind, q2, par):
+    # the same with ``kind`` known only at run time (the retries, a scalar loop)
+    if kind == SCALAR_BSZ:
+        return dgamma_scalar_bsz(q2, par)
+    if kind == SCALAR_KPI:
+        return dgamma_scalar_kpi(q2, par)
+    if kind == PSEUDO_BSZ:
+        return dgamma_pseudo_bsz(q2, par)
+    if kind == VECTOR_BSZ:
+        return dgamma_vector_bsz(q2, par)
+    return dgamma_vector_quad(q2, par)
+
+
+@nb.njit(cache=True, inline="always")
+def _q2_candidate(s0, t, edges, heights, prob, alias):
+    """(q2, envelope height) of try ``t`` of the q2 accept-reject (table look-ups: scalar)."""
     nbins = heights.shape[0]
-    while True:
-        u, state = rng.uniform(state)
-        x = u * nbins
-        b = min(int(x), nbins - 1)
-        if x - b >= prob[b]:  # the fractional part is a fresh uniform for the alias test
-            b = alias[b]
-        u2, state = rng.uniform(state)
-        q2 = edges[b] + (edges[b + 1] - edges[b]) * u2
-        f = dgamma_dq2(kind, q2, par)
-        u3, state = rng.uniform(state)
-        if f > heights[b]:
-            return q2, state, 1
-        if u3 * heights[b] < f:
-            return q2, state, 0
+    x = _u(s0, STEP_Q2, 3 * t) * nbins
+    b = min(int(x), nbins - 1)
+    b = alias[b] if x - b >= prob[b] else b  # the fractional part is a fresh uniform for the alias test
+    return edges[b] + (edges[b + 1] - edges[b]) * _u(s0, STEP_Q2, 3 * t + 1), heights[b]
 
 
 @nb.njit(cache=True, inline="always")
-def _put(out, i, j, v):
-    out[j, 0, i] = v[0]
-    out[j, 1, i] = v[1]
-    out[j, 2, i] = v[2]
-    out[j, 3, i] = v[3]
+def _q2_test(s0, t, f, h):
+    """(accepted, above the envelope) of try ``t`` with dGamma/dq2 = f under height h."""
+    above = f > h
+    return above or _u(s0, STEP_Q2, 3 * t + 2) * h < f, above
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, inline="always")
+def _q2_first(s0, kind, par, edges, heights, prob, alias, q2_out, h_out, ok_out, above_out):
+    """First q2 try of a block of events: the look-ups (scalar), then dGamma/dq2 and the test
+    (SIMD; ``kind`` a constant at the call site)."""
+    for i in range(s0.shape[0]):
+        q2_out[i], h_out[i] = _q2_candidate(s0[i], 0, edges, heights, prob, alias)
+    for i in range(s0.shape[0]):
+        f = _dgamma(kind, q2_out[i], par)
+        h = h_out[i]
+        ok_out[i] = (f > h) | (_u(s0[i], STEP_Q2, 2) * h < f)
+        above_out[i] = f > h
+
+
+@nb.njit(cache=True, inline="always")
+def _isotropic_try(s0, step, t):
+    """Marsaglia (1972) unit vector, try ``t``: (nx, ny, nz, accepted); no trigonometry."""
+    x1 = 2.0 * _u(s0, step, 2 * t) - 1.0
+    x2 = 2.0 * _u(s0, step, 2 * t + 1) - 1.0
+    s = x1 * x1 + x2 * x2
+    r = 2.0 * np.sqrt(1.0 - s if s < 1.0 else 0.0)
+    return x1 * r, x2 * r, 1.0 - 2.0 * s, s < 1.0
+
+
+@nb.njit(cache=True, inline="always")
+def _circle_try(s0, step, t):
+    """(cos phi, sin phi, accepted), phi uniform: a point in the unit disk and the double angle."""
+    x = 2.0 * _u(s0, step, 2 * t) - 1.0
+    y = 2.0 * _u(s0, step, 2 * t + 1) - 1.0
+    r2 = x * x + y * y
+    inv = 1.0 / r2
+    return (x * x - y * y) * inv, 2.0 * x * y * inv, (r2 > 0.0) & (r2 < 1.0)
+
+
+@nb.njit(cache=True, inline="always")
+def _sin2_try(s0, step, t):
+    """(cos theta, accepted) for a sin^2 theta distribution (acceptance 2/3)."""
+    c = 2.0 * _u(s0, step, 2 * t) - 1.0
+    return c, _u(s0, step, 2 * t + 1) < 1.0 - c * c
+
+
+# scratch rows of a block
+_Q2, _N0, _N1, _N2, _C0, _C1, _C2, _E0, _E1, _E2, _H0, _H1, _H2, _QX, _QY, _QZ, _QE, _IPM = range(18)
+_NSCRATCH = 18
+# bits of the retry mask
+_R_DIR, _R_FPOL, _R_FAZ, _R_KAZ, _R_PPOL, _R_PAZ = 1, 2, 4, 8, 16, 32
+
+
+@nb.njit(cache=True, inline="always")
+def _put(out, j, i, v0, v1, v2, v3):
+    out[j, 0, i] = v0
+    out[j, 1, i] = v1
+    out[j, 2, i] = v2
+    out[j, 3, i] = v3
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def generate_kernel(
     topology,
     kind,
@@ -141,101 +247,280 @@ def generate_kernel(
     TWO_BODY [P, a, X]; SCALAR/NEUTRINO_PAIR [P, a, inv1, inv2]; KSTAR_PAIR [P, K*, K, pi, phi1, phi2].
     frame_par: BELLE2 [beta_cm(3), beam axis in cm (3), p_star, gamma_cm, (gamma_cm - 1)/beta_cm^2,
     two unit vectors orthogonal to the beam axis (6)]; NA62 [p0, rel_sigma, slope, zmin, zmax, ctau].
+    Event ``first + i`` depends only on the run key and its index (not on n, blocks or threads).
     """
     M = masses[0]
     ma = masses[1]
     minv = masses[2]
-    for i in nb.prange(n):
-        state = rng.event_state(key0, key1, first + i)
-        # --- q2 ---
+    inv_m = 1.0 / M
+    inv_2m = 0.5 / M
+    m2, ma2 = M * M, ma * ma
+    # constants of the frames and of the K* decay
+    e_star = 0.0
+    dir0 = dir2 = 0.0
+    if frame == BELLE2:
+        e_star = np.sqrt(frame_par[6] * frame_par[6] + m2)
+    elif frame == NA62:
+        nn = np.sqrt(1.0 + frame_par[2] * frame_par[2])
+        dir0, dir2 = frame_par[2] / nn, 1.0 / nn
+    mk = mpi = pk_star = ek_star = inv_ma = 0.0
+    if topology == KSTAR_PAIR:
+        mk, mpi = masses[3], masses[4]
+        pk_star = two_body_momentum(ma, mk, mpi)
+        ek_star = np.sqrt(pk_star * pk_star + mk * mk)
+        inv_ma = 1.0 / ma
+    j_inv = 4 if topology == KSTAR_PAIR else 2
+    nblocks = (n + BLOCK - 1) // BLOCK
+    for blk in nb.prange(nblocks):
+        lo = blk * BLOCK
+        m = min(BLOCK, n - lo)
+        s0 = np.empty(m, dtype=np.uint64)
+        sc = np.empty((_NSCRATCH, m))
+        retry = np.zeros(m, dtype=np.int64)
+        for i in range(m):
+            s0[i] = rng.event_state(key0, key1, first + lo + i)
+        # --- q2: first try for the block, then the rejected events ---
         if topology == TWO_BODY:
-            q2 = minv * minv
+            for i in range(m):
+                sc[_Q2, i] = minv * minv
         else:
-            q2, state, bad = _sample_q2(kind, par, edges, heights, prob, alias, state)
-            violations[i] = bad
-        q2_out[i] = q2
-        mq = np.sqrt(q2)
-        # --- parent rest frame: a + Q ---
-        n0, n1, n2, state = isotropic(state)
-        p = two_body_momentum(M, ma, mq)
-        a = along(n0, n1, n2, p, ma)
-        qv = along(-n0, -n1, -n2, p, mq)
-        qb0, qb1, qb2 = qv[0] / qv[3], qv[1] / qv[3], qv[2] / qv[3]
-        # --- parent in the lab ---
-        pb0, pb1, pb2 = 0.0, 0.0, 0.0
-        parent = (0.0, 0.0, 0.0, M)
+            qok = np.empty(m, dtype=np.bool_)
+            # one loop per spectrum kind, so that each loop's kind is a constant (vectorises)
+            if kind == SCALAR_BSZ:
+                _q2_first(
+                    s0, SCALAR_BSZ, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                )
+            elif kind == SCALAR_KPI:
+                _q2_first(
+                    s0, SCALAR_KPI, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                )
+            elif kind == PSEUDO_BSZ:
+                _q2_first(
+                    s0, PSEUDO_BSZ, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                )
+            elif kind == VECTOR_BSZ:
+                _q2_first(
+                    s0, VECTOR_BSZ, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                )
+            else:
+                _q2_first(
+                    s0, VECTOR_QUAD, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                )
+            for i in range(m):
+                t = 1
+                while not qok[i]:
+                    q2, h = _q2_candidate(s0[i], t, edges, heights, prob, alias)
+                    ok, above = _q2_test(s0[i], t, _dgamma_any(kind, q2, par), h)
+                    sc[_Q2, i] = q2
+                    qok[i] = ok
+                    violations[lo + i] = above
+                    t += 1
+        # --- angles: first tries ---
+        for i in range(m):
+            a0, a1, a2, ok = _isotropic_try(s0[i], STEP_DIRECTION, 0)
+            sc[_N0, i], sc[_N1, i], sc[_N2, i] = a0, a1, a2
+            retry[i] = 0 if ok else _R_DIR
         if frame == BELLE2:
-            cb0, cb1, cb2 = frame_par[0], frame_par[1], frame_par[2]
-            ct, state = sample_sin2(state)  # Upsilon(4S) -> B B: P-wave about the beam axis
-            cp, sp, state = unit_circle(state)
-            st = np.sqrt(1.0 - ct * ct)
-            d0 = ct * frame_par[3] + st * (cp * frame_par[9] + sp * frame_par[12])
-            d1 = ct * frame_par[4] + st * (cp * frame_par[10] + sp * frame_par[13])
-            d2 = ct * frame_par[5] + st * (cp * frame_par[11] + sp * frame_par[14])
-            b_cm = along(d0, d1, d2, frame_par[6], M)
-            parent = boost_with(b_cm[0], b_cm[1], b_cm[2], b_cm[3], cb0, cb1, cb2, frame_par[7], frame_par[8])
-            pb0, pb1, pb2 = parent[0] / parent[3], parent[1] / parent[3], parent[2] / parent[3]
+            for i in range(m):
+                c, ok1 = _sin2_try(s0[i], STEP_FRAME_POLAR, 0)
+                cp, sp, ok2 = _circle_try(s0[i], STEP_FRAME_AZIMUTH, 0)
+                sc[_C0, i], sc[_C1, i], sc[_C2, i] = c, cp, sp
+                retry[i] |= (0 if ok1 else _R_FPOL) | (0 if ok2 else _R_FAZ)
         elif frame == NA62:
-            g, state = rng.normal(state)
-            pk = frame_par[0] * (1.0 + frame_par[1] * g)
-            slope = frame_par[2]
-            nn = np.sqrt(1.0 + slope * slope)
-            parent = along(slope / nn, 0.0, 1.0 / nn, pk, M)
-            pb0, pb1, pb2 = parent[0] / parent[3], parent[1] / parent[3], parent[2] / parent[3]
-            # decay z: exponential with decay length beta*gamma*c*tau, truncated to the fiducial volume
-            length = pk / M * frame_par[5]
-            zmin, zmax = frame_par[3], frame_par[4]
-            u, state = rng.uniform(state)
-            z = zmin - length * np.log(1.0 - u * (1.0 - np.exp(-(zmax - zmin) / length)))
-            vtx_out[0, i] = slope * z
-            vtx_out[1, i] = 0.0
-            vtx_out[2, i] = z
-        _put(out, i, 0, parent)
-        pg, pg2 = gamma_factors(pb0, pb1, pb2)
-        # --- daughters: decay in the parent frame, then boost to the lab ---
+            for i in range(m):
+                u1 = _u(s0[i], STEP_FRAME_POLAR, 0)
+                u2 = _u(s0[i], STEP_FRAME_POLAR, 1)
+                sc[_C0, i] = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
+                sc[_C1, i] = _u(s0[i], STEP_FRAME_AZIMUTH, 0)
         if topology == KSTAR_PAIR:
-            mk, mpi = masses[3], masses[4]
-            # K* helicity angle: cos^2 about the K* direction in the parent frame
-            u, state = rng.uniform(state)
-            ct = cos_from_cos2(u)
-            cp, sp, state = unit_circle(state)
-            d0, d1, d2 = direction_with_cos(n0, n1, n2, ct, cp, sp)
-            pk_star = two_body_momentum(ma, mk, mpi)
-            ab0, ab1, ab2 = a[0] / a[3], a[1] / a[3], a[2] / a[3]
-            kk = along(d0, d1, d2, pk_star, mk)
-            pp = along(-d0, -d1, -d2, pk_star, mpi)
-            kk = boost(kk[0], kk[1], kk[2], kk[3], ab0, ab1, ab2)
-            pp = boost(pp[0], pp[1], pp[2], pp[3], ab0, ab1, ab2)
-            _put(out, i, 2, boost(kk[0], kk[1], kk[2], kk[3], pb0, pb1, pb2))
-            _put(out, i, 3, boost(pp[0], pp[1], pp[2], pp[3], pb0, pb1, pb2))
-            j_inv = 4
-        else:
-            j_inv = 2
-        _put(out, i, 1, boost_with(a[0], a[1], a[2], a[3], pb0, pb1, pb2, pg, pg2))
-        if topology == TWO_BODY:
-            _put(out, i, 2, boost_with(qv[0], qv[1], qv[2], qv[3], pb0, pb1, pb2, pg, pg2))
-            continue
-        # --- the invisible pair in its rest frame ---
-        pf = two_body_momentum(mq, minv, minv)
+            for i in range(m):
+                sc[_H0, i] = cos_from_cos2(_u(s0[i], STEP_KSTAR_POLAR, 0))
+            for i in range(m):
+                cp, sp, ok = _circle_try(s0[i], STEP_KSTAR_AZIMUTH, 0)
+                sc[_H1, i], sc[_H2, i] = cp, sp
+                retry[i] |= 0 if ok else _R_KAZ
         if topology == NEUTRINO_PAIR:
-            # sin^2 about the pair direction in the parent frame: boost via the parent frame
-            ct, state = sample_sin2(state)
-            cp, sp, state = unit_circle(state)
-            e0, e1, e2 = direction_with_cos(-n0, -n1, -n2, ct, cp, sp)
-            f1 = along(e0, e1, e2, pf, minv)
-            f2 = along(-e0, -e1, -e2, pf, minv)
-            f1 = boost(f1[0], f1[1], f1[2], f1[3], qb0, qb1, qb2)
-            f2 = boost(f2[0], f2[1], f2[2], f2[3], qb0, qb1, qb2)
-            _put(out, i, j_inv, boost(f1[0], f1[1], f1[2], f1[3], pb0, pb1, pb2))
-            _put(out, i, j_inv + 1, boost(f2[0], f2[1], f2[2], f2[3], pb0, pb1, pb2))
+            for i in range(m):
+                c, ok1 = _sin2_try(s0[i], STEP_PAIR_POLAR, 0)
+                cp, sp, ok2 = _circle_try(s0[i], STEP_PAIR_AZIMUTH, 0)
+                sc[_E0, i], sc[_E1, i], sc[_E2, i] = c, cp, sp
+                retry[i] |= (0 if ok1 else _R_PPOL) | (0 if ok2 else _R_PAZ)
+        elif topology != TWO_BODY:
+            for i in range(m):
+                a0, a1, a2, ok = _isotropic_try(s0[i], STEP_PAIR_POLAR, 0)
+                sc[_E0, i], sc[_E1, i], sc[_E2, i] = a0, a1, a2
+                retry[i] |= 0 if ok else _R_PPOL
+        # --- angles: the rejected first tries ---
+        for i in range(m):
+            r = retry[i]
+            if r == 0:
+                continue
+            s = s0[i]
+            t = 1
+            while r & _R_DIR:
+                a0, a1, a2, ok = _isotropic_try(s, STEP_DIRECTION, t)
+                sc[_N0, i], sc[_N1, i], sc[_N2, i] = a0, a1, a2
+                r ^= _R_DIR if ok else 0
+                t += 1
+            t = 1
+            while r & _R_FPOL:
+                c, ok = _sin2_try(s, STEP_FRAME_POLAR, t)
+                sc[_C0, i] = c
+                r ^= _R_FPOL if ok else 0
+                t += 1
+            t = 1
+            while r & _R_FAZ:
+                cp, sp, ok = _circle_try(s, STEP_FRAME_AZIMUTH, t)
+                sc[_C1, i], sc[_C2, i] = cp, sp
+                r ^= _R_FAZ if ok else 0
+                t += 1
+            t = 1
+            while r & _R_KAZ:
+                cp, sp, ok = _circle_try(s, STEP_KSTAR_AZIMUTH, t)
+                sc[_H1, i], sc[_H2, i] = cp, sp
+                r ^= _R_KAZ if ok else 0
+                t += 1
+            t = 1
+            while r & _R_PPOL:
+                if topology == NEUTRINO_PAIR:
+                    c, ok = _sin2_try(s, STEP_PAIR_POLAR, t)
+                    sc[_E0, i] = c
+                else:
+                    a0, a1, a2, ok = _isotropic_try(s, STEP_PAIR_POLAR, t)
+                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = a0, a1, a2
+                r ^= _R_PPOL if ok else 0
+                t += 1
+            t = 1
+            while r & _R_PAZ:
+                cp, sp, ok = _circle_try(s, STEP_PAIR_AZIMUTH, t)
+                sc[_E1, i], sc[_E2, i] = cp, sp
+                r ^= _R_PAZ if ok else 0
+                t += 1
+        # --- the parent in the lab, and 1/(E + M) for boosts out of its rest frame ---
+        if frame == BELLE2:
+            for i in range(m):
+                ct, cp, sp = sc[_C0, i], sc[_C1, i], sc[_C2, i]
+                st = np.sqrt(_pos(1.0 - ct * ct))
+                d0 = ct * frame_par[3] + st * (cp * frame_par[9] + sp * frame_par[12])
+                d1 = ct * frame_par[4] + st * (cp * frame_par[10] + sp * frame_par[13])
+                d2 = ct * frame_par[5] + st * (cp * frame_par[11] + sp * frame_par[14])
+                ps = frame_par[6]
+                v = boost_with(
+                    ps * d0,
+                    ps * d1,
+                    ps * d2,
+                    e_star,
+                    frame_par[0],
+                    frame_par[1],
+                    frame_par[2],
+                    frame_par[7],
+                    frame_par[8],
+                )
+                _put(out, 0, lo + i, v[0], v[1], v[2], v[3])
+                sc[_IPM, i] = 1.0 / (v[3] + M)
+        elif frame == NA62:
+            for i in range(m):
+                pk = frame_par[0] * (1.0 + frame_par[1] * sc[_C0, i])
+                e = np.sqrt(pk * pk + m2)
+                _put(out, 0, lo + i, pk * dir0, 0.0, pk * dir2, e)
+                sc[_IPM, i] = 1.0 / (e + M)
+                # decay z: exponential with decay length beta*gamma*c*tau, truncated to the fiducial volume
+                length = pk * inv_m * frame_par[5]
+                zmin, zmax = frame_par[3], frame_par[4]
+                z = zmin - length * np.log(1.0 - sc[_C1, i] * (1.0 - np.exp(-(zmax - zmin) / length)))
+                vtx_out[0, lo + i] = frame_par[2] * z
+                vtx_out[1, lo + i] = 0.0
+                vtx_out[2, lo + i] = z
         else:
-            # isotropic S-wave pair: any rest frame of the pair will do (a Wigner rotation
-            # of an isotropic distribution is isotropic), so boost once with its lab velocity
-            e0, e1, e2, state = isotropic(state)
-            ql = boost_with(qv[0], qv[1], qv[2], qv[3], pb0, pb1, pb2, pg, pg2)
-            lb0, lb1, lb2 = ql[0] / ql[3], ql[1] / ql[3], ql[2] / ql[3]
-            lg, lg2 = gamma_factors(lb0, lb1, lb2)
-            f1 = along(e0, e1, e2, pf, minv)
-            f2 = along(-e0, -e1, -e2, pf, minv)
-            _put(out, i, j_inv, boost_with(f1[0], f1[1], f1[2], f1[3], lb0, lb1, lb2, lg, lg2))
-            _put(out, i, j_inv + 1, boost_with(f2[0], f2[1], f2[2], f2[3], lb0, lb1, lb2, lg, lg2))
+            for i in range(m):
+                _put(out, 0, lo + i, 0.0, 0.0, 0.0, M)
+                sc[_IPM, i] = inv_2m
+        # --- parent -> a Q in the parent frame, a to the lab, Q = P - a ---
+        for i in range(m):
+            q2 = sc[_Q2, i]
+            q2_out[lo + i] = q2
+            lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
+            p = np.sqrt(_pos(lam)) * inv_2m
+            ea = (m2 + ma2 - q2) * inv_2m
+            px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
+            a = boost_from_rest(p * sc[_N0, i], p * sc[_N1, i], p * sc[_N2, i], ea, px, py, pz, pe, inv_m, sc[_IPM, i])
+            _put(out, 1, lo + i, a[0], a[1], a[2], a[3])
+            sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i] = px - a[0], py - a[1], pz - a[2], pe - a[3]
+        if topology == TWO_BODY:
+            for i in range(m):
+                _put(out, 2, lo + i, sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i])
+            continue
+        if topology == KSTAR_PAIR:
+            # K* -> K pi: cos^2 helicity angle about the K* direction in the parent frame;
+            # K from the K* frame to the parent frame, then to the lab; pi = K* - K
+            for i in range(m):
+                q2 = sc[_Q2, i]
+                lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
+                p = np.sqrt(_pos(lam)) * inv_2m
+                ea = (m2 + ma2 - q2) * inv_2m
+                n0, n1, n2 = sc[_N0, i], sc[_N1, i], sc[_N2, i]
+                d0, d1, d2 = rotated_direction(n0, n1, n2, sc[_H0, i], sc[_H1, i], sc[_H2, i])
+                kp = boost_from_rest(
+                    pk_star * d0,
+                    pk_star * d1,
+                    pk_star * d2,
+                    ek_star,
+                    p * n0,
+                    p * n1,
+                    p * n2,
+                    ea,
+                    inv_ma,
+                    1.0 / (ea + ma),
+                )
+                px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
+                k = boost_from_rest(kp[0], kp[1], kp[2], kp[3], px, py, pz, pe, inv_m, sc[_IPM, i])
+                _put(out, 2, lo + i, k[0], k[1], k[2], k[3])
+                _put(
+                    out,
+                    3,
+                    lo + i,
+                    out[1, 0, lo + i] - k[0],
+                    out[1, 1, lo + i] - k[1],
+                    out[1, 2, lo + i] - k[2],
+                    out[1, 3, lo + i] - k[3],
+                )
+        if topology == NEUTRINO_PAIR:
+            # sin^2 about the pair direction in the parent frame: nu from the pair frame to
+            # the parent frame, then to the lab; nubar = Q - nu
+            for i in range(m):
+                q2 = sc[_Q2, i]
+                mq = np.sqrt(q2)
+                lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
+                p = np.sqrt(_pos(lam)) * inv_2m
+                eq = (m2 - ma2 + q2) * inv_2m
+                n0, n1, n2 = -sc[_N0, i], -sc[_N1, i], -sc[_N2, i]
+                e0, e1, e2 = rotated_direction(n0, n1, n2, sc[_E0, i], sc[_E1, i], sc[_E2, i])
+                h = 0.5 * mq
+                d = 1.0 / (mq * (eq + mq))
+                f = boost_from_rest(h * e0, h * e1, h * e2, h, p * n0, p * n1, p * n2, eq, (eq + mq) * d, mq * d)
+                px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
+                v = boost_from_rest(f[0], f[1], f[2], f[3], px, py, pz, pe, inv_m, sc[_IPM, i])
+                _put(out, j_inv, lo + i, v[0], v[1], v[2], v[3])
+                _put(
+                    out,
+                    j_inv + 1,
+                    lo + i,
+                    sc[_QX, i] - v[0],
+                    sc[_QY, i] - v[1],
+                    sc[_QZ, i] - v[2],
+                    sc[_QE, i] - v[3],
+                )
+        else:
+            # isotropic S-wave pair: any rest frame of the pair will do (a Wigner rotation of
+            # an isotropic distribution is isotropic), so boost once with its lab momentum
+            for i in range(m):
+                q2 = sc[_Q2, i]
+                mq = np.sqrt(q2)
+                pf = np.sqrt(_pos(0.25 * q2 - minv * minv))
+                qx, qy, qz, qe = sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i]
+                d = 1.0 / (mq * (qe + mq))
+                v = boost_from_rest(
+                    pf * sc[_E0, i], pf * sc[_E1, i], pf * sc[_E2, i], 0.5 * mq, qx, qy, qz, qe, (qe + mq) * d, mq * d
+                )
+                _put(out, j_inv, lo + i, v[0], v[1], v[2], v[3])
+                _put(out, j_inv + 1, lo + i, qx - v[0], qy - v[1], qz - v[2], qe - v[3])

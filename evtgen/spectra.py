@@ -18,8 +18,6 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .formfactors import bsz, kpi_f0
-
 SCALAR_BSZ = 0  # B -> K phi phi
 SCALAR_KPI = 1  # K -> pi phi phi
 PSEUDO_BSZ = 2  # B -> K* phi phi (longitudinal K*)
@@ -33,40 +31,140 @@ def _kallen(a, b, c):
     return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
 
 
-@nb.njit(cache=True)
-def dgamma_dq2(kind, q2, par):
-    """dGamma/dq2 at ``q2`` (GeV^-1); zero outside the physical range."""
-    M, m, minv = par[0], par[1], par[2]
-    q2min = 4.0 * minv * minv
+@nb.njit(cache=True, inline="always")
+def _bsz_at(q2, par):
+    # formfactors.bsz on the form-factor parameters at par[FF_OFFSET:], read in place: a
+    # slice would be an array view with reference counting on every call, which keeps the
+    # sampler's q2 loop from vectorising (tests/test_sampler_layout.py checks it equals bsz)
+    o = FF_OFFSET
+    a = np.sqrt(par[o + 1] - q2)
+    dz = (a - par[o + 2]) / (a + par[o + 2]) - par[o + 3]
+    return (par[o + 4] + par[o + 5] * dz + par[o + 6] * dz * dz) / (1.0 - q2 / (par[o] * par[o]))
+
+
+@nb.njit(cache=True, inline="always")
+def _kpi_f0_at(q2, par):
+    # formfactors.kpi_f0 on par[FF_OFFSET:], read in place (as _bsz_at)
+    o = FF_OFFSET
+    x = q2 / par[o + 5]
+    g = x * par[o + 2] + (1.0 - x) * par[o + 3] + x * (1.0 - x) * par[o + 4]
+    return par[o] * np.exp(q2 / par[o + 6] * (par[o + 1] - g))
+
+
+# One function per kind, each written out in full: branch-free in q2 (q2 clamped to the
+# physical range so every expression stays finite, the result selected at the end), so the
+# sampler's loop over events vectorises. Inlined by numba (a cached plain function is an
+# opaque call); in inlined code numba's min/max were measured to keep the loop scalar.
+
+
+@nb.njit(cache=True, inline="always")
+def dgamma_scalar_bsz(q2, par):
+    """dGamma/dq2 of SCALAR_BSZ (see :func:`dgamma_dq2`)."""
+    M = par[0]
+    m = par[1]
+    q2min = 4.0 * par[2] * par[2]
     q2max = (M - m) * (M - m)
-    if q2 <= q2min or q2 >= q2max:
-        return 0.0
-    lam = _kallen(M * M, m * m, q2)
-    if lam <= 0.0:
-        return 0.0
-    sl = np.sqrt(lam)
-    beta = np.sqrt(1.0 - q2min / q2)
-    ff = par[FF_OFFSET:]
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2c if q2c < q2max else q2max
+    lam = _kallen(M * M, m * m, q2c)
+    sl = np.sqrt(lam if lam > 0.0 else 0.0)
+    b2 = 1.0 - q2min / (q2c if q2c > 1e-300 else 1e-300)
+    beta = np.sqrt(b2 if b2 > 0.0 else 0.0)
+    f = _bsz_at(q2c, par)
+    r = par[3] * f * f * sl * beta
+    return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def dgamma_scalar_kpi(q2, par):
+    """dGamma/dq2 of SCALAR_KPI (see :func:`dgamma_dq2`)."""
+    M = par[0]
+    m = par[1]
+    q2min = 4.0 * par[2] * par[2]
+    q2max = (M - m) * (M - m)
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2c if q2c < q2max else q2max
+    lam = _kallen(M * M, m * m, q2c)
+    sl = np.sqrt(lam if lam > 0.0 else 0.0)
+    b2 = 1.0 - q2min / (q2c if q2c > 1e-300 else 1e-300)
+    beta = np.sqrt(b2 if b2 > 0.0 else 0.0)
+    f = _kpi_f0_at(q2c, par)
+    r = par[3] * f * f * sl * beta
+    return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def dgamma_pseudo_bsz(q2, par):
+    """dGamma/dq2 of PSEUDO_BSZ (see :func:`dgamma_dq2`)."""
+    M = par[0]
+    m = par[1]
+    q2min = 4.0 * par[2] * par[2]
+    q2max = (M - m) * (M - m)
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2c if q2c < q2max else q2max
+    lam = _kallen(M * M, m * m, q2c)
+    sl = np.sqrt(lam if lam > 0.0 else 0.0)
+    b2 = 1.0 - q2min / (q2c if q2c > 1e-300 else 1e-300)
+    beta = np.sqrt(b2 if b2 > 0.0 else 0.0)
+    f = _bsz_at(q2c, par)
+    r = par[3] * f * f * lam * sl * beta
+    return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def dgamma_vector_bsz(q2, par):
+    """dGamma/dq2 of VECTOR_BSZ (see :func:`dgamma_dq2`)."""
+    M = par[0]
+    m = par[1]
+    q2min = 4.0 * par[2] * par[2]
+    q2max = (M - m) * (M - m)
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2c if q2c < q2max else q2max
+    lam = _kallen(M * M, m * m, q2c)
+    sl = np.sqrt(lam if lam > 0.0 else 0.0)
+    f = _bsz_at(q2c, par)
+    r = par[3] * f * f * lam * sl
+    return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def dgamma_vector_quad(q2, par):
+    """dGamma/dq2 of VECTOR_QUAD (see :func:`dgamma_dq2`)."""
+    M = par[0]
+    m = par[1]
+    q2min = 4.0 * par[2] * par[2]
+    q2max = (M - m) * (M - m)
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2c if q2c < q2max else q2max
+    lam = _kallen(M * M, m * m, q2c)
+    sl = np.sqrt(lam if lam > 0.0 else 0.0)
+    x = q2c / par[FF_OFFSET]
+    f = 1.0 + par[FF_OFFSET + 1] * x + 0.5 * par[FF_OFFSET + 2] * x * x
+    r = par[3] * f * f * lam * sl
+    return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
+
+
+@nb.njit(cache=True, inline="always")
+def dgamma_dq2(kind, q2, par):
+    """dGamma/dq2 at ``q2`` (GeV^-1); zero outside the physical range.
+
+    One branch-free function per kind (selects, no early returns), so that the sampler's
+    loop over events, which calls the function of its kind directly, vectorises. They are
+    plain (LLVM-inlined) numba functions: with numba's inline="always" the loop stays scalar."""
     if kind == SCALAR_BSZ:
-        f = bsz(q2, ff)
-        return par[3] * f * f * sl * beta
+        return dgamma_scalar_bsz(q2, par)
     if kind == SCALAR_KPI:
-        f = kpi_f0(q2, ff)
-        return par[3] * f * f * sl * beta
+        return dgamma_scalar_kpi(q2, par)
     if kind == PSEUDO_BSZ:
-        f = bsz(q2, ff)
-        return par[3] * f * f * lam * sl * beta
+        return dgamma_pseudo_bsz(q2, par)
     if kind == VECTOR_BSZ:
-        f = bsz(q2, ff)
-        return par[3] * f * f * lam * sl
+        return dgamma_vector_bsz(q2, par)
     if kind == VECTOR_QUAD:
-        x = q2 / ff[0]
-        f = 1.0 + ff[1] * x + 0.5 * ff[2] * x * x
-        return par[3] * f * f * lam * sl
+        return dgamma_vector_quad(q2, par)
     return 0.0
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def dgamma_dq2_array(kind, q2, par):
     """:func:`dgamma_dq2` over an array of q2 values."""
     out = np.empty(q2.shape[0])
