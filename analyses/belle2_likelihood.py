@@ -422,6 +422,8 @@ class FastLikelihood:
         self.npars = cfg.npars
         self.par_names = cfg.par_names
         self.bounds = [tuple(b) for b in cfg.suggested_bounds()]
+        self.lower = np.array([b[0] for b in self.bounds], dtype=float)
+        self.upper = np.array([b[1] for b in self.bounds], dtype=float)
         self.init = np.asarray(cfg.suggested_init(), dtype=float)
         self.fixed = np.asarray(cfg.suggested_fixed(), dtype=bool)
         self.poi_index = cfg.poi_index
@@ -771,8 +773,7 @@ class FastLikelihood:
                 idx[track] = nf
             else:
                 track = None
-        lo = np.array([self.bounds[i][0] for i in free])
-        hi = np.array([self.bounds[i][1] for i in free])
+        lo, hi = self.lower[free], self.upper[free]
         if np.any(x[free] <= lo) or np.any(x[free] >= hi):
             return None
         aux_ = self.aux if aux is None else aux

@@ -25,6 +25,36 @@ from pathlib import Path
 import numpy as np
 
 
+def peer(grid: dict, opts: dict, k: int) -> None:
+    """In this process, one mass and its first ``k`` couplings: every analysis recast at every
+    point (the peer: what the scan did before the grouping) against one recast per analysis and
+    mass with the likelihood reused (``run_group``), after one warm-up point (calibrations,
+    numba caches); prints both rates and the largest difference of -2 Delta ln L."""
+    from analyses.scanning import build_grid, run_group, run_point
+
+    pts = build_grid("combined", {"mphi": grid["mphi"][:1], "CS_sd": grid["CS_sd"][:k]}, seed=1, options=opts)
+    run_point("combined", pts[0])  # warm-up: per-process calibrations, numba caches
+    t0 = time.perf_counter()
+    single = [run_point("combined", p) for p in pts]
+    t_single = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    grouped = run_group("combined", pts[0], pts)
+    t_group = time.perf_counter() - t0
+    diff = max(abs(a["twice_dnll_point"] - b["twice_dnll_point"]) for a, b in zip(single, grouped))
+    print(
+        json.dumps(
+            {
+                "in_process_points": len(pts),
+                "point_by_point_points_per_second": round(len(pts) / t_single, 2),
+                "grouped_points_per_second": round(len(pts) / t_group, 2),
+                "max_abs_difference_twice_dnll": diff,
+                "loadavg_1min": round(os.getloadavg()[0], 2),
+            }
+        ),
+        flush=True,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--masses", type=int, default=40)
@@ -32,6 +62,9 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--na62-events", type=int, default=20000)
     ap.add_argument("--analyses", default="na62,koto")
+    ap.add_argument(
+        "--peer-points", type=int, default=10, help="couplings of one mass timed in process, point by point vs grouped"
+    )
     args = ap.parse_args()
 
     from analyses.scanning import run_scan
@@ -46,6 +79,8 @@ def main() -> None:
         "mc_seed": 1,
     }
     n = args.masses * args.couplings
+    if args.peer_points:
+        peer(grid, opts, args.peer_points)
     tables = {}
     for w in [int(x) for x in args.workers.split(",")]:
         with tempfile.TemporaryDirectory() as d:
