@@ -10,6 +10,13 @@ Reproducibility: point ``i`` gets the seed ``evtgen.parallel.index_seed(seed, i)
 point's result depends on the master seed and its index only, never on the number of
 workers or on the order tasks finish in. Rows are stored sorted by index.
 
+Grouped tasks: when the analysis module sets ``SCAN_GROUP = "couplings"`` (the ``combined``
+analysis), the points that differ only in their couplings (one channel, mass and options) run as
+one task, in index order, inside the module's ``scan_group()`` context, where the module may reuse
+one likelihood along the coupling axis. The group's first grid point is always evaluated first
+(also when it is already done, on resume), so a point's result does not depend on the number of
+workers, on the task order or on what was computed before (:func:`run_group`).
+
 Results file (``.csv`` or ``.parquet``): the whole table is rewritten to a temporary file
 and renamed over the output (``os.replace``), at most every ``flush_seconds`` and at the
 end (also on Ctrl-C). So the file on disk is always a complete, valid table — the same
