@@ -4,7 +4,7 @@
     python benchmarks/bench_vlq.py [-n N]
 
 All after a warm-up (numba compiled, integration done): the time of ``generate_with_stats`` for
-N parton-level events (N/10 for the non-resonant 2→3 group ``jphiphi``) at the seed's benchmark
+N parton-level events per group family at the seed's benchmark
 (m_Q = m_D = 3 TeV, y_q^{d,s} = y_d^{d,s} = 1, y₁ = 1, m_φ = 1 GeV; EFT with the matched C^{S,dd},
 C^{S,ss} of the same point), and, for the 2→3 |M|², the closed-form helicity amplitudes
 (:func:`evtgen.vlq.kernels.w_23`, production) against the former numerical Dirac traces
@@ -97,7 +97,7 @@ def main() -> None:
         ch = PP2VLQ()
         opt = {"groups": fam, "uv": UV}
         ch.generate_with_stats(200, mass=1.0, seed=1, options=opt)
-        m = n if fam != "jphiphi" else max(n // 10, 200)
+        m = n
         t = time.perf_counter()
         _, _, stats = ch.generate_with_stats(m, mass=1.0, seed=2, options=opt)
         tu = time.perf_counter() - t

@@ -21,6 +21,11 @@ def test_limit_plane_tiny(tmp_path):
     # sigma falls steeply with M (2 -> 3 TeV: x 20 in the full run); the limit on mu follows
     assert sig[0, 0] > 5 * sig[1, 0] and mu[0, 0] < mu[1, 0]
     assert math.isclose(sum(p["families_pb"][0][0].values()), sig[0, 0], rel_tol=1e-12)
+    # the figure needs a 2 x 2 grid for its contours: this plane extended by a synthetic y = 2 column
+    # (mu / 4, sigma x 4; only the plotting code is under test here)
+    p2 = dict(p, yukawas=[1.0, 2.0])
+    for k, f in (("mu95_obs", 0.25), ("mu95_exp", 0.25), ("sigma_pb", 4.0)):
+        p2[k] = [[row[0], row[0] * f] for row in p[k]]
     out = tmp_path / "plane.png"
-    plot_limit_plane(out, p)
+    plot_limit_plane(out, p2)
     assert out.stat().st_size > 10_000
