@@ -1,20 +1,20 @@
 """Micro-kernels that price the elementary costs of a decay event on this machine.
 
-The sampler's work per event is: random draws (SplitMix64 uniforms from ``evtgen.rng``),
-square roots and divisions (kinematics, the matrix element), a few other transcendental
-functions (log, exp, cbrt, cos), unpredictable branches (the accept-reject loops), and the
-memory writes of the event record (17-25 float64). Each micro-kernel below times one of
-these in a loop of independent operations (throughput, scalar code: the reductions are
-not reassociated, so LLVM does not vectorise them), and the memory kernels time a streaming
-write of float64 into an already touched buffer ("warm") and into a freshly allocated one
-("fresh": page faults and the kernel's zeroing of new pages included, which every new
-output array pays).
+The sampler (``evtgen.sampler.generate_kernel``) works on blocks of events: the first try of
+every random step, dGamma/dq2 and the kinematics are loops over events that LLVM turns into
+SIMD code, while the envelope look-up of each q2 try, the retries of rejected tries and the
+libm calls (log, exp, cos, cbrt) stay scalar. The micro-kernels below price each of these
+the way the sampler executes them: SIMD loops over arrays (a uniform at a fixed counter of
+an event stream, sqrt, division), scalar loops (log, exp, cos, cbrt, the alias look-up of a
+q2 candidate, a rejected try in the retry loop), and streaming float64 writes into an already
+touched buffer ("warm") and into a freshly allocated one ("fresh": page faults and the
+kernel's zeroing of new pages included, which every new output array pays).
 
-:func:`floor_ns` then prices a channel from its operation counts (``OP_COUNTS``, counted
-from ``evtgen.sampler.generate_kernel``; the expected number of uniforms per event follows
-from the acceptance of each accept-reject step, see ``expected_uniforms``). It is a lower
-bound on the time of a scalar implementation: it assumes perfect overlap of everything
-else (adds, multiplies, loads, branches that are predicted).
+:func:`floor_ns` prices a channel from its operation counts (``OP_COUNTS``, counted from
+``generate_kernel`` and ``evtgen.spectra``; uniforms and retries per event follow from the
+acceptance of each accept-reject step, see ``expected_uniforms``). It is a lower bound for
+this algorithm: everything else (adds, multiplies, loads, stores to the block's scratch)
+is assumed free and perfectly overlapped.
 
     python benchmarks/floor.py
 """
@@ -27,91 +27,106 @@ import time
 import numba as nb
 import numpy as np
 
-from evtgen import rng
+from evtgen import rng, sampler
 
 
-@nb.njit(cache=True)
-def _uniforms(key0, key1, n, k):
-    s = 0.0
-    for i in range(n):
-        st = rng.event_state(key0, key1, i)
-        s += np.float64(st >> np.uint64(11))
-        for _ in range(k):
-            u, st = rng.uniform(st)
-            s += u
-    return s
+@nb.njit(cache=True, error_model="numpy")
+def _states(key0, key1, out):
+    for i in range(out.shape[0]):
+        out[i] = rng.event_state(key0, key1, i)
 
 
-@nb.njit(cache=True)
-def _sqrt(x):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += np.sqrt(x[i])
-    return s
+@nb.njit(cache=True, error_model="numpy")
+def _uniforms(s0, out):
+    # 8 uniforms at fixed counters of each event's stream, SIMD across events
+    for i in range(s0.shape[0]):
+        s = s0[i]
+        out[i] = (
+            sampler.uniform_at(s, 1, 0)
+            + sampler.uniform_at(s, 1, 1)
+            + sampler.uniform_at(s, 2, 0)
+            + sampler.uniform_at(s, 2, 1)
+            + sampler.uniform_at(s, 3, 0)
+            + sampler.uniform_at(s, 3, 1)
+            + sampler.uniform_at(s, 6, 0)
+            + sampler.uniform_at(s, 6, 1)
+        )
 
 
-@nb.njit(cache=True)
-def _div(x):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += 1.0 / x[i]
-    return s
+@nb.njit(cache=True, error_model="numpy")
+def _copy(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = (x[i] + r) * 1.5
 
 
-@nb.njit(cache=True)
-def _log(x):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += np.log(x[i])
-    return s
+@nb.njit(cache=True, error_model="numpy")
+def _sqrt(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = np.sqrt(x[i] + r)
 
 
-@nb.njit(cache=True)
-def _exp(x):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += np.exp(-x[i])
-    return s
+@nb.njit(cache=True, error_model="numpy")
+def _div(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = 1.0 / (x[i] + r)
 
 
-@nb.njit(cache=True)
-def _cbrt(x):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += np.cbrt(x[i])
-    return s
+@nb.njit(cache=True, error_model="numpy")
+def _log(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = np.log(x[i] + r)
 
 
-@nb.njit(cache=True)
-def _cos(x):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += np.cos(x[i])
-    return s
+@nb.njit(cache=True, error_model="numpy")
+def _exp(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = np.exp(-(x[i] + r))
 
 
-@nb.njit(cache=True)
-def _add(x):
-    s = 0.0
-    for i in range(x.shape[0]):
-        s += x[i]
-    return s
+@nb.njit(cache=True, error_model="numpy")
+def _cbrt(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = np.cbrt(x[i] + r)
 
 
-@nb.njit(cache=True)
-def _reject(key0, n):
-    # the isotropic-direction loop of evtgen.kinematics (acceptance pi/4, the branch on
-    # each try is unpredictable): returns the number of tries
+@nb.njit(cache=True, error_model="numpy")
+def _cos(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = np.cos(x[i] + r)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _lookup(s0, edges, heights, prob, alias, out):
+    # the alias-table look-up of a q2 candidate (gathers: scalar on this target)
+    nbins = heights.shape[0]
+    for i in range(s0.shape[0]):
+        x = sampler.uniform_at(s0[i], 0, 0) * nbins
+        b = min(int(x), nbins - 1)
+        b = alias[b] if x - b >= prob[b] else b
+        out[i] = edges[b] + (edges[b + 1] - edges[b]) * sampler.uniform_at(s0[i], 0, 1) + heights[b]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _retry(s0, out):
+    # the retry loop of a rejected isotropic direction (unpredictable branch per event):
+    # returns the number of tries beyond the first
     tries = 0
-    for i in range(n):
-        st = rng.event_state(key0, key0, i)
+    for i in range(s0.shape[0]):
+        t = 1
         while True:
-            u1, st = rng.uniform(st)
-            u2, st = rng.uniform(st)
+            x1 = 2.0 * sampler.uniform_at(s0[i], 1, 2 * t) - 1.0
+            x2 = 2.0 * sampler.uniform_at(s0[i], 1, 2 * t + 1) - 1.0
             tries += 1
-            x1 = 2.0 * u1 - 1.0
-            x2 = 2.0 * u2 - 1.0
+            t += 1
             if x1 * x1 + x2 * x2 < 1.0:
+                out[i] = x1
                 break
     return tries
 
@@ -134,24 +149,30 @@ def _best(fn, repeat: int) -> float:
     return best
 
 
-def measure(repeat: int = 5, n: int = 4_000_000) -> dict[str, float]:
-    """Nanoseconds per operation (best of ``repeat``, one thread) of each elementary cost."""
+def measure(repeat: int = 5, n: int = 1 << 20) -> dict[str, float]:
+    """Nanoseconds per operation (best of ``repeat``, one thread) of each elementary cost.
+
+    The arrays (8 MB at the default n) exceed L2, as the sampler's output does; the memory
+    kernels use 16 n float64."""
     x = np.random.default_rng(1).uniform(0.5, 2.0, n)
+    o = np.empty(n)
+    xs, os_, reps = x[:2048].copy(), np.empty(2048), n // 2048  # arithmetic: operands in L1
     key = rng.derive_key(1)
+    s0 = np.empty(n, dtype=np.uint64)
     out: dict[str, float] = {}
-    t_base = _best(lambda: _add(x), repeat) / n
-    ne = n // 16
-    t_state = _best(lambda: _uniforms(key[0], key[1], ne, 0), repeat) / ne
-    t_u16 = _best(lambda: _uniforms(key[0], key[1], ne, 16), repeat) / ne
-    out["event_state"] = t_state
-    out["uniform"] = (t_u16 - t_state) / 16
+    out["event_state"] = _best(lambda: _states(key[0], key[1], s0), repeat) / n
+    t_copy = _best(lambda: _copy(xs, os_, reps), repeat) / n  # load + add + store of each micro-kernel
+    out["uniform"] = _best(lambda: _uniforms(s0, o), repeat) / n / 8
     for name, fn in (("sqrt", _sqrt), ("div", _div), ("log", _log), ("exp", _exp), ("cbrt", _cbrt), ("cos", _cos)):
-        out[name] = max(_best(lambda fn=fn: fn(x), repeat) / n - t_base, 0.0)
-    # unpredictable branch: time of the rejection loop minus its uniforms
-    tries = _reject(key[0], ne)
-    t_rej = _best(lambda: _reject(key[0], ne), repeat)
-    out["rejection"] = max((t_rej - ne * t_state - 2 * tries * out["uniform"]) / max(tries - ne, 1), 0.0)
-    nw = 4 * n  # 128 MB at the default n: above every allocator's reuse threshold, like an event array
+        out[name] = max(_best(lambda fn=fn: fn(xs, os_, reps), repeat) / n - t_copy, 0.0)
+    edges = np.linspace(4.0, 22.0, 513)
+    heights = np.ones(512)
+    prob, alias = np.full(512, 0.7), np.arange(512, dtype=np.int64)[::-1].copy()
+    out["q2_lookup"] = _best(lambda: _lookup(s0, edges, heights, prob, alias, o), repeat) / n  # 2 scalar uniforms in it
+    tries = _retry(s0, o)
+    t_retry = _best(lambda: _retry(s0, o), repeat)
+    out["rejection"] = t_retry / tries  # one retry: its two uniforms (scalar), the test, the branch
+    nw = 16 * n  # 128 MB at the default n: above every allocator's reuse threshold, like an event array
     buf = np.empty(nw)
     out["write_warm_per_byte"] = _best(lambda: _write(buf), repeat) / (8 * nw)
     buf = None  # release before the fresh-memory timing
@@ -189,17 +210,29 @@ def expected_uniforms(channel: str, q2_efficiency: float) -> float:
     return n
 
 
-#: per-event counts of sqrt, div and other transcendentals outside the q2 loop, and per q2 try
-#: (counted from generate_kernel and spectra.dgamma_dq2; Belle II lab frame for B, NA62 for K)
+#: per-event counts outside the q2 loop (sqrt, div, log, exp, cos, cbrt) and per q2 try (sqrt, div,
+#: exp), counted from generate_kernel and evtgen.spectra (Belle II lab frame for B, NA62 for K)
 OP_COUNTS = {
     # name: (sqrt, div, log, exp, cos, cbrt, sqrt per q2 try, div per q2 try, exp per q2 try)
-    "b2kphiphi": (13, 20, 0, 0, 0, 0, 3, 3, 0),
-    "b2kstarphiphi": (17, 27, 0, 0, 0, 1, 3, 3, 0),
-    "k2piphiphi": (12, 19, 2, 1, 1, 0, 2, 4, 1),
-    "b2kx": (9, 14, 0, 0, 0, 0, 0, 0, 0),
-    "k2pix": (8, 13, 2, 1, 1, 0, 0, 0, 0),
-    "b2knunu": (13, 20, 0, 0, 0, 0, 2, 2, 0),
-    "k2pinunu": (12, 19, 2, 1, 1, 0, 1, 2, 0),
+    "b2kphiphi": (6, 3, 0, 0, 0, 0, 3, 3, 0),
+    "b2kstarphiphi": (9, 6, 0, 0, 0, 1, 3, 3, 0),
+    "k2piphiphi": (7, 3, 2, 1, 1, 0, 2, 3, 1),
+    "b2kx": (3, 2, 0, 0, 0, 0, 0, 0, 0),
+    "k2pix": (4, 2, 2, 1, 1, 0, 0, 0, 0),
+    "b2knunu": (7, 5, 0, 0, 0, 0, 2, 2, 0),
+    "k2pinunu": (8, 5, 2, 1, 1, 0, 1, 1, 0),
+}
+
+#: expected retries (rejected tries) per event outside q2: isotropic and circle 4/pi - 1, sin^2 1/2
+_ISO_R = 4 / math.pi - 1
+RETRIES = {
+    "b2kphiphi": 3 * _ISO_R + 0.5,
+    "b2kstarphiphi": 4 * _ISO_R + 0.5,
+    "k2piphiphi": 2 * _ISO_R,
+    "b2kx": 2 * _ISO_R + 0.5,
+    "k2pix": _ISO_R,
+    "b2knunu": 3 * _ISO_R + 1.0,
+    "k2pinunu": 2 * _ISO_R + 0.5,
 }
 
 #: float64 written per event (four-momenta, q2, vertex for kaons in the lab)
@@ -226,6 +259,7 @@ def floor_ns(channel: str, cost: dict[str, float], q2_efficiency: float, fresh_m
         + (ex + eq * tries) * cost["exp"]
         + cs * cost["cos"]
         + cb * cost["cbrt"],
+        "scalar": tries * cost["q2_lookup"] + (RETRIES[channel] + max(tries - 1.0, 0.0)) * cost["rejection"],
         "memory": 8 * WORDS[channel] * cost["write_fresh_per_byte" if fresh_memory else "write_warm_per_byte"],
     }
     parts["total"] = sum(parts.values())

@@ -108,7 +108,7 @@ _GAMMA = np.uint64(0x9E3779B97F4A7C15)  # the SplitMix64 increment of evtgen.rng
 
 
 @nb.njit(cache=True, inline="always")
-def _u(s0, step, k):
+def uniform_at(s0, step, k):
     """Uniform number ``k`` of step ``step`` of the event whose stream starts at ``s0``."""
     c = (np.uint64(step) << np.uint64(32)) + np.uint64(k)
     u, _ = rng.uniform(s0 + c * _GAMMA)
@@ -152,17 +152,17 @@ def _dgamma_any(kind, q2, par):
 def _q2_candidate(s0, t, edges, heights, prob, alias):
     """(q2, envelope height) of try ``t`` of the q2 accept-reject (table look-ups: scalar)."""
     nbins = heights.shape[0]
-    x = _u(s0, STEP_Q2, 3 * t) * nbins
+    x = uniform_at(s0, STEP_Q2, 3 * t) * nbins
     b = min(int(x), nbins - 1)
     b = alias[b] if x - b >= prob[b] else b  # the fractional part is a fresh uniform for the alias test
-    return edges[b] + (edges[b + 1] - edges[b]) * _u(s0, STEP_Q2, 3 * t + 1), heights[b]
+    return edges[b] + (edges[b + 1] - edges[b]) * uniform_at(s0, STEP_Q2, 3 * t + 1), heights[b]
 
 
 @nb.njit(cache=True, inline="always")
 def _q2_test(s0, t, f, h):
     """(accepted, above the envelope) of try ``t`` with dGamma/dq2 = f under height h."""
     above = f > h
-    return above or _u(s0, STEP_Q2, 3 * t + 2) * h < f, above
+    return above or uniform_at(s0, STEP_Q2, 3 * t + 2) * h < f, above
 
 
 @nb.njit(cache=True, inline="always")
@@ -174,15 +174,15 @@ def _q2_first(s0, kind, par, edges, heights, prob, alias, q2_out, h_out, ok_out,
     for i in range(s0.shape[0]):
         f = _dgamma(kind, q2_out[i], par)
         h = h_out[i]
-        ok_out[i] = (f > h) | (_u(s0[i], STEP_Q2, 2) * h < f)
+        ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 2) * h < f)
         above_out[i] = f > h
 
 
 @nb.njit(cache=True, inline="always")
 def _isotropic_try(s0, step, t):
     """Marsaglia (1972) unit vector, try ``t``: (nx, ny, nz, accepted); no trigonometry."""
-    x1 = 2.0 * _u(s0, step, 2 * t) - 1.0
-    x2 = 2.0 * _u(s0, step, 2 * t + 1) - 1.0
+    x1 = 2.0 * uniform_at(s0, step, 2 * t) - 1.0
+    x2 = 2.0 * uniform_at(s0, step, 2 * t + 1) - 1.0
     s = x1 * x1 + x2 * x2
     r = 2.0 * np.sqrt(1.0 - s if s < 1.0 else 0.0)
     return x1 * r, x2 * r, 1.0 - 2.0 * s, s < 1.0
@@ -191,8 +191,8 @@ def _isotropic_try(s0, step, t):
 @nb.njit(cache=True, inline="always")
 def _circle_try(s0, step, t):
     """(cos phi, sin phi, accepted), phi uniform: a point in the unit disk and the double angle."""
-    x = 2.0 * _u(s0, step, 2 * t) - 1.0
-    y = 2.0 * _u(s0, step, 2 * t + 1) - 1.0
+    x = 2.0 * uniform_at(s0, step, 2 * t) - 1.0
+    y = 2.0 * uniform_at(s0, step, 2 * t + 1) - 1.0
     r2 = x * x + y * y
     inv = 1.0 / r2
     return (x * x - y * y) * inv, 2.0 * x * y * inv, (r2 > 0.0) & (r2 < 1.0)
@@ -201,8 +201,8 @@ def _circle_try(s0, step, t):
 @nb.njit(cache=True, inline="always")
 def _sin2_try(s0, step, t):
     """(cos theta, accepted) for a sin^2 theta distribution (acceptance 2/3)."""
-    c = 2.0 * _u(s0, step, 2 * t) - 1.0
-    return c, _u(s0, step, 2 * t + 1) < 1.0 - c * c
+    c = 2.0 * uniform_at(s0, step, 2 * t) - 1.0
+    return c, uniform_at(s0, step, 2 * t + 1) < 1.0 - c * c
 
 
 # scratch rows of a block
@@ -328,13 +328,13 @@ def generate_kernel(
                 retry[i] |= (0 if ok1 else _R_FPOL) | (0 if ok2 else _R_FAZ)
         elif frame == NA62:
             for i in range(m):
-                u1 = _u(s0[i], STEP_FRAME_POLAR, 0)
-                u2 = _u(s0[i], STEP_FRAME_POLAR, 1)
+                u1 = uniform_at(s0[i], STEP_FRAME_POLAR, 0)
+                u2 = uniform_at(s0[i], STEP_FRAME_POLAR, 1)
                 sc[_C0, i] = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
-                sc[_C1, i] = _u(s0[i], STEP_FRAME_AZIMUTH, 0)
+                sc[_C1, i] = uniform_at(s0[i], STEP_FRAME_AZIMUTH, 0)
         if topology == KSTAR_PAIR:
             for i in range(m):
-                sc[_H0, i] = cos_from_cos2(_u(s0[i], STEP_KSTAR_POLAR, 0))
+                sc[_H0, i] = cos_from_cos2(uniform_at(s0[i], STEP_KSTAR_POLAR, 0))
             for i in range(m):
                 cp, sp, ok = _circle_try(s0[i], STEP_KSTAR_AZIMUTH, 0)
                 sc[_H1, i], sc[_H2, i] = cp, sp
