@@ -149,7 +149,7 @@ def figure_na62(path: str | os.PathLike, *, quick: bool = False) -> Path:
     ax.set_ylim(1e-12, 1e-8)
     ax.set_xlabel(r"$m_\phi$ [GeV]")
     ax.set_ylabel(r"$|C_{d\phi}^{S,sd}|$ [GeV$^{-1}$] (½ convention)")
-    ax.legend(fontsize=12, loc="upper left")
+    ax.legend(fontsize=11, loc="lower right", framealpha=0.9)
     caption = (
         f"{CONVENTION}. NA62 K$^{{+}}$→π$^{{+}}$νν̄ 2016-22 (arXiv:2412.12015), KOTO K_L→π$^{{0}}$νν̄ 2021 (arXiv:2411.11237). "
         "Cf. He, Ma, Tandean, Valencia Fig. 1. " + "; ".join(notes) + (" [quick: low statistics]" if quick else "")
