@@ -146,7 +146,7 @@ def figure_na62(path: str | os.PathLike, *, quick: bool = False) -> Path:
         notes.append("relic-density mass range not shown (analyses 'relic'/'cmb' not registered)")
     ax.set_yscale("log")
     ax.set_xlim(0, 0.18)
-    ax.set_ylim(1e-12, 1e-8)
+    ax.set_ylim(1e-13, 1e-8)
     ax.set_xlabel(r"$m_\phi$ [GeV]")
     ax.set_ylabel(r"$|C_{d\phi}^{S,sd}|$ [GeV$^{-1}$] (½ convention)")
     ax.legend(fontsize=11, loc="lower right", framealpha=0.9)
