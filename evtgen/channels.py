@@ -124,7 +124,7 @@ ROWS: dict[str, ChannelRow] = {
                    experiment="lhc", formats=(".root", ".parquet", ".lhe"), needs_coupling=True),
         ChannelRow("pp2vlq", "pp -> jets + phi phi at 13 TeV, LO, t-channel vector-like-quark UV model (Q phi, QQ, jphiphi)",
                    "evtgen.vlq.channel:PP2VLQ", "mphi", {},
-                   LHC_OPTIONS + ("mQ", "mD", "yq_d", "yq_s", "yd_d", "yd_s", "y1", "y2", "groups", "window",
+                   LHC_OPTIONS + ("uv", "mQ", "mD", "yq_d", "yq_s", "yd_d", "yd_s", "y1", "y2", "groups", "window",
                                   "vegas_points", "widths_in_propagators"),
                    experiment="lhc", formats=(".root", ".parquet")),
     )

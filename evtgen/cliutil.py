@@ -116,11 +116,19 @@ def point_from_args(args: argparse.Namespace, *, channel: str | None = None, see
     for k, v in masses.items():
         if v is None:
             masses[k] = base.get(k)
+    opts = generator_options(args)
+    if base.get("uv") and channel is not None:
+        from .channels import row
+
+        r = row(channel)
+        if "uv" in r.options:  # generated from the UV point itself (pp2vlq), not from its matched EFT
+            opts["uv"] = dict(base["uv"]["parameters"])
+            cpl = {k: v for k, v in cpl.items() if k in r.couplings}
     return model_point(
         **masses,
         couplings=cpl,
         channel=channel,
         seed=seed,
-        options=generator_options(args),
+        options=opts,
         uv=base.get("uv"),
     )
