@@ -166,11 +166,19 @@ def _q2_test(s0, t, f, h):
 
 
 @nb.njit(cache=True, inline="always")
-def _q2_first(s0, kind, par, edges, heights, prob, alias, q2_out, h_out, ok_out, above_out):
-    """First q2 try of a block of events: the look-ups (scalar), then dGamma/dq2 and the test
-    (SIMD; ``kind`` a constant at the call site)."""
+def _q2_first(s0, kind, par, edges, heights, prob, alias, q2_out, h_out, ok_out, above_out, u_a, u_b):
+    """First q2 try of a block of events: its two uniforms (SIMD, into u_a, u_b), the table
+    look-ups (scalar), then dGamma/dq2 and the test (SIMD; ``kind`` a constant at the call site)."""
+    nbins = heights.shape[0]
     for i in range(s0.shape[0]):
-        q2_out[i], h_out[i] = _q2_candidate(s0[i], 0, edges, heights, prob, alias)
+        u_a[i] = uniform_at(s0[i], STEP_Q2, 0) * nbins
+        u_b[i] = uniform_at(s0[i], STEP_Q2, 1)
+    for i in range(s0.shape[0]):
+        x = u_a[i]
+        b = min(int(x), nbins - 1)
+        b = alias[b] if x - b >= prob[b] else b  # as in _q2_candidate
+        q2_out[i] = edges[b] + (edges[b + 1] - edges[b]) * u_b[i]
+        h_out[i] = heights[b]
     for i in range(s0.shape[0]):
         f = _dgamma(kind, q2_out[i], par)
         h = h_out[i]
@@ -288,23 +296,83 @@ def generate_kernel(
             # one loop per spectrum kind, so that each loop's kind is a constant (vectorises)
             if kind == SCALAR_BSZ:
                 _q2_first(
-                    s0, SCALAR_BSZ, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                    s0,
+                    SCALAR_BSZ,
+                    par,
+                    edges,
+                    heights,
+                    prob,
+                    alias,
+                    sc[_Q2],
+                    sc[_H0],
+                    qok,
+                    violations[lo : lo + m],
+                    sc[_C0],
+                    sc[_C1],
                 )
             elif kind == SCALAR_KPI:
                 _q2_first(
-                    s0, SCALAR_KPI, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                    s0,
+                    SCALAR_KPI,
+                    par,
+                    edges,
+                    heights,
+                    prob,
+                    alias,
+                    sc[_Q2],
+                    sc[_H0],
+                    qok,
+                    violations[lo : lo + m],
+                    sc[_C0],
+                    sc[_C1],
                 )
             elif kind == PSEUDO_BSZ:
                 _q2_first(
-                    s0, PSEUDO_BSZ, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                    s0,
+                    PSEUDO_BSZ,
+                    par,
+                    edges,
+                    heights,
+                    prob,
+                    alias,
+                    sc[_Q2],
+                    sc[_H0],
+                    qok,
+                    violations[lo : lo + m],
+                    sc[_C0],
+                    sc[_C1],
                 )
             elif kind == VECTOR_BSZ:
                 _q2_first(
-                    s0, VECTOR_BSZ, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                    s0,
+                    VECTOR_BSZ,
+                    par,
+                    edges,
+                    heights,
+                    prob,
+                    alias,
+                    sc[_Q2],
+                    sc[_H0],
+                    qok,
+                    violations[lo : lo + m],
+                    sc[_C0],
+                    sc[_C1],
                 )
             else:
                 _q2_first(
-                    s0, VECTOR_QUAD, par, edges, heights, prob, alias, sc[_Q2], sc[_H0], qok, violations[lo : lo + m]
+                    s0,
+                    VECTOR_QUAD,
+                    par,
+                    edges,
+                    heights,
+                    prob,
+                    alias,
+                    sc[_Q2],
+                    sc[_H0],
+                    qok,
+                    violations[lo : lo + m],
+                    sc[_C0],
+                    sc[_C1],
                 )
             for i in range(m):
                 t = 1
