@@ -6,6 +6,15 @@ counted and reported, so a too-tight envelope cannot pass silently). The decay a
 follow the physics README: isotropic phi phi (S-wave), sin^2 for nu nubar (P-wave),
 cos^2 for the K* helicity angle (longitudinal K*). Each event has its own counter-based
 random stream (``evtgen.rng``), so events do not depend on chunking or thread count.
+
+Speed (issue 14): every random number sits at a fixed counter of its event's stream (see
+"stream layout" below), so the kernel runs each step over a block of events: the first try
+of every accept-reject step, dGamma/dq2 (``evtgen.spectra``, branch-free per kind) and the
+kinematics are loops that LLVM vectorises (AVX-512/AVX2 across events); only the envelope
+look-up (gathers are not emitted on this target), the libm calls and the retries of rejected
+tries are scalar. The kinematics uses boosts by four-momenta (``boost_from_rest``), energies
+from q2 instead of square roots, and momentum conservation for the last daughter of each
+decay. This layout (2026-12) changed every event relative to the earlier sequential stream.
 """
 
 from __future__ import annotations
