@@ -47,14 +47,28 @@ def particles_in(cols) -> tuple[str, ...]:
     return tuple(out)
 
 
-def to_columns(events: ak.Array) -> dict[str, np.ndarray]:
-    """Flat numpy columns (``K_px``, ..., ``q2_true``) from an event record array."""
+def to_columns(events: ak.Array) -> dict[str, np.ndarray | ak.Array]:
+    """Flat numpy columns (``K_px``, ..., ``q2_true``) from an event record array; jagged fields
+    (a variable number of jets) become jagged awkward columns (``jets_px``: ``var * float64``)."""
     cols: dict[str, np.ndarray] = {}
     for f in events.fields:
         sub = events[f]
         if sub.fields:
             for c in sub.fields:
-                cols[f"{f}_{c}"] = ak.to_numpy(sub[c])
+                cols[f"{f}_{c}"] = flat_or_jagged(sub[c])
         else:
-            cols[f] = ak.to_numpy(sub)
+            cols[f] = flat_or_jagged(sub)
     return cols
+
+
+def flat_or_jagged(column: ak.Array) -> np.ndarray | ak.Array:
+    """A numpy array for a flat column; a jagged one (``var * float64``: jets) stays awkward.
+    Parquet readers give every column an option type (``?float64``): one without missing values
+    loses it here (a column with missing values is kept as it is, never filled)."""
+    if column.ndim == 1:
+        if "?" in str(column.type) and not ak.any(ak.is_none(column)):
+            column = ak.drop_none(column)
+        return ak.to_numpy(column)
+    if not ak.any(ak.is_none(column, axis=0)) and not ak.any(ak.is_none(column, axis=1)):
+        column = ak.drop_none(column)
+    return ak.without_parameters(column)

@@ -19,7 +19,7 @@ import awkward as ak
 import numpy as np
 
 from .errors import PhiphiError
-from .events import to_awkward, to_columns
+from .events import flat_or_jagged, to_awkward, to_columns
 from .files import (  # noqa: F401  (re-exported: evtgen.io is where users look)
     FORMATS,
     atomic_path,
@@ -104,7 +104,8 @@ def _write_root(tmp: Path, chunks, metadata) -> None:
         for chunk in chunks:
             cols = _as_columns(chunk)
             if tree is None:
-                tree = f.mktree(TREE_NAME, {k: v.dtype for k, v in cols.items()}, title="phiphi events")
+                types = {k: v.type.content if isinstance(v, ak.Array) else v.dtype for k, v in cols.items()}
+                tree = f.mktree(TREE_NAME, types, title="phiphi events")
             tree.extend(cols)
         if tree is None:
             raise PhiphiError("no events to write")
@@ -122,7 +123,12 @@ def _write_parquet(tmp: Path, chunks, metadata) -> None:
     try:
         for chunk in chunks:
             cols = _as_columns(chunk)
-            table = pa.table({k: pa.array(v) for k, v in cols.items()})
+            table = pa.table(
+                {
+                    k: ak.to_arrow(v, extensionarray=False) if isinstance(v, ak.Array) else pa.array(v)
+                    for k, v in cols.items()
+                }
+            )
             if writer is None:
                 schema = table.schema.with_metadata({METADATA_KEY: metadata_json(metadata)})
                 writer = pq.ParquetWriter(tmp, schema, compression="zstd")
@@ -206,10 +212,10 @@ def read_events(path: str | os.PathLike) -> ak.Array:
     with _reading(path):
         if fmt == "root":
             with _tree(p) as tree:
-                cols = tree.arrays(library="np")
+                arr = tree.arrays(library="ak")
         else:
             arr = ak.from_parquet(p)
-            cols = {k: ak.to_numpy(arr[k]) for k in arr.fields}
+        cols = {k: flat_or_jagged(arr[k]) for k in arr.fields if not _is_counter(k, arr.fields)}
     return to_awkward(cols)
 
 
@@ -217,13 +223,13 @@ def iter_events(path: str | os.PathLike, step: int) -> Iterator[ak.Array]:
     """The events of a .root or .parquet file in consecutive blocks of exactly ``step`` events
     (the last may be shorter), whatever the file's own row groups or baskets: memory is bounded
     by ``step``. Flat phiphi files come as Momentum4D records (as :func:`read_events`); files with
-    jagged fields (showered ``jets``) as they are stored."""
+    nested records (showered ``jets``) as they are stored."""
     p, fmt = _event_file(path)
     with _reading(path):
         if fmt == "root":
             with _tree(p) as tree:
-                for cols in tree.iterate(step_size=step, library="np"):
-                    yield to_awkward(cols)
+                for arr in tree.iterate(step_size=step, library="ak"):
+                    yield _as_records(arr)
             return
         import pyarrow.parquet as pq
 
@@ -241,8 +247,14 @@ def iter_events(path: str | os.PathLike, step: int) -> Iterator[ak.Array]:
             yield _as_records(ak.concatenate(buffer) if len(buffer) > 1 else buffer[0])
 
 
+def _is_counter(name: str, fields: list[str]) -> bool:
+    """uproot's counter branch of a jagged column (``njets_px`` beside ``jets_px``)."""
+    return name.startswith("n") and name[1:] in fields
+
+
 def _as_records(block: ak.Array) -> ak.Array:
-    """Flat columns -> Momentum4D records (as read_events); jagged files unchanged."""
-    if any(ak.fields(block[f]) or block[f].ndim > 1 for f in block.fields):
+    """Flat or jagged columns -> Momentum4D records (as read_events); files of nested records
+    (showered ``jets``) unchanged."""
+    if any(ak.fields(block[f]) for f in block.fields):
         return block
-    return to_awkward({k: ak.to_numpy(block[k]) for k in block.fields})
+    return to_awkward({k: flat_or_jagged(block[k]) for k in block.fields if not _is_counter(k, block.fields)})
