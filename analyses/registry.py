@@ -132,8 +132,17 @@ class AnalysisInfo:
             raise PhiphiError(f"analysis {self.name!r} is not available: {exc}") from None
 
 
-@functools.lru_cache(maxsize=64)
 def _load_yaml(path: str) -> dict[str, Any]:
+    """The parsed YAML file ``path``, read again when the file changes (mtime, size)."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise PhiphiError(f"cannot read analysis data file {path}: {exc}") from None
+    return _load_yaml_version(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_yaml_version(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     try:
         with open(path) as fh:
             data = yaml.safe_load(fh)
@@ -142,6 +151,13 @@ def _load_yaml(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PhiphiError(f"analysis data file {path} is not a YAML mapping")
     return data
+
+
+@functools.lru_cache(maxsize=256)
+def _info_cached(path: str, mtime_ns: int, size: int) -> AnalysisInfo | None:
+    """The header of one data file, parsed once per version of the file (its mtime and size are
+    part of the key: an edited file is read again). AnalysisInfo is frozen, so sharing is safe."""
+    return _info_from(Path(path))
 
 
 def _info_from(path: Path) -> AnalysisInfo | None:
@@ -188,7 +204,8 @@ def analyses() -> dict[str, AnalysisInfo]:
         if not d.is_dir():
             continue
         for path in sorted(d.glob("*.yaml")):
-            info = _info_from(path)
+            stat = path.stat()
+            info = _info_cached(str(path), stat.st_mtime_ns, stat.st_size)
             if info is not None and info.name not in out:
                 out[info.name] = info
     return out
