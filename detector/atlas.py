@@ -209,7 +209,9 @@ def _event(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt,
     met_phi = np.arctan2(my, mx)
     min_dphi = np.inf
     for m in range(ng):
-        d = abs((gphi[m] - met_phi + np.pi) % (2.0 * np.pi) - np.pi)
+        d = abs(gphi[m] - met_phi)  # both in [-pi, pi]: wrap once
+        if d > np.pi:
+            d = 2.0 * np.pi - d
         min_dphi = min(min_dphi, d)
     cut = par[_DPHI_LOW] if met <= par[_LOW_MET] else par[_DPHI]
     lead_ok = ng > 0 and gpt[0] > par[_LEAD_PT] and abs(geta[0]) < par[_LEAD_ETA]
