@@ -26,8 +26,10 @@ import numpy as np
 import yaml
 
 from detector import fastrandom
-from evtgen import rng
+from evtgen import jit_notice, rng
 from evtgen.errors import PhiphiError
+
+jit_notice.announce(__file__, "the ATLAS emulation")
 
 CARD_SOURCE = "detector/data/atlas_card.yaml (arXiv:2102.10874; Delphes ATLAS card; arXiv:1802.08168)"
 NJ = 4
