@@ -109,7 +109,8 @@ def _lookup(s0, edges, heights, prob, alias, out):
     for i in range(s0.shape[0]):
         x = sampler.uniform_at(s0[i], 0, 0) * nbins
         b = min(int(x), nbins - 1)
-        b = alias[b] if x - b >= prob[b] else b
+        ab = alias[b]
+        b = ab if x - b >= prob[b] else b
         out[i] = edges[b] + (edges[b + 1] - edges[b]) * sampler.uniform_at(s0[i], 0, 1) + heights[b]
 
 

@@ -185,7 +185,8 @@ def _q2_first(s0, kind, par, edges, heights, prob, alias, q2_out, h_out, ok_out,
     for i in range(s0.shape[0]):
         x = u_a[i]
         b = min(int(x), nbins - 1)
-        b = alias[b] if x - b >= prob[b] else b  # as in _q2_candidate
+        ab = alias[b]  # loaded unconditionally: a select (cmov), not an unpredictable branch
+        b = ab if x - b >= prob[b] else b  # as in _q2_candidate
         q2_out[i] = edges[b] + (edges[b + 1] - edges[b]) * u_b[i]
         h_out[i] = heights[b]
     for i in range(s0.shape[0]):
