@@ -157,17 +157,22 @@ def test_engine_em_limit_matches_pyhf_shapesys():
 def test_regression_published_checks_before_the_refactor():
     """Pinned before the refactor (pyhf shapesys engine, seed 1, 20000 events): m_phi = 10 GeV,
     CG = 1e-6: UL 5.837e-8, expected 4.611e-8, best IM region IM9 with 7.156e-8, truncated at
-    3 TeV 7.749e-8 GeV^-2. The engine (Gaussian background constraints) must agree within 1%."""
+    3 TeV 7.749e-8 GeV^-2. The events are the same; the detector smearing stream changed since
+    (per-event ziggurat streams, 2026-12-01), so the pins hold within the smearing's own MC spread:
+    the old code with detector seeds 2-4 on these events gave UL 7.53-7.79e-8 (+-1.7%), hence 3%.
+    The expected limit barely depends on the smearing (4.615e-8 now: 1%). The best IM region is the
+    one with the best expected limit; IM8 and IM9 are within a few % of each other, so the stream
+    picks either and its observed limit moves with the region (IM8 7.60e-8): 10%."""
     from evtgen.model import model_point
 
     r = A.recast(
         model_point(mphi=10.0, couplings={"CG": 1e-6}, seed=1).for_channel("pp2jphiphi"), data={}, cutoff=3000.0
     )
-    assert r.upper_limit_95 == pytest.approx(7.749e-8, rel=0.01)
-    assert r.extras["upper_limit_untruncated"] == pytest.approx(5.837e-8, rel=0.01)
-    assert r.extras["upper_limit_untruncated_expected"] == pytest.approx(4.611e-8, rel=0.01)
-    assert r.extras["upper_limit_im"] == pytest.approx(7.156e-8, rel=1e-3)  # same events, same published table
-    assert r.extras["best_region"] == "IM9"
+    assert r.upper_limit_95 == pytest.approx(7.749e-8, rel=0.03, abs=0)
+    assert r.extras["upper_limit_untruncated"] == pytest.approx(5.837e-8, rel=0.03, abs=0)
+    assert r.extras["upper_limit_untruncated_expected"] == pytest.approx(4.611e-8, rel=0.01, abs=0)
+    assert r.extras["upper_limit_im"] == pytest.approx(7.156e-8, rel=0.10, abs=0)
+    assert r.extras["best_region"] in ("IM8", "IM9")
 
 
 def _recast(**kw):
