@@ -75,6 +75,20 @@ def _col(curve, attr: str, idx: int | None = None) -> tuple[np.ndarray, np.ndarr
     return np.asarray(xs), np.asarray(ys)
 
 
+def _band(curve, attr: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(m, lo, hi)`` of the interval ``attr`` at the masses where it has a finite upper edge;
+    ``lo`` = 0 where the interval reaches zero coupling (kept, not dropped or interpolated)."""
+    xs, los, his = [], [], []
+    for m, r in curve:
+        iv = getattr(r, attr)
+        if iv is None or not r.sensitivity or iv[1] is None or not math.isfinite(iv[1]) or iv[1] <= 0:
+            continue
+        xs.append(m)
+        los.append(max(float(iv[0] or 0.0), 0.0))
+        his.append(float(iv[1]))
+    return np.asarray(xs), np.asarray(los), np.asarray(his)
+
+
 def _finish(ax, fig, path, title: str, caption: str):
     ax.set_title(title, fontsize=15)
     fig.text(0.01, -0.02, caption, fontsize=9, va="top", wrap=True)
@@ -111,8 +125,7 @@ def figure_na62(path: str | os.PathLike, *, quick: bool = False) -> Path:
     na62 = _mass_curve("na62", masses, {"CS_sd": 1e-11}, na62_opts)
     x, ul = _col(na62, "upper_limit_95")
     ax.fill_between(x, ul, 1e-6, color="green", alpha=0.3, label="NA62 2016-22 excluded (95% CL, CLs)")
-    x_lo, lo = _col(na62, "interval_68", 0)
-    x_hi, hi = _col(na62, "interval_68", 1)
+    x_hi, lo, hi = _band(na62, "interval_68")
     if len(x_hi):
         ax.plot(
             x_hi,
@@ -121,8 +134,7 @@ def figure_na62(path: str | os.PathLike, *, quick: bool = False) -> Path:
             lw=2,
             label="K$^{+}$→π$^{+}$φφ fills the NA62 excess: 68% CL interval (dashed: lower edge)",
         )
-        lo_full = np.interp(x_hi, x_lo, lo) if len(x_lo) else np.full_like(hi, np.nan)
-        ax.plot(x_hi, lo_full, color="green", lw=2, ls="--")
+        ax.plot(x_hi, np.where(lo > 0, lo, np.nan), color="green", lw=2, ls="--")
     if "koto" in registry.analyses():
         koto = _mass_curve("koto", masses, {"CS_sd": 1e-11})
         xk, ulk = _col(koto, "upper_limit_95")
@@ -166,15 +178,16 @@ def figure_belle2(path: str | os.PathLike, *, quick: bool = False) -> Path:
     masses = np.linspace(0.05, 2.3, 3 if quick else 24)
     curve = _mass_curve("belle2", masses, {"CS_sb": 5e-8})
     fig, ax = plt.subplots(figsize=(10, 7.5))
+    floor = 1e-8  # the axis bottom: an interval reaching zero coupling is filled down to it
     for cl, attr, color in (("95", "interval_95", "gold"), ("68", "interval_68", "limegreen")):
-        x1, lo = _col(curve, attr, 0)
-        x2, hi = _col(curve, attr, 1)
+        x2, lo, hi = _band(curve, attr)
         if len(x2):
-            lo_full = np.interp(x2, x1, lo) if len(x1) else np.zeros_like(hi)
-            ax.fill_between(x2, lo_full, hi, color=color, alpha=0.7, label=f"{cl}% CL interval (profile likelihood)")
+            ax.fill_between(x2, np.maximum(lo, floor), hi, color=color, alpha=0.7,
+                            label=f"{cl}% CL interval (profile likelihood; to the axis: reaches C = 0)")  # fmt: skip
     x, ul = _col(curve, "upper_limit_95")
     ax.plot(x, ul, color="k", ls=":", label="95% CL upper limit (CLs)")
     ax.set_yscale("log")
+    ax.set_ylim(floor, None)
     ax.set_xlabel(r"$m_\phi$ [GeV]")
     ax.set_ylabel(r"$|C_{d\phi}^{S,sb}|$ [GeV$^{-1}$] (½ convention)")
     ax.legend(fontsize=12)
