@@ -39,7 +39,7 @@ from .spectra import (
     dgamma_vector_quad,
 )
 
-jit_notice.announce(__file__, "the decay samplers (one to two minutes on 2 cores)")
+jit_notice.announce(__file__, "the decay samplers, one to two minutes on 2 cores")
 
 # topologies
 TWO_BODY = 0  # P -> a X
