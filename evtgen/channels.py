@@ -126,7 +126,7 @@ ROWS: dict[str, ChannelRow] = {
                    "evtgen.vlq.channel:PP2VLQ", "mphi", {},
                    LHC_OPTIONS + ("uv", "mQ", "mD", "yq_d", "yq_s", "yd_d", "yd_s", "y1", "y2", "groups", "window",
                                   "vegas_points", "widths_in_propagators"),
-                   experiment="lhc", formats=(".root", ".parquet")),
+                   experiment="lhc", formats=(".root", ".parquet", ".lhe")),
     )
 }  # fmt: skip
 

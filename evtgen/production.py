@@ -179,6 +179,8 @@ def generate_file(
         )
     else:
         chunks = [ch.generate(n, mass=mass, couplings=cpl, seed=seed, frame=frame, options=options)]
+    if fmt == ".lhe" and hasattr(ch, "write_lhe"):  # a channel with its own LHE record (pp2vlq: resonances)
+        return Path(ch.write_lhe(path, chunks, meta)), meta
     return write_events(path, chunks, meta), meta
 
 

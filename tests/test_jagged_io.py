@@ -51,3 +51,21 @@ def test_uv_model_file_drives_pp2vlq_by_its_own_parameters():
     assert not vlq.couplings
     b2k = cliutil.point_from_args(args, channel="b2kphiphi", seed=1)
     assert "uv" not in b2k.options and b2k.couplings["CS_sb"] != 0
+
+
+def test_pp2vlq_lhe_from_generate_file(tmp_path):
+    """`phiphi generate pp2vlq -o FILE.lhe` goes through the channel's own LHE writer (heavy quarks
+    as resonances, which the shower declares): one LHE event per generated event, the heavy-quark
+    ids of the model present, with the cheapest group only (U phi) to keep the test short."""
+    from evtgen.lhe import iter_lhe
+    from evtgen.modelfile import load_model
+    from evtgen.production import generate_file
+
+    uv = dict(load_model("examples/models/tchannel_benchmark_3TeV.yaml").uv["parameters"])
+    path, meta = generate_file(
+        "pp2vlq", 40, tmp_path / "vlq.lhe", mphi=1.0, seed=5, options={"uv": uv, "groups": "Uphi"}
+    )
+    events = list(iter_lhe(path))
+    assert len(events) == 40 == meta["n_events"]
+    ids = {int(p.id) for ev in events for p in ev.particles}
+    assert 9000002 in ids or -9000002 in ids  # U, the heavy up-type quark (evtgen/shower.py)

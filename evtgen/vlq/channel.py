@@ -235,6 +235,15 @@ class PP2VLQ:
             raise PhiphiError(f"frame {frame!r}: pp2vlq events exist only in the lab frame")
         return self.generate_with_stats(n, mass=mass, couplings=couplings, seed=seed, options=options)[0]
 
+    def write_lhe(self, path, chunks, metadata: dict):
+        """Write generated chunks to an LHE file with the heavy quarks as intermediate resonances
+        (what ``phiphi generate pp2vlq -o FILE.lhe`` calls; the shower declares U, D1, D2)."""
+        from .lhe import write_lhe
+
+        chunks = list(chunks)
+        events = chunks[0] if len(chunks) == 1 else ak.concatenate(chunks)
+        return write_lhe(path, events, metadata, resonances=True)
+
     def resolve_couplings(self, couplings):
         return {k: float(v) for k, v in (couplings or {}).items()}
 
