@@ -26,18 +26,7 @@ import numpy as np
 
 from . import jit_notice, rng
 from .kinematics import boost_from_rest, boost_with, cos_from_cos2, rotated_direction, two_body_momentum
-from .spectra import (
-    PSEUDO_BSZ,
-    SCALAR_BSZ,
-    SCALAR_KPI,
-    VECTOR_BSZ,
-    VECTOR_QUAD,
-    dgamma_pseudo_bsz,
-    dgamma_scalar_bsz,
-    dgamma_scalar_kpi,
-    dgamma_vector_bsz,
-    dgamma_vector_quad,
-)
+from .spectra import PSEUDO_BSZ, SCALAR_BSZ, SCALAR_KPI, VECTOR_BSZ, VECTOR_QUAD, dgamma_dq2
 
 jit_notice.announce(__file__, "the decay samplers, one to two minutes on 2 cores")
 
@@ -130,34 +119,6 @@ def _pos(x):
 
 
 @nb.njit(cache=True, inline="always")
-def _dgamma(kind, q2, par):
-    # dGamma/dq2 of a kind that is a constant at the call site (the branches fold away)
-    if kind == SCALAR_BSZ:
-        return dgamma_scalar_bsz(q2, par)
-    if kind == SCALAR_KPI:
-        return dgamma_scalar_kpi(q2, par)
-    if kind == PSEUDO_BSZ:
-        return dgamma_pseudo_bsz(q2, par)
-    if kind == VECTOR_BSZ:
-        return dgamma_vector_bsz(q2, par)
-    return dgamma_vector_quad(q2, par)
-
-
-@nb.njit(cache=True, inline="always")
-def _dgamma_any(kind, q2, par):
-    # the same with ``kind`` known only at run time (the retries, a scalar loop)
-    if kind == SCALAR_BSZ:
-        return dgamma_scalar_bsz(q2, par)
-    if kind == SCALAR_KPI:
-        return dgamma_scalar_kpi(q2, par)
-    if kind == PSEUDO_BSZ:
-        return dgamma_pseudo_bsz(q2, par)
-    if kind == VECTOR_BSZ:
-        return dgamma_vector_bsz(q2, par)
-    return dgamma_vector_quad(q2, par)
-
-
-@nb.njit(cache=True, inline="always")
 def _q2_candidate(s0, t, edges, heights, prob, alias):
     """(q2, envelope height) of try ``t`` of the q2 accept-reject (table look-ups: scalar)."""
     nbins = heights.shape[0]
@@ -190,7 +151,7 @@ def _q2_first(s0, kind, par, edges, heights, prob, alias, q2_out, h_out, ok_out,
         q2_out[i] = edges[b] + (edges[b + 1] - edges[b]) * u_b[i]
         h_out[i] = heights[b]
     for i in range(s0.shape[0]):
-        f = _dgamma(kind, q2_out[i], par)
+        f = dgamma_dq2(kind, q2_out[i], par)  # kind is constant per call: branches fold away
         h = h_out[i]
         ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 2) * h < f)
         above_out[i] = f > h
@@ -388,7 +349,7 @@ def generate_kernel(
                 t = 1
                 while not qok[i]:
                     q2, h = _q2_candidate(s0[i], t, edges, heights, prob, alias)
-                    ok, above = _q2_test(s0[i], t, _dgamma_any(kind, q2, par), h)
+                    ok, above = _q2_test(s0[i], t, dgamma_dq2(kind, q2, par), h)
                     sc[_Q2, i] = q2
                     qok[i] = ok
                     violations[lo + i] = above
