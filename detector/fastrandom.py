@@ -25,10 +25,6 @@ import numpy as np
 
 from evtgen import rng
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-
 #: radius of the base layer of the 256-layer ziggurat (Marsaglia & Tsang 2000; numpy's value)
 ZIGGURAT_R = 3.6541528853610088
 
@@ -66,19 +62,8 @@ _INV_R = 1.0 / ZIGGURAT_R
 _MASK52 = np.uint64(0x000FFFFFFFFFFFFF)
 
 
-@nb.njit(cache=True, inline="always")
-def _mix(z):
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
-
-
-@nb.njit(cache=True, inline="always")
-def bits(state):
-    """(64-bit word, new_state): the next SplitMix64 output of an event stream (the word
-    :func:`evtgen.rng.uniform` turns into a double)."""
-    state = state + _GOLDEN
-    return _mix(state), state
+#: the next 64-bit word of an event stream (re-exported: the normal below consumes whole words)
+bits = rng.bits
 
 
 @nb.njit(cache=True)

@@ -48,10 +48,17 @@ def event_state(key0, key1, index):
 
 
 @nb.njit(cache=True, inline="always")
+def bits(state):
+    """(64-bit word, new_state): the next SplitMix64 output of an event stream (the word
+    :func:`uniform` turns into a double; :mod:`detector.fastrandom` draws normals from it)."""
+    state = state + _GOLDEN
+    return _mix(state), state
+
+
+@nb.njit(cache=True, inline="always")
 def uniform(state):
     """(u, new_state) with u uniform in the open interval (0, 1)."""
-    state = state + _GOLDEN
-    z = _mix(state)
+    z, state = bits(state)
     u = (np.float64(z >> np.uint64(11)) + 0.5) * _INV53
     return u, state
 
