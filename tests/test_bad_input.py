@@ -213,6 +213,9 @@ CLI_CASES = [
     ("scan-unknown", ["scan", "nope", "--mphi", "1", "-o", "r.csv"], "'nope'"),
     ("scan-bad-channel", ["scan", "belle2", "--mphi", "1", "--channel", "k2piphiphi", "-o", "r.csv"], "'k2piphiphi'"),
     ("scan-seed-negative", ["scan", "belle2", "--mphi", "1", "--seed", "-1", "-o", "r.csv"], "'-1'"),
+    # --- options added in 2026-12 (choices declared in the analyses' data files)
+    ("recast-efficiency-unknown", ["recast", "belle2017", "--mphi", "1", "--efficiency", "steep"], "steep"),
+    ("recast-signal-sample-unknown", ["recast", "na62", "--mphi", "0.1", "--signal-sample", "both"], "both"),
 ]
 
 
