@@ -38,9 +38,11 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from evtgen import rng
+from evtgen import jit_notice, rng
 from evtgen.monojet.kernels import phase_space_pt, vegas_map
 from evtgen.pdf import NPAD, alphas_lo, xfx_pair_fast
+
+jit_notice.announce(__file__, "the vector-like-quark kernels")
 
 # ------------------------------------------------------------------ parameter vector
 P_SQRTS, P_MPHI, P_SCALE, P_CONV, P_M3, P_M4, P_PTMIN, P_WINDOW, P_VEV, P_Y1, P_Y2, P_USEW, NPAR = range(13)
