@@ -45,6 +45,7 @@ def is_cached(module_file: str) -> bool:
 
 
 def kernel_name(event: Any) -> str:
+    """``module.qualname`` of the kernel a ``numba:compile`` event is about."""
     dispatcher = (event.data or {}).get("dispatcher")
     func = getattr(dispatcher, "py_func", None)
     if func is None:
@@ -71,10 +72,12 @@ def heartbeat_listener(interval: float = HEARTBEAT_SECONDS, stream: TextIO | Non
                 self.depth += 1
                 if self.depth > 1:
                     return
-                self.stop = threading.Event()
+                stop = self.stop = threading.Event()
             threading.Thread(
-                target=self._tick, args=(self.stop, kernel_name(event), time.monotonic()),
-                daemon=True, name="phiphi-jit-heartbeat",
+                target=self._tick,
+                args=(stop, kernel_name(event), time.monotonic()),
+                daemon=True,
+                name="phiphi-jit-heartbeat",
             ).start()
 
         def on_end(self, event: Any) -> None:
@@ -88,8 +91,7 @@ def heartbeat_listener(interval: float = HEARTBEAT_SECONDS, stream: TextIO | Non
         def _tick(stop: threading.Event, name: str, t0: float) -> None:
             out = stream if stream is not None else sys.stderr
             while not stop.wait(interval):
-                print(f"phiphi: still compiling {name} ({time.monotonic() - t0:.0f} s)...",
-                      file=out, flush=True)
+                print(f"phiphi: still compiling {name} ({time.monotonic() - t0:.0f} s)...", file=out, flush=True)
 
     return _Heartbeat()
 

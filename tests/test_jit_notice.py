@@ -73,6 +73,7 @@ def test_listener_sees_a_real_compilation_and_names_the_kernel():
     rec = Recorder()
     numba_event.register("numba:compile", rec)
     try:
+
         @nb.njit(cache=False)
         def add_one(x):
             return x + 1
