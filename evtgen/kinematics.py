@@ -1,4 +1,7 @@
-"""Small numba kernels for relativistic kinematics (four-vectors as (px, py, pz, E))."""
+"""Small numba kernels for relativistic kinematics (four-vectors as (px, py, pz, E)).
+
+Plain numba functions (error_model="numpy": no exception branch in a division) that LLVM
+inlines into the sampler's loops."""
 
 from __future__ import annotations
 
@@ -6,14 +9,14 @@ import numba as nb
 import numpy as np
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def two_body_momentum(M, m1, m2):
     """Momentum of the daughters of M -> m1 m2 in the M rest frame."""
     lam = (M * M - (m1 + m2) ** 2) * (M * M - (m1 - m2) ** 2)
     return np.sqrt(max(lam, 0.0)) / (2.0 * M)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def boost(px, py, pz, e, bx, by, bz):
     """Four-vector (px, py, pz, e) boosted by velocity (bx, by, bz); returns a 4-tuple."""
     b2 = bx * bx + by * by + bz * bz
@@ -26,7 +29,7 @@ def boost(px, py, pz, e, bx, by, bz):
     return px + f * bx, py + f * by, pz + f * bz, g * (e + bp)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def boost_with(px, py, pz, e, bx, by, bz, g, g2):
     """:func:`boost` with the gamma factors precomputed (several vectors, one velocity)."""
     bp = bx * px + by * py + bz * pz
@@ -34,13 +37,13 @@ def boost_with(px, py, pz, e, bx, by, bz, g, g2):
     return px + f * bx, py + f * by, pz + f * bz, g * (e + bp)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def cos_from_cos2(u):
     """cos(theta) distributed as cos^2(theta) on [-1, 1] from a uniform u (inverse CDF)."""
     return np.cbrt(2.0 * u - 1.0)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def boost_from_rest(kx, ky, kz, k0, px, py, pz, p0, inv_m, inv_p0_plus_m):
     """Four-vector k given in the rest frame of a body of four-momentum p (mass m, rest frame
     reached from this frame by a pure boost) expressed in this frame; no sqrt or division:
@@ -51,7 +54,7 @@ def boost_from_rest(kx, ky, kz, k0, px, py, pz, p0, inv_m, inv_p0_plus_m):
     return kx + f * px, ky + f * py, kz + f * pz, e
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def rotated_direction(n0, n1, n2, cos_t, cp, sp):
     """Unit vector at polar angle acos(cos_t) and azimuth (cp, sp) about axis n (basis: z x n, or
     x x n near the z axis; one division and selects instead of branches, so loops vectorise)."""
@@ -67,7 +70,7 @@ def rotated_direction(n0, n1, n2, cos_t, cp, sp):
     by = n2 * ax - n0 * az
     bz = n0 * ay - n1 * ax
     s2 = 1.0 - cos_t * cos_t
-    s = np.sqrt(s2 if s2 > 0.0 else 0.0)  # a select: numba's max keeps inlined loops scalar
+    s = np.sqrt(s2 if s2 > 0.0 else 0.0)  # a select: numba's max keeps loops scalar
     return (
         cos_t * n0 + s * (cp * ax + sp * bx),
         cos_t * n1 + s * (cp * ay + sp * by),

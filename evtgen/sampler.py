@@ -15,6 +15,12 @@ look-up (gathers are not emitted on this target), the libm calls and the retries
 tries are scalar. The kinematics uses boosts by four-momenta (``boost_from_rest``), energies
 from q2 instead of square roots, and momentum conservation for the last daughter of each
 decay. This layout (2026-12) changed every event relative to the earlier sequential stream.
+
+Compile time: :func:`generate_kernel` runs a kernel compiled for one (topology, spectrum kind,
+frame) only (``_kernel``: the three are closure constants, numba caches each specialisation
+under their values), so a channel compiles its own code in a few seconds instead of one ~100 s
+compilation of every branch; the helpers are plain numba functions that LLVM inlines, not
+numba's inline="always" (which copied their IR into each of ~40 call sites).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import numpy as np
 
 from . import jit_notice, rng
 from .kinematics import boost_from_rest, boost_with, cos_from_cos2, rotated_direction, two_body_momentum
-from .spectra import PSEUDO_BSZ, SCALAR_BSZ, SCALAR_KPI, VECTOR_BSZ, VECTOR_QUAD, dgamma_dq2
+from .spectra import dgamma_dq2
 
 jit_notice.announce(__file__, "the decay samplers, one to two minutes on 2 cores")
 
@@ -105,7 +111,7 @@ BLOCK = 256  # events per block (the scratch of a block stays in L1)
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)  # the SplitMix64 increment of evtgen.rng
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def uniform_at(s0, step, k):
     """Uniform number ``k`` of step ``step`` of the event whose stream starts at ``s0``."""
     c = (np.uint64(step) << np.uint64(32)) + np.uint64(k)
@@ -113,12 +119,12 @@ def uniform_at(s0, step, k):
     return u
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _pos(x):
-    return x if x > 0.0 else 0.0  # a select: numba's max() in inlined code keeps loops scalar
+    return x if x > 0.0 else 0.0  # a select: numba's max() keeps loops scalar
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _q2_candidate(s0, t, edges, heights, prob, alias):
     """(q2, envelope height) of try ``t`` of the q2 accept-reject (table look-ups: scalar)."""
     nbins = heights.shape[0]
@@ -128,14 +134,14 @@ def _q2_candidate(s0, t, edges, heights, prob, alias):
     return edges[b] + (edges[b + 1] - edges[b]) * uniform_at(s0, STEP_Q2, 3 * t + 1), heights[b]
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _q2_test(s0, t, f, h):
     """(accepted, above the envelope) of try ``t`` with dGamma/dq2 = f under height h."""
     above = f > h
     return above or uniform_at(s0, STEP_Q2, 3 * t + 2) * h < f, above
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _q2_first(s0, kind, par, edges, heights, prob, alias, q2_out, h_out, ok_out, above_out, u_a, u_b):
     """First q2 try of a block of events: its two uniforms (SIMD, into u_a, u_b), the table
     look-ups (scalar), then dGamma/dq2 and the test (SIMD; ``kind`` a constant at the call site)."""
@@ -157,7 +163,7 @@ def _q2_first(s0, kind, par, edges, heights, prob, alias, q2_out, h_out, ok_out,
         above_out[i] = f > h
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _isotropic_try(s0, step, t):
     """Marsaglia (1972) unit vector, try ``t``: (nx, ny, nz, accepted); no trigonometry."""
     x1 = 2.0 * uniform_at(s0, step, 2 * t) - 1.0
@@ -167,7 +173,7 @@ def _isotropic_try(s0, step, t):
     return x1 * r, x2 * r, 1.0 - 2.0 * s, s < 1.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _circle_try(s0, step, t):
     """(cos phi, sin phi, accepted), phi uniform: a point in the unit disk and the double angle."""
     x = 2.0 * uniform_at(s0, step, 2 * t) - 1.0
@@ -177,7 +183,7 @@ def _circle_try(s0, step, t):
     return (x * x - y * y) * inv, 2.0 * x * y * inv, (r2 > 0.0) & (r2 < 1.0)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _sin2_try(s0, step, t):
     """(cos theta, accepted) for a sin^2 theta distribution (acceptance 2/3)."""
     c = 2.0 * uniform_at(s0, step, 2 * t) - 1.0
@@ -191,7 +197,7 @@ _NSCRATCH = 18
 _R_DIR, _R_FPOL, _R_FAZ, _R_KAZ, _R_PPOL, _R_PAZ = 1, 2, 4, 8, 16, 32
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _put(out, j, i, v0, v1, v2, v3):
     out[j, 0, i] = v0
     out[j, 1, i] = v1
@@ -199,27 +205,334 @@ def _put(out, j, i, v0, v1, v2, v3):
     out[j, 3, i] = v3
 
 
-@nb.njit(cache=True, parallel=True, error_model="numpy")
+@functools.cache
+def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
+    """The sampler compiled for one (topology, spectrum kind, frame): constants folded, so a
+    channel compiles only its own code (numba caches each closure under its cell values)."""
+
+    @nb.njit(cache=True, parallel=True, error_model="numpy")
+    def kernel(
+        par, masses, edges, heights, prob, alias, frame_par, key0, key1, first, n, out, q2_out, vtx_out, violations
+    ):
+        """Fill ``out[n_particles, 4, n]`` (lab four-momenta), ``q2_out`` and ``vtx_out``.
+
+        masses: [M_parent, m_a, m_inv, (m_K, m_pi for K*)]; particle order in ``out``:
+        TWO_BODY [P, a, X]; SCALAR/NEUTRINO_PAIR [P, a, inv1, inv2]; KSTAR_PAIR [P, K*, K, pi, phi1, phi2].
+        frame_par: BELLE2 [beta_cm(3), beam axis in cm (3), p_star, gamma_cm, (gamma_cm - 1)/beta_cm^2,
+        two unit vectors orthogonal to the beam axis (6)]; NA62 [p0, rel_sigma, slope, zmin, zmax, ctau].
+        Event ``first + i`` depends only on the run key and its index (not on n, blocks or threads).
+        """
+        M = masses[0]
+        ma = masses[1]
+        minv = masses[2]
+        inv_m = 1.0 / M
+        inv_2m = 0.5 / M
+        m2, ma2 = M * M, ma * ma
+        # constants of the frames and of the K* decay
+        e_star = 0.0
+        dir0 = dir2 = 0.0
+        if FRAME == BELLE2:
+            e_star = np.sqrt(frame_par[6] * frame_par[6] + m2)
+        elif FRAME == NA62:
+            nn = np.sqrt(1.0 + frame_par[2] * frame_par[2])
+            dir0, dir2 = frame_par[2] / nn, 1.0 / nn
+        mk = mpi = pk_star = ek_star = inv_ma = 0.0
+        if TOPOLOGY == KSTAR_PAIR:
+            mk, mpi = masses[3], masses[4]
+            pk_star = two_body_momentum(ma, mk, mpi)
+            ek_star = np.sqrt(pk_star * pk_star + mk * mk)
+            inv_ma = 1.0 / ma
+        j_inv = 4 if TOPOLOGY == KSTAR_PAIR else 2
+        nblocks = (n + BLOCK - 1) // BLOCK
+        for blk in nb.prange(nblocks):
+            lo = blk * BLOCK
+            m = min(BLOCK, n - lo)
+            s0 = np.empty(m, dtype=np.uint64)
+            sc = np.empty((_NSCRATCH, m))
+            retry = np.zeros(m, dtype=np.int64)
+            for i in range(m):
+                s0[i] = rng.event_state(key0, key1, first + lo + i)
+            # --- q2: first try for the block, then the rejected events ---
+            if TOPOLOGY == TWO_BODY:
+                for i in range(m):
+                    sc[_Q2, i] = minv * minv
+            else:
+                qok = np.empty(m, dtype=np.bool_)
+                _q2_first(
+                    s0,
+                    KIND,
+                    par,
+                    edges,
+                    heights,
+                    prob,
+                    alias,
+                    sc[_Q2],
+                    sc[_H0],
+                    qok,
+                    violations[lo : lo + m],
+                    sc[_C0],
+                    sc[_C1],
+                )
+                for i in range(m):
+                    t = 1
+                    while not qok[i]:
+                        q2, h = _q2_candidate(s0[i], t, edges, heights, prob, alias)
+                        ok, above = _q2_test(s0[i], t, dgamma_dq2(KIND, q2, par), h)
+                        sc[_Q2, i] = q2
+                        qok[i] = ok
+                        violations[lo + i] = above
+                        t += 1
+            # --- angles: first tries ---
+            for i in range(m):
+                a0, a1, a2, ok = _isotropic_try(s0[i], STEP_DIRECTION, 0)
+                sc[_N0, i], sc[_N1, i], sc[_N2, i] = a0, a1, a2
+                retry[i] = 0 if ok else _R_DIR
+            if FRAME == BELLE2:
+                for i in range(m):
+                    c, ok1 = _sin2_try(s0[i], STEP_FRAME_POLAR, 0)
+                    cp, sp, ok2 = _circle_try(s0[i], STEP_FRAME_AZIMUTH, 0)
+                    sc[_C0, i], sc[_C1, i], sc[_C2, i] = c, cp, sp
+                    retry[i] |= (0 if ok1 else _R_FPOL) | (0 if ok2 else _R_FAZ)
+            elif FRAME == NA62:
+                for i in range(m):
+                    u1 = uniform_at(s0[i], STEP_FRAME_POLAR, 0)
+                    u2 = uniform_at(s0[i], STEP_FRAME_POLAR, 1)
+                    sc[_C0, i] = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
+                    sc[_C1, i] = uniform_at(s0[i], STEP_FRAME_AZIMUTH, 0)
+            if TOPOLOGY == KSTAR_PAIR:
+                for i in range(m):
+                    sc[_H0, i] = cos_from_cos2(uniform_at(s0[i], STEP_KSTAR_POLAR, 0))
+                for i in range(m):
+                    cp, sp, ok = _circle_try(s0[i], STEP_KSTAR_AZIMUTH, 0)
+                    sc[_H1, i], sc[_H2, i] = cp, sp
+                    retry[i] |= 0 if ok else _R_KAZ
+            if TOPOLOGY == NEUTRINO_PAIR:
+                for i in range(m):
+                    c, ok1 = _sin2_try(s0[i], STEP_PAIR_POLAR, 0)
+                    cp, sp, ok2 = _circle_try(s0[i], STEP_PAIR_AZIMUTH, 0)
+                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = c, cp, sp
+                    retry[i] |= (0 if ok1 else _R_PPOL) | (0 if ok2 else _R_PAZ)
+            elif TOPOLOGY != TWO_BODY:
+                for i in range(m):
+                    a0, a1, a2, ok = _isotropic_try(s0[i], STEP_PAIR_POLAR, 0)
+                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = a0, a1, a2
+                    retry[i] |= 0 if ok else _R_PPOL
+            # --- angles: the rejected first tries ---
+            for i in range(m):
+                r = retry[i]
+                if r == 0:
+                    continue
+                s = s0[i]
+                t = 1
+                while r & _R_DIR:
+                    a0, a1, a2, ok = _isotropic_try(s, STEP_DIRECTION, t)
+                    sc[_N0, i], sc[_N1, i], sc[_N2, i] = a0, a1, a2
+                    r ^= _R_DIR if ok else 0
+                    t += 1
+                t = 1
+                while r & _R_FPOL:
+                    c, ok = _sin2_try(s, STEP_FRAME_POLAR, t)
+                    sc[_C0, i] = c
+                    r ^= _R_FPOL if ok else 0
+                    t += 1
+                t = 1
+                while r & _R_FAZ:
+                    cp, sp, ok = _circle_try(s, STEP_FRAME_AZIMUTH, t)
+                    sc[_C1, i], sc[_C2, i] = cp, sp
+                    r ^= _R_FAZ if ok else 0
+                    t += 1
+                t = 1
+                while r & _R_KAZ:
+                    cp, sp, ok = _circle_try(s, STEP_KSTAR_AZIMUTH, t)
+                    sc[_H1, i], sc[_H2, i] = cp, sp
+                    r ^= _R_KAZ if ok else 0
+                    t += 1
+                t = 1
+                while r & _R_PPOL:
+                    if TOPOLOGY == NEUTRINO_PAIR:
+                        c, ok = _sin2_try(s, STEP_PAIR_POLAR, t)
+                        sc[_E0, i] = c
+                    else:
+                        a0, a1, a2, ok = _isotropic_try(s, STEP_PAIR_POLAR, t)
+                        sc[_E0, i], sc[_E1, i], sc[_E2, i] = a0, a1, a2
+                    r ^= _R_PPOL if ok else 0
+                    t += 1
+                t = 1
+                while r & _R_PAZ:
+                    cp, sp, ok = _circle_try(s, STEP_PAIR_AZIMUTH, t)
+                    sc[_E1, i], sc[_E2, i] = cp, sp
+                    r ^= _R_PAZ if ok else 0
+                    t += 1
+            # --- the parent in the lab, and 1/(E + M) for boosts out of its rest frame ---
+            if FRAME == BELLE2:
+                for i in range(m):
+                    ct, cp, sp = sc[_C0, i], sc[_C1, i], sc[_C2, i]
+                    st = np.sqrt(_pos(1.0 - ct * ct))
+                    d0 = ct * frame_par[3] + st * (cp * frame_par[9] + sp * frame_par[12])
+                    d1 = ct * frame_par[4] + st * (cp * frame_par[10] + sp * frame_par[13])
+                    d2 = ct * frame_par[5] + st * (cp * frame_par[11] + sp * frame_par[14])
+                    ps = frame_par[6]
+                    v = boost_with(
+                        ps * d0,
+                        ps * d1,
+                        ps * d2,
+                        e_star,
+                        frame_par[0],
+                        frame_par[1],
+                        frame_par[2],
+                        frame_par[7],
+                        frame_par[8],
+                    )
+                    _put(out, 0, lo + i, v[0], v[1], v[2], v[3])
+                    sc[_IPM, i] = 1.0 / (v[3] + M)
+            elif FRAME == NA62:
+                for i in range(m):
+                    pk = frame_par[0] * (1.0 + frame_par[1] * sc[_C0, i])
+                    e = np.sqrt(pk * pk + m2)
+                    _put(out, 0, lo + i, pk * dir0, 0.0, pk * dir2, e)
+                    sc[_IPM, i] = 1.0 / (e + M)
+                    # decay z: exponential with decay length beta*gamma*c*tau, truncated to the fiducial volume
+                    length = pk * inv_m * frame_par[5]
+                    zmin, zmax = frame_par[3], frame_par[4]
+                    z = zmin - length * np.log(1.0 - sc[_C1, i] * (1.0 - np.exp(-(zmax - zmin) / length)))
+                    vtx_out[0, lo + i] = frame_par[2] * z
+                    vtx_out[1, lo + i] = 0.0
+                    vtx_out[2, lo + i] = z
+            else:
+                for i in range(m):
+                    _put(out, 0, lo + i, 0.0, 0.0, 0.0, M)
+                    sc[_IPM, i] = inv_2m
+            # --- parent -> a Q in the parent frame, a to the lab, Q = P - a ---
+            for i in range(m):
+                q2 = sc[_Q2, i]
+                q2_out[lo + i] = q2
+                lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
+                p = np.sqrt(_pos(lam)) * inv_2m
+                ea = (m2 + ma2 - q2) * inv_2m
+                px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
+                a = boost_from_rest(
+                    p * sc[_N0, i], p * sc[_N1, i], p * sc[_N2, i], ea, px, py, pz, pe, inv_m, sc[_IPM, i]
+                )
+                _put(out, 1, lo + i, a[0], a[1], a[2], a[3])
+                sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i] = px - a[0], py - a[1], pz - a[2], pe - a[3]
+            if TOPOLOGY == TWO_BODY:
+                for i in range(m):
+                    _put(out, 2, lo + i, sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i])
+                continue
+            if TOPOLOGY == KSTAR_PAIR:
+                # K* -> K pi: cos^2 helicity angle about the K* direction in the parent frame;
+                # K from the K* frame to the parent frame, then to the lab; pi = K* - K
+                for i in range(m):
+                    q2 = sc[_Q2, i]
+                    lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
+                    p = np.sqrt(_pos(lam)) * inv_2m
+                    ea = (m2 + ma2 - q2) * inv_2m
+                    n0, n1, n2 = sc[_N0, i], sc[_N1, i], sc[_N2, i]
+                    d0, d1, d2 = rotated_direction(n0, n1, n2, sc[_H0, i], sc[_H1, i], sc[_H2, i])
+                    kp = boost_from_rest(
+                        pk_star * d0,
+                        pk_star * d1,
+                        pk_star * d2,
+                        ek_star,
+                        p * n0,
+                        p * n1,
+                        p * n2,
+                        ea,
+                        inv_ma,
+                        1.0 / (ea + ma),
+                    )
+                    px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
+                    k = boost_from_rest(kp[0], kp[1], kp[2], kp[3], px, py, pz, pe, inv_m, sc[_IPM, i])
+                    _put(out, 2, lo + i, k[0], k[1], k[2], k[3])
+                    _put(
+                        out,
+                        3,
+                        lo + i,
+                        out[1, 0, lo + i] - k[0],
+                        out[1, 1, lo + i] - k[1],
+                        out[1, 2, lo + i] - k[2],
+                        out[1, 3, lo + i] - k[3],
+                    )
+            if TOPOLOGY == NEUTRINO_PAIR:
+                # sin^2 about the pair direction in the parent frame: nu from the pair frame to
+                # the parent frame, then to the lab; nubar = Q - nu
+                for i in range(m):
+                    q2 = sc[_Q2, i]
+                    mq = np.sqrt(q2)
+                    lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
+                    p = np.sqrt(_pos(lam)) * inv_2m
+                    eq = (m2 - ma2 + q2) * inv_2m
+                    n0, n1, n2 = -sc[_N0, i], -sc[_N1, i], -sc[_N2, i]
+                    e0, e1, e2 = rotated_direction(n0, n1, n2, sc[_E0, i], sc[_E1, i], sc[_E2, i])
+                    h = 0.5 * mq
+                    d = 1.0 / (mq * (eq + mq))
+                    f = boost_from_rest(h * e0, h * e1, h * e2, h, p * n0, p * n1, p * n2, eq, (eq + mq) * d, mq * d)
+                    px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
+                    v = boost_from_rest(f[0], f[1], f[2], f[3], px, py, pz, pe, inv_m, sc[_IPM, i])
+                    _put(out, j_inv, lo + i, v[0], v[1], v[2], v[3])
+                    _put(
+                        out,
+                        j_inv + 1,
+                        lo + i,
+                        sc[_QX, i] - v[0],
+                        sc[_QY, i] - v[1],
+                        sc[_QZ, i] - v[2],
+                        sc[_QE, i] - v[3],
+                    )
+            else:
+                # isotropic S-wave pair: any rest frame of the pair will do (a Wigner rotation of
+                # an isotropic distribution is isotropic), so boost once with its lab momentum
+                for i in range(m):
+                    q2 = sc[_Q2, i]
+                    mq = np.sqrt(q2)
+                    pf = np.sqrt(_pos(0.25 * q2 - minv * minv))
+                    qx, qy, qz, qe = sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i]
+                    d = 1.0 / (mq * (qe + mq))
+                    v = boost_from_rest(
+                        pf * sc[_E0, i],
+                        pf * sc[_E1, i],
+                        pf * sc[_E2, i],
+                        0.5 * mq,
+                        qx,
+                        qy,
+                        qz,
+                        qe,
+                        (qe + mq) * d,
+                        mq * d,
+                    )
+                    _put(out, j_inv, lo + i, v[0], v[1], v[2], v[3])
+                    _put(out, j_inv + 1, lo + i, qx - v[0], qy - v[1], qz - v[2], qe - v[3])
+
+    return kernel
+
+
+def _frozen(a: np.ndarray, dtype) -> np.ndarray:
+    # one array type per input (read-only, contiguous), so each kernel has a single signature
+    v = np.ascontiguousarray(a, dtype=dtype).view()
+    v.flags.writeable = False
+    return v
+
+
 def generate_kernel(
-    topology,
-    kind,
-    par,
-    masses,
-    edges,
-    heights,
-    prob,
-    alias,
-    frame,
-    frame_par,
+    topology: int,
+    kind: int,
+    par: np.ndarray,
+    masses: np.ndarray,
+    edges: np.ndarray,
+    heights: np.ndarray,
+    prob: np.ndarray,
+    alias: np.ndarray,
+    frame: int,
+    frame_par: np.ndarray,
     key0,
     key1,
-    first,
-    n,
-    out,
-    q2_out,
-    vtx_out,
-    violations,
-):
+    first: int,
+    n: int,
+    out: np.ndarray,
+    q2_out: np.ndarray,
+    vtx_out: np.ndarray,
+    violations: np.ndarray,
+) -> None:
     """Fill ``out[n_particles, 4, n]`` (lab four-momenta), ``q2_out`` and ``vtx_out``.
 
     masses: [M_parent, m_a, m_inv, (m_K, m_pi for K*)]; particle order in ``out``:
@@ -227,339 +540,24 @@ def generate_kernel(
     frame_par: BELLE2 [beta_cm(3), beam axis in cm (3), p_star, gamma_cm, (gamma_cm - 1)/beta_cm^2,
     two unit vectors orthogonal to the beam axis (6)]; NA62 [p0, rel_sigma, slope, zmin, zmax, ctau].
     Event ``first + i`` depends only on the run key and its index (not on n, blocks or threads).
-    """
-    M = masses[0]
-    ma = masses[1]
-    minv = masses[2]
-    inv_m = 1.0 / M
-    inv_2m = 0.5 / M
-    m2, ma2 = M * M, ma * ma
-    # constants of the frames and of the K* decay
-    e_star = 0.0
-    dir0 = dir2 = 0.0
-    if frame == BELLE2:
-        e_star = np.sqrt(frame_par[6] * frame_par[6] + m2)
-    elif frame == NA62:
-        nn = np.sqrt(1.0 + frame_par[2] * frame_par[2])
-        dir0, dir2 = frame_par[2] / nn, 1.0 / nn
-    mk = mpi = pk_star = ek_star = inv_ma = 0.0
-    if topology == KSTAR_PAIR:
-        mk, mpi = masses[3], masses[4]
-        pk_star = two_body_momentum(ma, mk, mpi)
-        ek_star = np.sqrt(pk_star * pk_star + mk * mk)
-        inv_ma = 1.0 / ma
-    j_inv = 4 if topology == KSTAR_PAIR else 2
-    nblocks = (n + BLOCK - 1) // BLOCK
-    for blk in nb.prange(nblocks):
-        lo = blk * BLOCK
-        m = min(BLOCK, n - lo)
-        s0 = np.empty(m, dtype=np.uint64)
-        sc = np.empty((_NSCRATCH, m))
-        retry = np.zeros(m, dtype=np.int64)
-        for i in range(m):
-            s0[i] = rng.event_state(key0, key1, first + lo + i)
-        # --- q2: first try for the block, then the rejected events ---
-        if topology == TWO_BODY:
-            for i in range(m):
-                sc[_Q2, i] = minv * minv
-        else:
-            qok = np.empty(m, dtype=np.bool_)
-            # one loop per spectrum kind, so that each loop's kind is a constant (vectorises)
-            if kind == SCALAR_BSZ:
-                _q2_first(
-                    s0,
-                    SCALAR_BSZ,
-                    par,
-                    edges,
-                    heights,
-                    prob,
-                    alias,
-                    sc[_Q2],
-                    sc[_H0],
-                    qok,
-                    violations[lo : lo + m],
-                    sc[_C0],
-                    sc[_C1],
-                )
-            elif kind == SCALAR_KPI:
-                _q2_first(
-                    s0,
-                    SCALAR_KPI,
-                    par,
-                    edges,
-                    heights,
-                    prob,
-                    alias,
-                    sc[_Q2],
-                    sc[_H0],
-                    qok,
-                    violations[lo : lo + m],
-                    sc[_C0],
-                    sc[_C1],
-                )
-            elif kind == PSEUDO_BSZ:
-                _q2_first(
-                    s0,
-                    PSEUDO_BSZ,
-                    par,
-                    edges,
-                    heights,
-                    prob,
-                    alias,
-                    sc[_Q2],
-                    sc[_H0],
-                    qok,
-                    violations[lo : lo + m],
-                    sc[_C0],
-                    sc[_C1],
-                )
-            elif kind == VECTOR_BSZ:
-                _q2_first(
-                    s0,
-                    VECTOR_BSZ,
-                    par,
-                    edges,
-                    heights,
-                    prob,
-                    alias,
-                    sc[_Q2],
-                    sc[_H0],
-                    qok,
-                    violations[lo : lo + m],
-                    sc[_C0],
-                    sc[_C1],
-                )
-            else:
-                _q2_first(
-                    s0,
-                    VECTOR_QUAD,
-                    par,
-                    edges,
-                    heights,
-                    prob,
-                    alias,
-                    sc[_Q2],
-                    sc[_H0],
-                    qok,
-                    violations[lo : lo + m],
-                    sc[_C0],
-                    sc[_C1],
-                )
-            for i in range(m):
-                t = 1
-                while not qok[i]:
-                    q2, h = _q2_candidate(s0[i], t, edges, heights, prob, alias)
-                    ok, above = _q2_test(s0[i], t, dgamma_dq2(kind, q2, par), h)
-                    sc[_Q2, i] = q2
-                    qok[i] = ok
-                    violations[lo + i] = above
-                    t += 1
-        # --- angles: first tries ---
-        for i in range(m):
-            a0, a1, a2, ok = _isotropic_try(s0[i], STEP_DIRECTION, 0)
-            sc[_N0, i], sc[_N1, i], sc[_N2, i] = a0, a1, a2
-            retry[i] = 0 if ok else _R_DIR
-        if frame == BELLE2:
-            for i in range(m):
-                c, ok1 = _sin2_try(s0[i], STEP_FRAME_POLAR, 0)
-                cp, sp, ok2 = _circle_try(s0[i], STEP_FRAME_AZIMUTH, 0)
-                sc[_C0, i], sc[_C1, i], sc[_C2, i] = c, cp, sp
-                retry[i] |= (0 if ok1 else _R_FPOL) | (0 if ok2 else _R_FAZ)
-        elif frame == NA62:
-            for i in range(m):
-                u1 = uniform_at(s0[i], STEP_FRAME_POLAR, 0)
-                u2 = uniform_at(s0[i], STEP_FRAME_POLAR, 1)
-                sc[_C0, i] = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
-                sc[_C1, i] = uniform_at(s0[i], STEP_FRAME_AZIMUTH, 0)
-        if topology == KSTAR_PAIR:
-            for i in range(m):
-                sc[_H0, i] = cos_from_cos2(uniform_at(s0[i], STEP_KSTAR_POLAR, 0))
-            for i in range(m):
-                cp, sp, ok = _circle_try(s0[i], STEP_KSTAR_AZIMUTH, 0)
-                sc[_H1, i], sc[_H2, i] = cp, sp
-                retry[i] |= 0 if ok else _R_KAZ
-        if topology == NEUTRINO_PAIR:
-            for i in range(m):
-                c, ok1 = _sin2_try(s0[i], STEP_PAIR_POLAR, 0)
-                cp, sp, ok2 = _circle_try(s0[i], STEP_PAIR_AZIMUTH, 0)
-                sc[_E0, i], sc[_E1, i], sc[_E2, i] = c, cp, sp
-                retry[i] |= (0 if ok1 else _R_PPOL) | (0 if ok2 else _R_PAZ)
-        elif topology != TWO_BODY:
-            for i in range(m):
-                a0, a1, a2, ok = _isotropic_try(s0[i], STEP_PAIR_POLAR, 0)
-                sc[_E0, i], sc[_E1, i], sc[_E2, i] = a0, a1, a2
-                retry[i] |= 0 if ok else _R_PPOL
-        # --- angles: the rejected first tries ---
-        for i in range(m):
-            r = retry[i]
-            if r == 0:
-                continue
-            s = s0[i]
-            t = 1
-            while r & _R_DIR:
-                a0, a1, a2, ok = _isotropic_try(s, STEP_DIRECTION, t)
-                sc[_N0, i], sc[_N1, i], sc[_N2, i] = a0, a1, a2
-                r ^= _R_DIR if ok else 0
-                t += 1
-            t = 1
-            while r & _R_FPOL:
-                c, ok = _sin2_try(s, STEP_FRAME_POLAR, t)
-                sc[_C0, i] = c
-                r ^= _R_FPOL if ok else 0
-                t += 1
-            t = 1
-            while r & _R_FAZ:
-                cp, sp, ok = _circle_try(s, STEP_FRAME_AZIMUTH, t)
-                sc[_C1, i], sc[_C2, i] = cp, sp
-                r ^= _R_FAZ if ok else 0
-                t += 1
-            t = 1
-            while r & _R_KAZ:
-                cp, sp, ok = _circle_try(s, STEP_KSTAR_AZIMUTH, t)
-                sc[_H1, i], sc[_H2, i] = cp, sp
-                r ^= _R_KAZ if ok else 0
-                t += 1
-            t = 1
-            while r & _R_PPOL:
-                if topology == NEUTRINO_PAIR:
-                    c, ok = _sin2_try(s, STEP_PAIR_POLAR, t)
-                    sc[_E0, i] = c
-                else:
-                    a0, a1, a2, ok = _isotropic_try(s, STEP_PAIR_POLAR, t)
-                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = a0, a1, a2
-                r ^= _R_PPOL if ok else 0
-                t += 1
-            t = 1
-            while r & _R_PAZ:
-                cp, sp, ok = _circle_try(s, STEP_PAIR_AZIMUTH, t)
-                sc[_E1, i], sc[_E2, i] = cp, sp
-                r ^= _R_PAZ if ok else 0
-                t += 1
-        # --- the parent in the lab, and 1/(E + M) for boosts out of its rest frame ---
-        if frame == BELLE2:
-            for i in range(m):
-                ct, cp, sp = sc[_C0, i], sc[_C1, i], sc[_C2, i]
-                st = np.sqrt(_pos(1.0 - ct * ct))
-                d0 = ct * frame_par[3] + st * (cp * frame_par[9] + sp * frame_par[12])
-                d1 = ct * frame_par[4] + st * (cp * frame_par[10] + sp * frame_par[13])
-                d2 = ct * frame_par[5] + st * (cp * frame_par[11] + sp * frame_par[14])
-                ps = frame_par[6]
-                v = boost_with(
-                    ps * d0,
-                    ps * d1,
-                    ps * d2,
-                    e_star,
-                    frame_par[0],
-                    frame_par[1],
-                    frame_par[2],
-                    frame_par[7],
-                    frame_par[8],
-                )
-                _put(out, 0, lo + i, v[0], v[1], v[2], v[3])
-                sc[_IPM, i] = 1.0 / (v[3] + M)
-        elif frame == NA62:
-            for i in range(m):
-                pk = frame_par[0] * (1.0 + frame_par[1] * sc[_C0, i])
-                e = np.sqrt(pk * pk + m2)
-                _put(out, 0, lo + i, pk * dir0, 0.0, pk * dir2, e)
-                sc[_IPM, i] = 1.0 / (e + M)
-                # decay z: exponential with decay length beta*gamma*c*tau, truncated to the fiducial volume
-                length = pk * inv_m * frame_par[5]
-                zmin, zmax = frame_par[3], frame_par[4]
-                z = zmin - length * np.log(1.0 - sc[_C1, i] * (1.0 - np.exp(-(zmax - zmin) / length)))
-                vtx_out[0, lo + i] = frame_par[2] * z
-                vtx_out[1, lo + i] = 0.0
-                vtx_out[2, lo + i] = z
-        else:
-            for i in range(m):
-                _put(out, 0, lo + i, 0.0, 0.0, 0.0, M)
-                sc[_IPM, i] = inv_2m
-        # --- parent -> a Q in the parent frame, a to the lab, Q = P - a ---
-        for i in range(m):
-            q2 = sc[_Q2, i]
-            q2_out[lo + i] = q2
-            lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
-            p = np.sqrt(_pos(lam)) * inv_2m
-            ea = (m2 + ma2 - q2) * inv_2m
-            px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
-            a = boost_from_rest(p * sc[_N0, i], p * sc[_N1, i], p * sc[_N2, i], ea, px, py, pz, pe, inv_m, sc[_IPM, i])
-            _put(out, 1, lo + i, a[0], a[1], a[2], a[3])
-            sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i] = px - a[0], py - a[1], pz - a[2], pe - a[3]
-        if topology == TWO_BODY:
-            for i in range(m):
-                _put(out, 2, lo + i, sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i])
-            continue
-        if topology == KSTAR_PAIR:
-            # K* -> K pi: cos^2 helicity angle about the K* direction in the parent frame;
-            # K from the K* frame to the parent frame, then to the lab; pi = K* - K
-            for i in range(m):
-                q2 = sc[_Q2, i]
-                lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
-                p = np.sqrt(_pos(lam)) * inv_2m
-                ea = (m2 + ma2 - q2) * inv_2m
-                n0, n1, n2 = sc[_N0, i], sc[_N1, i], sc[_N2, i]
-                d0, d1, d2 = rotated_direction(n0, n1, n2, sc[_H0, i], sc[_H1, i], sc[_H2, i])
-                kp = boost_from_rest(
-                    pk_star * d0,
-                    pk_star * d1,
-                    pk_star * d2,
-                    ek_star,
-                    p * n0,
-                    p * n1,
-                    p * n2,
-                    ea,
-                    inv_ma,
-                    1.0 / (ea + ma),
-                )
-                px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
-                k = boost_from_rest(kp[0], kp[1], kp[2], kp[3], px, py, pz, pe, inv_m, sc[_IPM, i])
-                _put(out, 2, lo + i, k[0], k[1], k[2], k[3])
-                _put(
-                    out,
-                    3,
-                    lo + i,
-                    out[1, 0, lo + i] - k[0],
-                    out[1, 1, lo + i] - k[1],
-                    out[1, 2, lo + i] - k[2],
-                    out[1, 3, lo + i] - k[3],
-                )
-        if topology == NEUTRINO_PAIR:
-            # sin^2 about the pair direction in the parent frame: nu from the pair frame to
-            # the parent frame, then to the lab; nubar = Q - nu
-            for i in range(m):
-                q2 = sc[_Q2, i]
-                mq = np.sqrt(q2)
-                lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
-                p = np.sqrt(_pos(lam)) * inv_2m
-                eq = (m2 - ma2 + q2) * inv_2m
-                n0, n1, n2 = -sc[_N0, i], -sc[_N1, i], -sc[_N2, i]
-                e0, e1, e2 = rotated_direction(n0, n1, n2, sc[_E0, i], sc[_E1, i], sc[_E2, i])
-                h = 0.5 * mq
-                d = 1.0 / (mq * (eq + mq))
-                f = boost_from_rest(h * e0, h * e1, h * e2, h, p * n0, p * n1, p * n2, eq, (eq + mq) * d, mq * d)
-                px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
-                v = boost_from_rest(f[0], f[1], f[2], f[3], px, py, pz, pe, inv_m, sc[_IPM, i])
-                _put(out, j_inv, lo + i, v[0], v[1], v[2], v[3])
-                _put(
-                    out,
-                    j_inv + 1,
-                    lo + i,
-                    sc[_QX, i] - v[0],
-                    sc[_QY, i] - v[1],
-                    sc[_QZ, i] - v[2],
-                    sc[_QE, i] - v[3],
-                )
-        else:
-            # isotropic S-wave pair: any rest frame of the pair will do (a Wigner rotation of
-            # an isotropic distribution is isotropic), so boost once with its lab momentum
-            for i in range(m):
-                q2 = sc[_Q2, i]
-                mq = np.sqrt(q2)
-                pf = np.sqrt(_pos(0.25 * q2 - minv * minv))
-                qx, qy, qz, qe = sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i]
-                d = 1.0 / (mq * (qe + mq))
-                v = boost_from_rest(
-                    pf * sc[_E0, i], pf * sc[_E1, i], pf * sc[_E2, i], 0.5 * mq, qx, qy, qz, qe, (qe + mq) * d, mq * d
-                )
-                _put(out, j_inv, lo + i, v[0], v[1], v[2], v[3])
-                _put(out, j_inv + 1, lo + i, qx - v[0], qy - v[1], qz - v[2], qe - v[3])
+    Runs the kernel compiled for this (topology, kind, frame) only (compiled at its first use)."""
+    topology, frame = int(topology), int(frame)
+    kernel = _kernel(topology, 0 if topology == TWO_BODY else int(kind), frame)
+    f64 = np.float64
+    kernel(
+        _frozen(par, f64),
+        _frozen(masses, f64),
+        _frozen(edges, f64),
+        _frozen(heights, f64),
+        _frozen(prob, f64),
+        _frozen(alias, np.int64),
+        _frozen(frame_par, f64),
+        np.uint64(key0),
+        np.uint64(key1),
+        int(first),
+        int(n),
+        out,
+        q2_out,
+        vtx_out,
+        violations,
+    )

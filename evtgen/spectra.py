@@ -26,12 +26,12 @@ VECTOR_QUAD = 4  # K -> pi nu nubar (SM, NA62 quadratic f+)
 FF_OFFSET = 4
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _kallen(a, b, c):
     return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _bsz_at(q2, par):
     # formfactors.bsz on the form-factor parameters at par[FF_OFFSET:], read in place: a
     # slice would be an array view with reference counting on every call, which keeps the
@@ -42,7 +42,7 @@ def _bsz_at(q2, par):
     return (par[o + 4] + par[o + 5] * dz + par[o + 6] * dz * dz) / (1.0 - q2 / (par[o] * par[o]))
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _kpi_f0_at(q2, par):
     # formfactors.kpi_f0 on par[FF_OFFSET:], read in place (as _bsz_at)
     o = FF_OFFSET
@@ -53,18 +53,20 @@ def _kpi_f0_at(q2, par):
 
 # One function per kind, each written out in full: branch-free in q2 (q2 clamped to the
 # physical range so every expression stays finite, the result selected at the end), so the
-# sampler's loop over events vectorises. Inlined by numba (a cached plain function is an
-# opaque call); in inlined code numba's min/max were measured to keep the loop scalar.
+# sampler's loop over events vectorises. Plain numba functions (error_model="numpy", so a
+# division has no ZeroDivisionError branch): LLVM inlines them into the caller (numba's cache
+# keeps their bitcode for that). numba's inline="always" copied their IR into every call site
+# and made the sampler's first compilation ~100 s; numba's min/max were measured to keep loops scalar.
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def dgamma_scalar_bsz(q2, par):
     """dGamma/dq2 of SCALAR_BSZ (see :func:`dgamma_dq2`)."""
     M = par[0]
     m = par[1]
     q2min = 4.0 * par[2] * par[2]
     q2max = (M - m) * (M - m)
-    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max keep loops scalar
     q2c = q2c if q2c < q2max else q2max
     lam = _kallen(M * M, m * m, q2c)
     sl = np.sqrt(lam if lam > 0.0 else 0.0)
@@ -75,14 +77,14 @@ def dgamma_scalar_bsz(q2, par):
     return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def dgamma_scalar_kpi(q2, par):
     """dGamma/dq2 of SCALAR_KPI (see :func:`dgamma_dq2`)."""
     M = par[0]
     m = par[1]
     q2min = 4.0 * par[2] * par[2]
     q2max = (M - m) * (M - m)
-    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max keep loops scalar
     q2c = q2c if q2c < q2max else q2max
     lam = _kallen(M * M, m * m, q2c)
     sl = np.sqrt(lam if lam > 0.0 else 0.0)
@@ -93,14 +95,14 @@ def dgamma_scalar_kpi(q2, par):
     return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def dgamma_pseudo_bsz(q2, par):
     """dGamma/dq2 of PSEUDO_BSZ (see :func:`dgamma_dq2`)."""
     M = par[0]
     m = par[1]
     q2min = 4.0 * par[2] * par[2]
     q2max = (M - m) * (M - m)
-    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max keep loops scalar
     q2c = q2c if q2c < q2max else q2max
     lam = _kallen(M * M, m * m, q2c)
     sl = np.sqrt(lam if lam > 0.0 else 0.0)
@@ -111,14 +113,14 @@ def dgamma_pseudo_bsz(q2, par):
     return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def dgamma_vector_bsz(q2, par):
     """dGamma/dq2 of VECTOR_BSZ (see :func:`dgamma_dq2`)."""
     M = par[0]
     m = par[1]
     q2min = 4.0 * par[2] * par[2]
     q2max = (M - m) * (M - m)
-    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max keep loops scalar
     q2c = q2c if q2c < q2max else q2max
     lam = _kallen(M * M, m * m, q2c)
     sl = np.sqrt(lam if lam > 0.0 else 0.0)
@@ -127,14 +129,14 @@ def dgamma_vector_bsz(q2, par):
     return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def dgamma_vector_quad(q2, par):
     """dGamma/dq2 of VECTOR_QUAD (see :func:`dgamma_dq2`)."""
     M = par[0]
     m = par[1]
     q2min = 4.0 * par[2] * par[2]
     q2max = (M - m) * (M - m)
-    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max in inlined code keep loops scalar
+    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max keep loops scalar
     q2c = q2c if q2c < q2max else q2max
     lam = _kallen(M * M, m * m, q2c)
     sl = np.sqrt(lam if lam > 0.0 else 0.0)
@@ -144,13 +146,13 @@ def dgamma_vector_quad(q2, par):
     return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def dgamma_dq2(kind, q2, par):
     """dGamma/dq2 at ``q2`` (GeV^-1); zero outside the physical range.
 
     One branch-free function per kind (selects, no early returns), so that the sampler's
     loop over events, which calls the function of its kind directly, vectorises. They are
-    plain (LLVM-inlined) numba functions: with numba's inline="always" the loop stays scalar."""
+    plain numba functions that LLVM inlines (numba's inline="always" multiplied the compile time)."""
     if kind == SCALAR_BSZ:
         return dgamma_scalar_bsz(q2, par)
     if kind == SCALAR_KPI:
@@ -164,7 +166,7 @@ def dgamma_dq2(kind, q2, par):
     return 0.0
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def dgamma_dq2_array(kind, q2, par):
     """:func:`dgamma_dq2` over an array of q2 values."""
     out = np.empty(q2.shape[0])
