@@ -20,15 +20,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import awkward as ak
 import numba
 import numpy as np
 
-import detector
-import evtgen
-from detector import atlas, belle2, na62
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, when not installed
+
+import detector  # noqa: E402
+import evtgen  # noqa: E402
+from detector import atlas, belle2, na62  # noqa: E402
 
 
 def timed(fn, n: int, repeat: int) -> tuple[float, float, float, float]:

@@ -289,7 +289,126 @@ def _bad(a):
     return not (z == 0.0 and a[2] > 0.0 and a[5] > 0.0)
 
 
-@nb.njit(cache=True, parallel=True)
+#: events per block of :func:`smear_columns`
+_BLOCK = 512
+#: normals per event: GTK p, slopes x/y; STRAW p, slopes x/y; GTK3 x/y; STRAW1 x/y
+_NORMALS = 10
+# rows of the flat per-block scratch (row r of event j at r * _BLOCK + j: constant offsets, so
+# LLVM sees that the rows do not overlap and vectorises the loops without run-time checks)
+_W_IN = _NORMALS  # 9 input columns kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz
+_W_OUT = _W_IN + 9  # p_K_rec, p_pi_rec, cos(theta), vtx_z_rec, m2_miss, band, in_window, in_straw
+_W_PION = _W_OUT + 8  # pion slopes x, y and x after MNP33
+_W_ROWS = _W_PION + 3
+
+
+@nb.njit(cache=True, inline="always")
+def _smear_block(w, m, par, straw_z, xb):
+    """Smear and reconstruct the m events of a block held in the flat scratch w (rows: the 10
+    normals and the 9 input columns; filled here: the outputs and the pion slopes). The
+    arithmetic of :func:`_event` in the same order (bit-identical results), as loops without
+    branches over the block that LLVM vectorises; the chamber loop is a separate pass.
+    Returns the number of bad events (non-finite input or pz <= 0)."""
+    B = _BLOCK
+    zg, z1 = par[_GTK_Z], straw_z[0]
+    gsp, gst, gsx, ssx = par[_GTK_SP], par[_GTK_ST], par[_GTK_SX], par[_S_SX]
+    sa, sb, sth0 = par[_S_A], par[_S_B], par[_S_TH]
+    mk2, mpi2, kick = par[_MK] * par[_MK], par[_MPI] * par[_MPI], par[_MAG_KICK]
+    pmin, pmax, zmin, zmax = par[_PMIN], par[_PMAX], par[_ZMIN], par[_ZMAX]
+    e0, e1, e2, e3 = par[_SR1_LO], par[_SR1_HI], par[_CR1_HI], par[_K2_HI]
+    e4, e5, e6 = par[_CR2_HI], par[_SR2_LO], par[_SR2_HI]
+    n_bad = 0
+    for i in range(m):
+        a0, a1, a2 = w[(_W_IN + 0) * B + i], w[(_W_IN + 1) * B + i], w[(_W_IN + 2) * B + i]
+        a3, a4, a5 = w[(_W_IN + 3) * B + i], w[(_W_IN + 4) * B + i], w[(_W_IN + 5) * B + i]
+        a6, a7, a8 = w[(_W_IN + 6) * B + i], w[(_W_IN + 7) * B + i], w[(_W_IN + 8) * B + i]
+        z = a0 * 0.0 + a1 * 0.0 + a2 * 0.0 + a3 * 0.0 + a4 * 0.0 + a5 * 0.0 + a6 * 0.0 + a7 * 0.0 + a8 * 0.0
+        n_bad += 0 if (z == 0.0) & (a2 > 0.0) & (a5 > 0.0) else 1
+        pk = np.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
+        ktx, kty = a0 / a2, a1 / a2
+        pk_r = pk * (1.0 + gsp * w[0 * B + i])
+        ktx_r = ktx + gst * w[1 * B + i]
+        kty_r = kty + gst * w[2 * B + i]
+        pp = np.sqrt(a3 * a3 + a4 * a4 + a5 * a5)
+        ptx, pty = a3 / a5, a4 / a5
+        rel = np.sqrt(sa * sa + (sb * pp) ** 2)
+        pp_r = pp * (1.0 + rel * w[3 * B + i])
+        sth = sth0 / pp
+        ptx_r = ptx + sth * w[4 * B + i]
+        pty_r = pty + sth * w[5 * B + i]
+        xk = a6 + ktx * (zg - a8) + gsx * w[6 * B + i]
+        yk = a7 + kty * (zg - a8) + gsx * w[7 * B + i]
+        xp = a6 + ptx * (z1 - a8) + ssx * w[8 * B + i]
+        yp = a7 + pty * (z1 - a8) + ssx * w[9 * B + i]
+        ax = (xk - ktx_r * zg) - (xp - ptx_r * z1)
+        ay = (yk - kty_r * zg) - (yp - pty_r * z1)
+        bx, by = ktx_r - ptx_r, kty_r - pty_r
+        bb = bx * bx + by * by
+        zv = -(ax * bx + ay * by) / bb if bb > 0.0 else -1.0
+        # m2_miss with the pi+ hypothesis (as _track)
+        kz = pk_r / np.sqrt(1.0 + ktx_r * ktx_r + kty_r * kty_r)
+        kx, ky, ke = ktx_r * kz, kty_r * kz, np.sqrt(pk_r * pk_r + mk2)
+        qz = pp_r / np.sqrt(1.0 + ptx_r * ptx_r + pty_r * pty_r)
+        qx, qy, qe = ptx_r * qz, pty_r * qz, np.sqrt(pp_r * pp_r + mpi2)
+        dE = ke - qe
+        dx, dy, dz = kx - qx, ky - qy, kz - qz
+        m2 = dE * dE - dx * dx - dy * dy - dz * dz
+        w[(_W_OUT + 0) * B + i] = pk_r
+        w[(_W_OUT + 1) * B + i] = pp_r
+        w[(_W_OUT + 2) * B + i] = (kx * qx + ky * qy + kz * qz) / (pk_r * pp_r)  # cos(theta)
+        w[(_W_OUT + 3) * B + i] = zv
+        w[(_W_OUT + 4) * B + i] = m2
+        # the codes of m2_band, as selects
+        band = -1.0 if m2 <= e0 else (1.0 if m2 <= e1 else (3.0 if m2 <= e2 else (4.0 if m2 <= e3 else 5.0)))
+        band = band if m2 <= e4 else (0.0 if m2 <= e5 else (2.0 if m2 <= e6 else 6.0))
+        w[(_W_OUT + 5) * B + i] = band
+        w[(_W_OUT + 6) * B + i] = 1.0 if (pmin < pp_r) & (pp_r < pmax) & (zmin < zv) & (zv < zmax) else 0.0
+        w[(_W_OUT + 7) * B + i] = 1.0
+        w[(_W_PION + 0) * B + i] = ptx
+        w[(_W_PION + 1) * B + i] = pty
+        w[(_W_PION + 2) * B + i] = ptx - kick / pp  # slope after MNP33 (as _x_at)
+    # STRAW annular acceptance around the beam trajectory (true pion path), chamber by chamber
+    rin2, rout2 = par[_S_RIN] * par[_S_RIN], par[_S_ROUT] * par[_S_ROUT]
+    zm = par[_MAG_Z]
+    for c in range(straw_z.shape[0]):
+        zc, xbc = straw_z[c], xb[c]
+        for i in range(m):
+            vx, vy, vz = w[(_W_IN + 6) * B + i], w[(_W_IN + 7) * B + i], w[(_W_IN + 8) * B + i]
+            ptx, pty, ptx_kicked = w[(_W_PION + 0) * B + i], w[(_W_PION + 1) * B + i], w[(_W_PION + 2) * B + i]
+            x_direct = vx + ptx * (zc - vz) - xbc
+            x_kicked = vx + ptx * (zm - vz) + ptx_kicked * (zc - zm) - xbc
+            x = x_direct if (zc <= zm) | (vz >= zm) else x_kicked
+            y = vy + pty * (zc - vz)
+            r2 = x * x + y * y
+            w[(_W_OUT + 7) * B + i] = 0.0 if (r2 < rin2) | (r2 > rout2) else w[(_W_OUT + 7) * B + i]
+    return n_bad
+
+
+@nb.njit(cache=True, inline="always")
+def _copy(dst, src):
+    # element-wise copy of two 1-d views of equal length (indices from 0: no wrap-around
+    # selects, so LLVM emits vector loads and stores, not gathers)
+    for j in range(dst.shape[0]):
+        dst[j] = src[j]
+
+
+@nb.njit(cache=True, inline="always")
+def _finish(band_f, in_window, inside, theta, in_straw, selected, band, region):
+    # the integer and boolean outputs of a block from its scratch rows; theta from cos(theta)
+    m = theta.shape[0]
+    for j in range(m):
+        theta[j] = np.arccos(min(1.0, theta[j]))
+    for j in range(m):
+        band[j] = np.int8(band_f[j])
+    for j in range(m):
+        in_straw[j] = inside[j] > 0.0
+    for j in range(m):
+        selected[j] = (inside[j] > 0.0) & (in_window[j] > 0.0)
+    for j in range(m):
+        b = band[j]
+        region[j] = b if selected[j] & ((b == 1) | (b == 2)) else 0
+
+
+@nb.njit(cache=True, parallel=True, error_model="numpy")
 def smear_columns(
     kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, key0, key1, first, out, in_straw, selected, band, region
 ):
@@ -297,25 +416,48 @@ def smear_columns(
 
     out: (5, n) p_K_rec, p_pi_rec, theta_kpi_rec, vtx_z_rec, m2_miss; in_straw, selected:
     bool (n,); band, region: int8 (n,). Returns the number of events with a non-finite input
-    or pz <= 0 (their outputs are meaningless; the caller raises)."""
+    or pz <= 0 (their outputs are meaningless; the caller raises).
+
+    Events run in blocks of :data:`_BLOCK`: the normals of a block first
+    (:func:`fastrandom.fill_normals`, the same numbers as event-by-event draws), the inputs
+    copied into one flat scratch, then the arithmetic as vectorised loops
+    (:func:`_smear_block`); every output equals :func:`smear_kernel`'s (the event-by-event
+    reference) bit for bit. ``error_model="numpy"``: a division by zero gives inf/NaN
+    (counted as a bad event) instead of raising, which lets LLVM vectorise the divisions."""
     n = kpx.shape[0]
     xb = beam_x(par, straw_z)
     n_bad = 0
-    for i in nb.prange(n):
-        a = (kpx[i], kpy[i], kpz[i], ppx[i], ppy[i], ppz[i], vx[i], vy[i], vz[i])
-        if _bad(a):
-            n_bad += 1
-        state = rng.event_state(key0, key1, first + i)
-        r = _event(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], par, straw_z, xb, state)
-        out[0, i] = r[0]
-        out[1, i] = r[1]
-        out[2, i] = r[2]
-        out[3, i] = r[3]
-        out[4, i] = r[4]
-        in_straw[i] = r[5]
-        selected[i] = r[6]
-        band[i] = r[7]
-        region[i] = r[8]
+    B = _BLOCK
+    for b in nb.prange((n + B - 1) // B):
+        w = np.empty(_W_ROWS * B)
+        s0 = np.empty(B, dtype=np.uint64)
+        redo = np.empty(B, dtype=np.uint8)
+        i0 = b * B
+        m = min(B, n - i0)
+        fastrandom.fill_normals(key0, key1, first + i0, m, w[: _NORMALS * B].reshape((_NORMALS, B)), s0, redo)
+        e = i0 + m
+        _copy(w[(_W_IN + 0) * B : (_W_IN + 0) * B + m], kpx[i0:e])
+        _copy(w[(_W_IN + 1) * B : (_W_IN + 1) * B + m], kpy[i0:e])
+        _copy(w[(_W_IN + 2) * B : (_W_IN + 2) * B + m], kpz[i0:e])
+        _copy(w[(_W_IN + 3) * B : (_W_IN + 3) * B + m], ppx[i0:e])
+        _copy(w[(_W_IN + 4) * B : (_W_IN + 4) * B + m], ppy[i0:e])
+        _copy(w[(_W_IN + 5) * B : (_W_IN + 5) * B + m], ppz[i0:e])
+        _copy(w[(_W_IN + 6) * B : (_W_IN + 6) * B + m], vx[i0:e])
+        _copy(w[(_W_IN + 7) * B : (_W_IN + 7) * B + m], vy[i0:e])
+        _copy(w[(_W_IN + 8) * B : (_W_IN + 8) * B + m], vz[i0:e])
+        n_bad += _smear_block(w, m, par, straw_z, xb)
+        for r in range(5):
+            _copy(out[r, i0:e], w[(_W_OUT + r) * B : (_W_OUT + r) * B + m])
+        _finish(
+            w[(_W_OUT + 5) * B : (_W_OUT + 5) * B + m],
+            w[(_W_OUT + 6) * B : (_W_OUT + 6) * B + m],
+            w[(_W_OUT + 7) * B : (_W_OUT + 7) * B + m],
+            out[2, i0:e],
+            in_straw[i0:e],
+            selected[i0:e],
+            band[i0:e],
+            region[i0:e],
+        )
     return n_bad
 
 
