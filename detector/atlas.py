@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 
 from detector import fastrandom
-from evtgen import jit_notice, rng
+from evtgen import jit_notice
 from evtgen.errors import PhiphiError
 
 jit_notice.announce(__file__, "the ATLAS emulation")
@@ -151,8 +151,12 @@ def _rel_resolution(e, abseta, res):
     return out
 
 
-#: events per scratch block of :func:`emulate_kernel` (one allocation per block, not per event)
-_BLOCK = 2048
+#: events per block of :func:`emulate_kernel` (normals of a block drawn together; one scratch allocation per block)
+_BLOCK = 512
+#: jet normals per event drawn block-wise (events with more calorimeter jets continue on their stream)
+_BLOCK_JETS = 6
+#: relative margin around an |eta| threshold inside which eta itself is computed (asinh)
+_ETA_MARGIN = 1e-9
 
 
 @nb.njit(cache=True, parallel=True)
@@ -162,61 +166,115 @@ def emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, fir
     Stream of an event: two normals for the soft term (x, y), then one per jet inside the
     calorimeter, in input order. Outputs: flt (4, n) met, met_phi, met_true, min_dphi;
     ints (2, n) int32 n_jets, em_bin; flags (2, n) bool veto, pass_sr; jets (4, NJ, n)
-    p_T, eta, phi, true p_T of the leading selected jets (0 when absent)."""
+    p_T, eta, phi, true p_T of the leading selected jets: rows m >= k are not written (the
+    caller passes zeros there, e.g. ``np.zeros``, whose untouched pages cost nothing).
+
+    Events run in blocks of :data:`_BLOCK`: the first 2 + min(k, :data:`_BLOCK_JETS`) normals
+    of every event of a block are drawn in vectorised passes (:func:`fastrandom.fill_normals`,
+    the same numbers as event-by-event draws); |eta| cuts and resolution bins are decided on
+    |p_z|/p_T against sinh of the thresholds, and eta = asinh(p_z/p_T) is computed only for
+    the selected jets or within :data:`_ETA_MARGIN` of a threshold, so every output equals
+    the event-by-event evaluation bit for bit."""
     n, k = px.shape
+    kn = 2 + min(k, _BLOCK_JETS)
+    # sinh of the |eta| thresholds: calorimeter edge, selection, resolution bins, the 4.9 clamp
+    n_res = res.shape[0]
+    sh = np.empty(3 + 2 * n_res)
+    sh[0], sh[1], sh[2] = np.sinh(par[_MAX_ETA]), np.sinh(par[_JET_ETA]), np.sinh(4.9)
+    for r in range(n_res):
+        sh[3 + 2 * r], sh[4 + 2 * r] = np.sinh(res[r, 0]), np.sinh(res[r, 1])
     for b in nb.prange((n + _BLOCK - 1) // _BLOCK):
         scratch = np.empty((4, k))  # selected jets of one event: p_T, eta, phi, true p_T
-        for i in range(b * _BLOCK, min(n, (b + 1) * _BLOCK)):
-            _event(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt, ints, flags, jets, i, scratch)
+        g = np.empty((kn, _BLOCK))
+        s0 = np.empty(_BLOCK, dtype=np.uint64)
+        redo = np.empty(_BLOCK, dtype=np.uint8)
+        i0 = b * _BLOCK
+        m = min(_BLOCK, n - i0)
+        fastrandom.fill_normals(key0, key1, first + i0, m, g, s0, redo)
+        for j in range(m):
+            _event(
+                px, py, pz, e, tx, ty, veto, par, res, edges, sh, flt, ints, flags, jets, i0 + j, scratch, g, j, s0[j]
+            )
 
 
 @nb.njit(cache=True, inline="always")
-def _event(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt, ints, flags, jets, i, scratch):
+def _rel_resolution_t(e, t, res, sh):
+    # _rel_resolution at |eta| = asinh(t) (clamped at 4.9) decided on t against sinh of the bin edges
+    out = 0.0
+    tc = min(t, sh[2])
+    for b in range(res.shape[0]):
+        if tc >= sh[3 + 2 * b] and tc <= sh[4 + 2 * b]:
+            out = np.sqrt(res[b, 2] ** 2 + res[b, 3] ** 2 / e + res[b, 4] ** 2 / (e * e))
+    return out
+
+
+@nb.njit(cache=True, inline="always")
+def _event(px, py, pz, e, tx, ty, veto, par, res, edges, sh, flt, ints, flags, jets, i, scratch, g, j, s0):
     k = px.shape[1]
-    nj_out = jets.shape[1]
+    kn = g.shape[0]
+    nj_out = min(jets.shape[1], k)
     n_edges = edges.shape[0]
-    gpt, geta, gphi, gtrue = scratch[0], scratch[1], scratch[2], scratch[3]
-    state = rng.event_state(key0, key1, first + i)
-    g1, state = fastrandom.normal(state)
-    g2, state = fastrandom.normal(state)
-    mx = tx[i] + par[_SOFT] * g1
-    my = ty[i] + par[_SOFT] * g2
+    mx = tx[i] + par[_SOFT] * g[0, j]
+    my = ty[i] + par[_SOFT] * g[1, j]
+    n_drawn = 2  # normals of the event's stream used so far
+    state = s0
     ng = 0
-    for j in range(k):
-        ej = e[i, j]
+    for q in range(k):
+        ej = e[i, q]
         if not ej > 0.0:
             continue
-        jx, jy = px[i, j], py[i, j]
+        jx, jy = px[i, q], py[i, q]
         pt_true = np.sqrt(jx * jx + jy * jy)
-        eta = np.arcsinh(pz[i, j] / pt_true) if pt_true > 0.0 else 0.0
-        if not abs(eta) < par[_MAX_ETA]:
-            continue
-        rel = _rel_resolution(ej, min(abs(eta), 4.9), res)
+        t = abs(pz[i, q] / pt_true) if pt_true > 0.0 else 0.0  # sinh|eta|
+        near = False
+        for c in range(sh.shape[0]):
+            near |= abs(t - sh[c]) <= _ETA_MARGIN * sh[c]
+        if near:  # within rounding of a threshold: decide on eta itself, as _rel_resolution
+            eta = np.arcsinh(pz[i, q] / pt_true) if pt_true > 0.0 else 0.0
+            if not abs(eta) < par[_MAX_ETA]:
+                continue
+            rel = _rel_resolution(ej, min(abs(eta), 4.9), res)
+            central = abs(eta) < par[_JET_ETA]
+        else:
+            if not t < sh[0]:
+                continue
+            rel = _rel_resolution_t(ej, t, res, sh)
+            central = t < sh[1]
         s2 = np.log1p(rel * rel)
-        g, state = fastrandom.normal(state)
-        scale = par[_RESPONSE] * np.exp(g * np.sqrt(s2) - 0.5 * s2)  # log-normal, mean 1
+        if n_drawn < kn:
+            gj = g[n_drawn, j]
+        else:  # more calorimeter jets than drawn block-wise: continue on the event's stream
+            if n_drawn == kn:
+                for _ in range(kn):
+                    gj, state = fastrandom.normal(state)
+            gj, state = fastrandom.normal(state)
+        n_drawn += 1
+        scale = par[_RESPONSE] * np.exp(gj * np.sqrt(s2) - 0.5 * s2)  # log-normal, mean 1
         pt = pt_true * scale
         if pt > par[_MET_MIN_PT]:
             mx -= (scale - 1.0) * jx
             my -= (scale - 1.0) * jy
-        if pt > par[_JET_PT] and abs(eta) < par[_JET_ETA]:
+        if pt > par[_JET_PT] and central:
+            eta = np.arcsinh(pz[i, q] / pt_true) if pt_true > 0.0 else 0.0
             # insert into the selected jets, ordered in decreasing smeared p_T
+            # (scratch indexed directly: a row view per event costs two atomic reference counts)
             m = ng
-            while m > 0 and gpt[m - 1] < pt:
-                gpt[m], geta[m], gphi[m], gtrue[m] = gpt[m - 1], geta[m - 1], gphi[m - 1], gtrue[m - 1]
+            while m > 0 and scratch[0, m - 1] < pt:
+                for r in range(4):
+                    scratch[r, m] = scratch[r, m - 1]
                 m -= 1
-            gpt[m], geta[m], gphi[m], gtrue[m] = pt, eta, np.arctan2(jy, jx), pt_true
+            scratch[0, m], scratch[1, m], scratch[2, m], scratch[3, m] = pt, eta, np.arctan2(jy, jx), pt_true
             ng += 1
     met = np.sqrt(mx * mx + my * my)
     met_phi = np.arctan2(my, mx)
     min_dphi = np.inf
     for m in range(ng):
-        d = abs(gphi[m] - met_phi)  # both in [-pi, pi]: wrap once
+        d = abs(scratch[2, m] - met_phi)  # both in [-pi, pi]: wrap once
         if d > np.pi:
             d = 2.0 * np.pi - d
         min_dphi = min(min_dphi, d)
     cut = par[_DPHI_LOW] if met <= par[_LOW_MET] else par[_DPHI]
-    lead_ok = ng > 0 and gpt[0] > par[_LEAD_PT] and abs(geta[0]) < par[_LEAD_ETA]
+    lead_ok = ng > 0 and scratch[0, 0] > par[_LEAD_PT] and abs(scratch[1, 0]) < par[_LEAD_ETA]
     ok = met > par[_MET_MIN] and lead_ok and ng <= par[_MAX_JETS] and min_dphi > cut and not veto[i]
     b = -1
     if ok:
@@ -235,10 +293,8 @@ def _event(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt,
     flags[1, i] = ok
     for m in range(nj_out):
         have = m < ng
-        jets[0, m, i] = gpt[m] if have else 0.0
-        jets[1, m, i] = geta[m] if have else 0.0
-        jets[2, m, i] = gphi[m] if have else 0.0
-        jets[3, m, i] = gtrue[m] if have else 0.0
+        for r in range(4):
+            jets[r, m, i] = scratch[r, m] if have else 0.0
 
 
 def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, first: int = 0) -> ak.Array:
@@ -253,7 +309,8 @@ def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, first
     flt = np.empty((4, n))
     ints = np.empty((2, n), dtype=np.int32)
     flags = np.empty((2, n), dtype=np.bool_)
-    jets = np.empty((4, NJ, n))
+    k_out = min(NJ, px.shape[1])  # the kernel writes the first k_out jets (an event has at most k)
+    jets = np.empty((4, k_out, n))
     if n:
         emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key[0], key[1], int(first), flt, ints, flags, jets)
     out = {
@@ -268,7 +325,8 @@ def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, first
     }
     for m in range(NJ):
         for q, name in enumerate(("pt", "eta", "phi", "pt_true")):
-            out[f"jet{m + 1}_{name}"] = jets[q, m]
+            # jets beyond the input's k are absent in every event: zeros (calloc: untouched pages cost nothing)
+            out[f"jet{m + 1}_{name}"] = jets[q, m] if m < k_out else np.zeros(n)
     for f in ("shat", "m2_phiphi", "m2_S", "m2_invisible"):
         if f in events.fields:
             out[f] = ak.to_numpy(events[f])
