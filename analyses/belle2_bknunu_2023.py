@@ -391,6 +391,7 @@ class Belle2Likelihood:
         self.main = data[: self.fast.nbins]
         self.poi = self.fast.poi_index
         self.channels = _signal_channel_names(self.spec)
+        self.channel_slices = {c: (s.start, s.stop) for c, s in self.model.config.channel_slices.items()}
         self._rel = []
         for cn, y in zip(self.channels, placeholder):
             rows = self.fast.rows_of(cn, NP_SAMPLE)
@@ -415,6 +416,16 @@ class Belle2Likelihood:
         # the Asimov data are the expectation at the null parameters, so those maximise it
         self.asimov_null_nll = -2.0 * self.fast.logpdf_and_grad(self.null.pars, self.asimov_main, self.asimov_aux)[0]
         self.n_fits = 1
+
+    def for_workers(self) -> Belle2Likelihood:
+        """A copy without the pyhf objects (the workspace dict and the pyhf model, which only
+        building the likelihood needs): what a scan ships to its Dask workers, so that they
+        neither rebuild it nor import pyhf. Every fit and every result is the same with it."""
+        new = copy.copy(self)
+        new.spec = new.model = None
+        new.fast = copy.copy(self.fast)
+        new.fast.model = None
+        return new
 
     def fork(self) -> Belle2Likelihood:
         """A copy whose NP yields can be changed without touching this one (the shared
@@ -522,8 +533,40 @@ def _likelihood(workspace: str | None = None) -> Belle2Likelihood:
     return Belle2Likelihood(load_workspace(workspace) if workspace else None)
 
 
+#: likelihoods a scan's client shipped to this process (:func:`use_scan_shared`), by workspace
+_RECEIVED: dict[str | None, Belle2Likelihood] = {}
+
+
+def _likelihood_for(workspace: str | None) -> Belle2Likelihood:
+    got = _RECEIVED.get(workspace)
+    return got if got is not None else _likelihood(workspace)
+
+
 def _default_likelihood() -> Belle2Likelihood:
-    return _likelihood(None)
+    return _likelihood_for(None)
+
+
+@functools.lru_cache(maxsize=4)
+def _shippable(workspace: str | None) -> Belle2Likelihood:
+    return _likelihood_for(workspace).for_workers()
+
+
+def scan_shared(options: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """What a scan (:mod:`analyses.scanning`) computes once in its client process and ships to
+    every Dask worker: the likelihood with the NP sample (workspace, null fit, preconditioning;
+    built once per process), so that no worker builds it again or imports pyhf. ``options``:
+    the option dicts of the scan's points; None (each worker builds its own) if they name
+    different workspaces."""
+    workspaces = {o.get("workspace") for o in options} or {None}
+    if len(workspaces) != 1:
+        return None
+    (workspace,) = workspaces
+    return {"workspace": workspace, "likelihood": _shippable(workspace)}
+
+
+def use_scan_shared(shared: dict[str, Any]) -> None:
+    """Install in this (worker) process what :func:`scan_shared` computed in the client."""
+    _RECEIVED[shared["workspace"]] = shared["likelihood"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -546,7 +589,7 @@ def region_histograms(lik: Belle2Likelihood, pars: np.ndarray, np_reference: Seq
             if c == cname:
                 parts[s] = nu[a:b]
                 total += nu[a:b]
-        sl = lik.model.config.channel_slices[cname]
+        sl = slice(*lik.channel_slices[cname])
         comps = {
             "new_physics": parts[NP_SAMPLE],
             "new_physics_reference": np.asarray(ref, float),
@@ -675,7 +718,7 @@ def recast(
             reason=f"{channel} at {ch.mass_option} = {mass:g} GeV gives no events in the Belle II analysis bins",
             provenance=provenance,
         )
-    base = (lik or _likelihood(workspace)).fork()
+    base = (lik or _likelihood_for(workspace)).fork()
     sm_total = float(sum(y.sum() for y in base.sm_yields))
     scale = sm_total / total  # mu_np = 1 <=> as many NP as SM signal events
     reference = stats.to_parameter(scale, cpl[parameter], "quadratic" if parameter != "br" else "linear")

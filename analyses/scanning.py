@@ -173,18 +173,35 @@ def _scalar(x: Any) -> Any:
     return str(x)
 
 
-def run_point(analysis: str, point: dict[str, Any]) -> dict[str, Any]:
+def _options_of(point: dict[str, Any]) -> dict[str, Any]:
+    return {k[len(OPTION_PREFIX) :]: v for k, v in point.items() if k.startswith(OPTION_PREFIX)}
+
+
+def use_shared(analysis: str, shared: Any) -> None:
+    """Install in this process what the analysis module's ``scan_shared()`` computed in the
+    scan's client (see :func:`_compute`); nothing when ``shared`` is None."""
+    if shared is None:
+        return
+    from .registry import get
+
+    get(analysis).load().use_scan_shared(shared)
+
+
+def run_point(analysis: str, point: dict[str, Any], shared: Any = None) -> dict[str, Any]:
     """Recast one grid point (a row of :func:`build_grid`); returns its table row.
 
     The grid was validated before the scan, so an error here is a failure of the point
     itself (e.g. too few events); it gives a row with an ``error`` column. Runs on a Dask worker.
+    ``shared``: what the module's ``scan_shared()`` computed in the client (installed first).
     """
     from evtgen.model import model_point
 
     from .registry import recast
 
+    use_shared(analysis, shared)
+
     masses = {k: point[k] for k in ("mphi", "mx", "ms") if point.get(k) is not None}
-    options = {k[len(OPTION_PREFIX) :]: v for k, v in point.items() if k.startswith(OPTION_PREFIX)}
+    options = _options_of(point)
     row = dict(point)
     try:
         mp = model_point(
@@ -205,7 +222,9 @@ def run_point(analysis: str, point: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def run_group(analysis: str, anchor: dict[str, Any], points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def run_group(
+    analysis: str, anchor: dict[str, Any], points: list[dict[str, Any]], shared: Any = None
+) -> list[dict[str, Any]]:
     """Recast points that differ only in their couplings (rows of :func:`build_grid`, in
     index order) in one task, inside the analysis module's ``scan_group()`` context (where
     it may reuse one likelihood along the couplings, see :data:`analyses.combine.SCAN_GROUP`).
@@ -216,6 +235,7 @@ def run_group(analysis: str, anchor: dict[str, Any], points: list[dict[str, Any]
     from .registry import get
 
     module = get(analysis).load()
+    use_shared(analysis, shared)
     with module.scan_group():
         if not points or anchor["index"] != points[0]["index"]:
             run_point(analysis, anchor)
@@ -439,23 +459,39 @@ def _compute(
 ) -> dict[int, dict]:
     """Run the points of ``todo`` on Dask (one task per point, or per group of points that
     differ only in their couplings when ``anchors`` maps each group key to its first grid
-    point); save ``rows`` + new rows every ``flush_seconds``."""
+    point); save ``rows`` + new rows every ``flush_seconds``.
+
+    When the analysis module has ``scan_shared(options)`` (e.g. the Belle II likelihood: one
+    workspace, null fit and preconditioning), its value is computed once here, in the client
+    (cached per process), sent once to every worker (``Client.scatter(broadcast=True)``) and
+    installed there by the module's ``use_scan_shared()`` before the points run: no worker
+    builds it again, and every worker uses the very numbers an in-process scan uses."""
     from distributed import as_completed
 
     from evtgen.parallel import dask_client, progress_bar
+
+    from .registry import get
+
+    make_shared = getattr(get(analysis).load(), "scan_shared", None)
+    shared = None
+    if make_shared is not None:
+        opts = [_options_of(p) for p in todo]
+        shared = make_shared([dict(t) for t in {tuple(sorted(o.items())) for o in opts}])
 
     new: dict[int, dict] = {}
     bar = progress_bar(total, total - len(todo), "scan points", "pt", progress)
     last_flush = time.monotonic()
     try:
         with dask_client(cluster.get("workers"), cluster.get("scheduler"), cluster.get("client")) as c:
+            if shared is not None:
+                shared = c.scatter([shared], broadcast=True, hash=False)[0]  # a list: a dict would be split
             if anchors is None:
-                futures = [c.submit(run_point, analysis, p, pure=False) for p in todo]
+                futures = [c.submit(run_point, analysis, p, shared, pure=False) for p in todo]
             else:
                 groups: dict[tuple, list[dict]] = {}
                 for p in todo:
                     groups.setdefault(group_key(p), []).append(p)
-                futures = [c.submit(run_group, analysis, anchors[k], g, pure=False) for k, g in groups.items()]
+                futures = [c.submit(run_group, analysis, anchors[k], g, shared, pure=False) for k, g in groups.items()]
             try:
                 for fut in as_completed(futures):
                     out = fut.result()

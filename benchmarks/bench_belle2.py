@@ -12,7 +12,7 @@ and of one event-level recast point (200k events generated, emulated and fitted)
 
 ``--dask-workers N``: the same m_phi scan through the package's scanner (``analyses.scanning.run_scan``,
 what ``phiphi scan belle2 --mphi ...`` runs) on a LocalCluster of N workers: cluster start, the scan
-on fresh workers (each builds the likelihood once) and again on warm workers, with the workers' CPU
+on fresh workers (the likelihood built once here and shipped to them) and again on warm workers, with the workers' CPU
 time. ``--peer``: the in-process m_phi scan also with the previous optimiser (Newton disabled:
 TNC / L-BFGS-B / minuit warm-started from the nearest fitted mu), the peer of the speed-up, in
 this run. Every timing line carries the 1-minute load average.
@@ -64,7 +64,7 @@ def dask_scan(masses, workers: int) -> None:
     t0 = time.perf_counter()
     with dask_client(workers=workers) as c, tempfile.TemporaryDirectory() as d:
         print(f"dask: LocalCluster of {workers} workers started in {time.perf_counter() - t0:.1f} s ({load()})")
-        for what in ("fresh workers (likelihood built in each)", "warm workers"):
+        for what in ("fresh workers (likelihood shipped from this process)", "warm workers"):
             cpu0 = sum(c.run(time.process_time).values())
             t0 = time.perf_counter()
             rows = run_scan("belle2", grid, output=Path(d) / f"{what[:5]}.csv", cluster={"client": c}, progress=False)

@@ -60,9 +60,38 @@ def dask_client(
     with worker_environment(
         check_positive_int("numba_threads", numba_threads) if numba_threads is not None else max(1, ncores // n)
     ):
-        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, **quiet)
+        # the workers of our own cluster run the package's kernels only: no vector numba
+        # extension there (preload: run in each worker process before any task)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, preload=[WORKER_PRELOAD], **quiet)
     with cluster, Client(cluster) as c:
         yield c
+
+
+#: Python source run in every worker of a LocalCluster that :func:`dask_client` starts
+WORKER_PRELOAD = "from evtgen.parallel import skip_vector_numba_extension\nskip_vector_numba_extension()\n"
+
+
+def skip_vector_numba_extension() -> bool:
+    """Initialise numba's extensions (entry points ``numba_extensions``) now, without scikit-hep
+    ``vector``'s: numba otherwise loads it at the first compilation or cache load in a process,
+    and it imports ``vector``, sympy and vector's numba backends (~2.5 s and ~120 MB per
+    process). The package's kernels take numpy arrays only, so a worker process that runs
+    them does not need it; ``vector.register_numba()`` turns it on again where wanted (the
+    awkward behaviours of ``vector`` do not depend on it). Returns True if the extensions
+    were initialised here (False: numba had already done it, or its API is not the known one).
+    """
+    from importlib.metadata import entry_points
+
+    import numba.core.entrypoints as numba_entrypoints
+
+    if getattr(numba_entrypoints, "_already_initialized", True):
+        return False
+    numba_entrypoints._already_initialized = True
+    for ep in entry_points(group="numba_extensions", name="init"):
+        if ep.value.split(":")[0].split(".")[0] == "vector":
+            continue
+        ep.load()()
+    return True
 
 
 #: set by Dask's nanny before it spawns workers (``distributed.nanny.pre-spawn-environ``)

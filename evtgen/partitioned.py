@@ -45,7 +45,7 @@ from .parallel import dask_client, index_seed, progress_bar
 MANIFEST = "manifest.json"
 #: events generated and written at a time inside a part (one Parquet row group / ROOT basket
 #: batch): the memory bound of a worker, whatever ``chunk_size``
-WRITE_BLOCK = 1 << 18
+WRITE_BLOCK = 1 << 16
 PART_FORMATS = ("parquet", "root")
 #: manifest entries that must match when a production is resumed
 IDENTITY_KEYS = (
