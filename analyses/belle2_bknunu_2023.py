@@ -333,8 +333,73 @@ def formfactor_rel_error(channel: str, mass: float, couplings: dict | None = Non
         f = spectra.dgamma_dq2_array(ch.kind, q2, ch.spectrum_par(m, cpl, ff)).reshape(len(half), -1)
         return float(per_bin @ ((f * weights).sum(axis=1) * half))
 
-    draws = np.array([total(ff) for ff in ch._ff_draws()])
+    ff_draws, tails = _ff_draw_tails(channel)
+    o = spectra.FF_OFFSET
+    head = ch.spectrum_par(m, cpl)[:o]
+
+    def fold(rows: np.ndarray) -> np.ndarray:  # the folded total of each row of spectrum parameters
+        f = _dgamma_draws()(ch.kind, q2, np.ascontiguousarray(rows)).reshape(len(rows), len(half), -1)
+        return ((f * weights).sum(axis=2) * half) @ per_bin
+
+    pars = np.concatenate([np.broadcast_to(head, (len(tails), o)), tails], axis=1)
+    if not np.array_equal(pars[0], ch.spectrum_par(m, cpl, ff_draws[0])):  # not the known layout: one by one
+        draws = np.array([total(ff) for ff in ff_draws])
+    else:
+        # the spectrum is quadratic in the form-factor coefficients that vary between the
+        # draws (|f|^2, f linear in them): the folded total of each draw is a^T Q a, with Q
+        # from k(k+1)/2 spectra instead of one per draw; checked against two draws folded
+        # directly (else every draw is folded)
+        var = np.where(np.ptp(tails, axis=0) > 0)[0]
+        pairs = [(i, j) for i in range(len(var)) for j in range(i, len(var))]
+        rows = np.repeat(pars[:1], len(pairs), axis=0)
+        rows[:, o + var] = 0.0
+        for r, (i, j) in enumerate(pairs):
+            rows[r, o + var[i]] += 1.0
+            rows[r, o + var[j]] += 1.0
+        t = dict(zip(pairs, fold(rows)))
+        q = np.empty((len(var), len(var)))
+        for i, j in pairs:  # t(i, i) = 4 Q_ii, t(i, j) = Q_ii + Q_jj + 2 Q_ij
+            q[i, j] = q[j, i] = 0.25 * t[(i, i)] if i == j else 0.5 * (t[(i, j)] - 0.25 * (t[(i, i)] + t[(j, j)]))
+        a_var = tails[:, var]
+        draws = np.einsum("di,ij,dj->d", a_var, q, a_var)
+        if not np.allclose(fold(pars[:2]), draws[:2], rtol=1e-10, atol=0.0):
+            draws = fold(pars)
     return float(np.std(draws, ddof=1) / total(None))
+
+
+@functools.cache
+def _ff_draw_tails(channel: str) -> tuple[list, np.ndarray]:
+    """The form-factor draws of ``channel`` and the form-factor part of the spectrum
+    parameters of each (the entries from ``spectra.FF_OFFSET`` on, after [M, m, m_inv, norm],
+    which do not depend on the mass or the couplings; checked against the full parameters at
+    each use)."""
+    _, ch = _channel(channel)
+    draws = list(ch._ff_draws())
+    mass = 0.5 * ch.mass_limit()
+    cpl = ch.resolve_couplings(None)
+    from evtgen import spectra
+
+    n_tail = len(ch.spectrum_par(mass, cpl)) - spectra.FF_OFFSET
+    tails = [ch.spectrum_par(mass, cpl, ff)[spectra.FF_OFFSET :] for ff in draws]
+    return draws, np.array(tails).reshape(len(draws), n_tail)
+
+
+@functools.cache
+def _dgamma_draws():
+    """dGamma/dq2 at q2 for each row of parameters (numba, compiled once)."""
+    import numba
+
+    from evtgen import spectra
+
+    @numba.njit(cache=True)
+    def dgamma_draws(kind, q2, pars):  # pragma: no cover - compiled
+        out = np.empty(pars.shape[0] * q2.shape[0])
+        for d in range(pars.shape[0]):
+            for i in range(q2.shape[0]):
+                out[d * q2.shape[0] + i] = spectra.dgamma_dq2(kind, q2[i], pars[d])
+        return out
+
+    return dgamma_draws
 
 
 def event_yields(

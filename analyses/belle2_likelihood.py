@@ -357,40 +357,48 @@ def twice_nll_hess_kernel(
 
 @nb.njit(cache=True, fastmath=True)
 def cholesky_kernel(a, shift):
-    """Lower Cholesky factor of ``a + shift * 1`` and whether it is positive definite (one
-    thread, so the same rounding whatever the BLAS thread count)."""
+    """Lower Cholesky factor of ``a + shift * 1``, the envelope of each row (first[i]: the
+    first non-zero column of row i of ``a``; L has no entry left of it, so the sums skip it —
+    a skyline factorisation, exact) and whether it is positive definite (one thread, so the
+    same rounding whatever the BLAS thread count)."""
     n = a.shape[0]
     L = np.zeros((n, n))
+    first = np.empty(n, dtype=np.int64)
     for i in range(n):
-        for j in range(i + 1):
+        f = 0
+        while f < i and a[i, f] == 0.0:
+            f += 1
+        first[i] = f
+        for j in range(f, i + 1):
             s = a[i, j] + (shift if i == j else 0.0)
-            for k in range(j):
+            # unsigned indices: no negative-index wrap-around test, so the loop vectorises
+            for k in range(np.uint64(f if f > first[j] else first[j]), np.uint64(j)):
                 s -= L[i, k] * L[j, k]
             if i == j:
                 if not s > 0.0:
-                    return L, False
+                    return L, first, False
                 L[i, i] = np.sqrt(s)
             else:
                 L[i, j] = s / L[j, j]
-    return L, True
+    return L, first, True
 
 
 @nb.njit(cache=True)
-def cho_solve_kernel(L, b):
-    """x with L L^T x = b."""
+def cho_solve_kernel(L, first, b):
+    """x with L L^T x = b (``first``: the row envelopes of :func:`cholesky_kernel`); both
+    substitutions read L by rows."""
     n = L.shape[0]
-    y = np.empty(n)
+    x = np.empty(n)
     for i in range(n):
         s = b[i]
-        for k in range(i):
-            s -= L[i, k] * y[k]
-        y[i] = s / L[i, i]
-    x = np.empty(n)
-    for i in range(n - 1, -1, -1):
-        s = y[i]
-        for k in range(i + 1, n):
-            s -= L[k, i] * x[k]
+        for k in range(np.uint64(first[i]), np.uint64(i)):
+            s -= L[i, k] * x[k]
         x[i] = s / L[i, i]
+    for i in range(n - 1, -1, -1):
+        xi = x[i] / L[i, i]
+        x[i] = xi
+        for k in range(np.uint64(first[i]), np.uint64(i)):
+            x[k] -= L[i, k] * xi
     return x
 
 
@@ -401,6 +409,7 @@ class NewtonState:
 
     factor: np.ndarray
     slope: np.ndarray | None
+    first: np.ndarray | None = None  # row envelopes of the factor (cholesky_kernel)
 
 
 @dataclass
@@ -499,6 +508,14 @@ class FastLikelihood:
             self.aux[p], self.sigma[p] = 0.0, 1.0
         self.constrained = np.where(np.isfinite(self.sigma))[0]
         self.scale = np.ones(self.npars)
+        # the order of the parameters in Newton's linear algebra: the staterror gammas first,
+        # grouped by the bin they scale (each couples only to its own bin's parameters), then
+        # the others: the Hessian's rows then have short envelopes (skyline Cholesky)
+        gamma_bin = np.full(self.npars, -1)
+        has = self.gamma_of >= 0
+        gamma_bin[self.gamma_of[has]] = self.bin_of[has]
+        self.newton_rank = np.lexsort((np.arange(self.npars), np.where(gamma_bin >= 0, gamma_bin, self.nbins)))
+        self.newton_rank = np.argsort(self.newton_rank, kind="stable")  # position of each parameter
         self._extra_const = -np.sum(np.log(self.sigma[self.constrained])) - _LOG_SQRT_2PI * len(self.constrained)
 
     # ------------------------------------------------------------------------------
@@ -763,6 +780,7 @@ class FastLikelihood:
             fix[i] = True
             x[i] = v
         free = np.where(~fix)[0]
+        free = free[np.argsort(self.newton_rank[free], kind="stable")]  # gammas by bin first
         nf = len(free)
         idx = np.full(self.npars, -1, dtype=np.int64)
         idx[free] = np.arange(nf)
@@ -789,9 +807,9 @@ class FastLikelihood:
             )  # fmt: skip
             return v, -2.0 * gbuf[free]
 
-        fac, slope, exact, borrowed = None, None, False, False
-        if hint is not None and hint.factor.shape == (nf, nf):
-            fac, slope, borrowed = hint.factor, hint.slope, True
+        fac, first, slope, exact, borrowed = None, None, None, False, False
+        if hint is not None and hint.factor.shape == (nf, nf) and hint.first is not None:
+            fac, first, slope, borrowed = hint.factor, hint.first, hint.slope, True
             val, g = value_grad(x)
         prev_dec = np.inf
         for _ in range(max_iter):
@@ -803,7 +821,7 @@ class FastLikelihood:
                 hff = np.ascontiguousarray(h[:nf, :nf])
                 shift = 0.0
                 while True:  # not positive definite away from the minimum: Levenberg-Marquardt shift
-                    fac, ok = cholesky_kernel(hff, shift)
+                    fac, first, ok = cholesky_kernel(hff, shift)
                     if ok:
                         break
                     shift = max(10.0 * shift, 1e-3 * float(np.mean(np.abs(np.diag(hff)))))
@@ -812,16 +830,16 @@ class FastLikelihood:
                 exact, borrowed = shift == 0.0, False
                 if exact and track is not None:
                     slope = np.zeros(self.npars)
-                    slope[free] = -cho_solve_kernel(fac, np.ascontiguousarray(h[:nf, nf]))
+                    slope[free] = -cho_solve_kernel(fac, first, np.ascontiguousarray(h[:nf, nf]))
                 prev_dec = np.inf
             if not np.isfinite(val):
                 return None
-            step = -cho_solve_kernel(fac, g)
+            step = -cho_solve_kernel(fac, first, g)
             dec = -float(g @ step)
             if not dec >= 0.0:
                 return None
             if dec < 1e-12 and (exact or borrowed):
-                return FitResult(x, val, True, "newton"), NewtonState(fac, slope)
+                return FitResult(x, val, True, "newton"), NewtonState(fac, slope, first)
             if dec > prev_dec / 3.0 and not exact:  # the borrowed (or shifted) factor does not work here
                 fac = None
                 continue
