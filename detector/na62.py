@@ -463,7 +463,8 @@ def smear_columns(
 
 @nb.njit(cache=True, parallel=True)
 def smear_kernel(k, pi, vtx, par, straw_z, key0, key1, first, out, flags):
-    """Smear and reconstruct events first..first+n-1 (the same events as :func:`smear_columns`).
+    """Smear and reconstruct events first..first+n-1 event by event (the reference that
+    :func:`smear_columns` reproduces bit for bit, tests/test_detector_blocks.py).
 
     k, pi: (4, n) true four-momenta (px, py, pz, E); vtx: (3, n) true vertex in m.
     out: (5, n) p_K_rec, p_pi_rec, theta_kpi_rec, vtx_z_rec, m2_miss.
@@ -488,8 +489,7 @@ def smear_kernel(k, pi, vtx, par, straw_z, key0, key1, first, out, flags):
             xb,
             state,
         )
-        for j in range(5):
-            out[j, i] = r[j]
+        out[0, i], out[1, i], out[2, i], out[3, i], out[4, i] = r[0], r[1], r[2], r[3], r[4]
         flags[0, i] = 1 if r[5] else 0
         flags[1, i] = 1 if r[6] else 0
         flags[2, i] = r[7]
