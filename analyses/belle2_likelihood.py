@@ -79,13 +79,17 @@ def logpdf_grad_kernel(
     norm_coef,
     norm_lu,
     norm_ld,
+    hist_ptr,
+    hist_idx,
+    norm_ptr,
+    norm_idx,
     grad,
 ):
-    """ln L of the HistFactory model and its gradient (into ``grad``); -inf if a rate is <= 0."""
+    """ln L of the HistFactory model and its gradient (into ``grad``); -inf if a rate is <= 0.
+    ``hist_idx[hist_ptr[k]:hist_ptr[k + 1]]`` (``norm_*``): the histosys (normsys) that can act
+    on row k (:meth:`FastLikelihood.__init__`); the others are zero there and skipped."""
     nrows = nominal.shape[0]
     nbins = main.shape[0]
-    H = hist_par.shape[0]
-    N = norm_par.shape[0]
     nu = np.empty(nrows)
     rest = np.empty(nrows)  # nu / base: the multiplicative part
     base = np.empty(nrows)
@@ -93,13 +97,15 @@ def logpdf_grad_kernel(
     c = np.empty(6)
     for k in range(nrows):
         b = nominal[k]
-        for h in range(H):
+        for t in range(hist_ptr[k], hist_ptr[k + 1]):
+            h = hist_idx[t]
             up = hist_up[h, k]
             dn = hist_dn[h, k]
             if up != 0.0 or dn != 0.0:
                 b += _code4p(pars[hist_par[h]], up, dn)[0]
         f = 1.0
-        for n in range(N):
+        for t in range(norm_ptr[k], norm_ptr[k + 1]):
+            n = norm_idx[t]
             lu = norm_lu[n, k]
             ld = norm_ld[n, k]
             if lu != 0.0 or ld != 0.0:
@@ -136,7 +142,8 @@ def logpdf_grad_kernel(
                 grad[p] += wnu / pars[p]
             else:  # d nu / d mu at mu = 0: the rest of the product
                 g = base[k]
-                for n in range(N):
+                for t in range(norm_ptr[k], norm_ptr[k + 1]):
+                    n = norm_idx[t]
                     lu = norm_lu[n, k]
                     ld = norm_ld[n, k]
                     if lu != 0.0 or ld != 0.0:
@@ -146,7 +153,8 @@ def logpdf_grad_kernel(
                 if gamma_of[k] >= 0:
                     g *= pars[gamma_of[k]]
                 grad[p] += w * g
-        for n in range(N):
+        for t in range(norm_ptr[k], norm_ptr[k + 1]):
+            n = norm_idx[t]
             lu = norm_lu[n, k]
             ld = norm_ld[n, k]
             if lu != 0.0 or ld != 0.0:
@@ -154,7 +162,8 @@ def logpdf_grad_kernel(
                     c[i] = norm_coef[i, n, k]
                 grad[norm_par[n]] += wnu * _code4(pars[norm_par[n]], c, lu, ld)[1]
         wr = w * rest[k]
-        for h in range(H):
+        for t in range(hist_ptr[k], hist_ptr[k + 1]):
+            h = hist_idx[t]
             up = hist_up[h, k]
             dn = hist_dn[h, k]
             if up != 0.0 or dn != 0.0:
@@ -402,6 +411,13 @@ def cho_solve_kernel(L, first, b):
     return x
 
 
+def _row_lists(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column k of ``mask`` (modifiers x rows) the modifiers set there, as
+    ``idx[ptr[k]:ptr[k + 1]]`` in increasing order."""
+    ptr = np.concatenate([[0], np.cumsum(mask.sum(axis=0))]).astype(np.int64)
+    return ptr, np.nonzero(mask.T)[1].astype(np.int64)
+
+
 @dataclass
 class NewtonState:
     """What a Newton fit hands the next one: its Hessian's Cholesky factor (free
@@ -504,6 +520,18 @@ class FastLikelihood:
         self.norm_coef = np.einsum("ij,jnk->ink", _CODE4_AINV, b)  # (6, nnorm, rows)
         self.norm_lu, self.norm_ld = lu, ld
         self.norm_names = list(norm)
+        # which histosys / normsys can act on each row (the samples' modifiers): the kernels
+        # visit only those; set_sample / set_normsys refuse values outside this pattern
+        self.hist_mask = np.zeros((len(hist), k0), dtype=bool)
+        for h, entries in enumerate(hist.values()):
+            for rows, _, _ in entries:
+                self.hist_mask[h, rows] = True
+        self.norm_mask = np.zeros((len(norm), k0), dtype=bool)
+        for h, entries in enumerate(norm.values()):
+            for rows, _, _ in entries:
+                self.norm_mask[h, rows] = True
+        self.hist_ptr, self.hist_idx = _row_lists(self.hist_mask)
+        self.norm_ptr, self.norm_idx = _row_lists(self.norm_mask)
         for p in list(self.hist_par) + list(self.norm_par):
             self.aux[p], self.sigma[p] = 0.0, 1.0
         self.constrained = np.where(np.isfinite(self.sigma))[0]
@@ -547,6 +575,9 @@ class FastLikelihood:
         else:
             self.hist_up[:, rows] = rel_up * new
             self.hist_dn[:, rows] = rel_dn * new
+        outside = ~self.hist_mask[:, rows]
+        if np.any(self.hist_up[:, rows][outside] != 0) or np.any(self.hist_dn[:, rows][outside] != 0):
+            raise PhiphiError(f"sample {sample} in {channel}: a histosys delta where the sample has no such modifier")
         self.nominal[rows] = new
 
     def set_normsys(self, name: str, channel: str, sample: str, hi: float, lo: float) -> None:
@@ -554,6 +585,8 @@ class FastLikelihood:
         recomputed); hi = lo = 1 switches it off."""
         rows = self.rows_of(channel, sample)
         n = self.norm_names.index(name)
+        if not np.all(self.norm_mask[n, rows]) and (hi, lo) != (1.0, 1.0):
+            raise PhiphiError(f"sample {sample} in {channel} has no normsys {name}")
         lu, ld = np.log(hi), np.log(lo)
         b = np.array([hi - 1, lo - 1, lu * hi, -ld * lo, lu * lu * hi, ld * ld * lo])
         self.norm_lu[n, rows] = lu
@@ -618,6 +651,10 @@ class FastLikelihood:
             self.norm_coef,
             self.norm_lu,
             self.norm_ld,
+            self.hist_ptr,
+            self.hist_idx,
+            self.norm_ptr,
+            self.norm_idx,
             grad,
         )
         return float(logl), grad
@@ -803,7 +840,7 @@ class FastLikelihood:
             v = -2.0 * logpdf_grad_kernel(
                 pars, main, lgam, aux_, self.sigma, self.constrained, self.nominal, self.bin_of, self.nf_of,
                 self.gamma_of, self.hist_par, self.hist_up, self.hist_dn, self.norm_par, self.norm_coef,
-                self.norm_lu, self.norm_ld, gbuf,
+                self.norm_lu, self.norm_ld, self.hist_ptr, self.hist_idx, self.norm_ptr, self.norm_idx, gbuf,
             )  # fmt: skip
             return v, -2.0 * gbuf[free]
 

@@ -70,6 +70,10 @@ def test_dask_workers_write_the_same_parts(client, serial, tmp_path):
     a, b = columns(d), columns(serial[0])
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    # the workers ran numba kernels without vector's numba extension (vector + sympy, ~120 MB each)
+    # (a lambda: pickled by value, the workers need not import this test module)
+    loaded = client.run(lambda: [m for m in ("vector", "sympy") if m in __import__("sys").modules])
+    assert all(v == [] for v in loaded.values()), loaded
 
 
 def test_resume_after_crash_regenerates_only_missing_parts(serial, tmp_path, monkeypatch):
