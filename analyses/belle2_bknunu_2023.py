@@ -629,6 +629,15 @@ def scan_shared(options: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     return {"workspace": workspace, "likelihood": _shippable(workspace)}
 
 
+def scan_warm_up() -> None:
+    """What a scan's worker loads before its first point (:func:`analyses.scanning.warm_up`):
+    the fitting modules, the released maps, the form-factor draws and the compiled spectra."""
+    from . import belle2_likelihood  # noqa: F401  (numba, scipy)
+
+    folded_yields("b2kphiphi", 1.0)
+    formfactor_rel_error("b2kphiphi", 1.0)
+
+
 def use_scan_shared(shared: dict[str, Any]) -> None:
     """Install in this (worker) process what :func:`scan_shared` computed in the client."""
     _RECEIVED[shared["workspace"]] = shared["likelihood"]

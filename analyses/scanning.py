@@ -187,6 +187,17 @@ def use_shared(analysis: str, shared: Any) -> None:
     get(analysis).load().use_scan_shared(shared)
 
 
+def warm_up(analysis: str) -> None:
+    """Import the analysis module in this (worker) process and run its ``scan_warm_up()``
+    if it has one (data files, compiled kernels from the numba cache): the first task a scan
+    gives each worker, while the client prepares the rest. Changes no result."""
+    from .registry import get
+
+    hook = getattr(get(analysis).load(), "scan_warm_up", None)
+    if hook is not None:
+        hook()
+
+
 def run_point(analysis: str, point: dict[str, Any], shared: Any = None) -> dict[str, Any]:
     """Recast one grid point (a row of :func:`build_grid`); returns its table row.
 
@@ -474,15 +485,17 @@ def _compute(
 
     make_shared = getattr(get(analysis).load(), "scan_shared", None)
     shared = None
-    if make_shared is not None:
-        opts = [_options_of(p) for p in todo]
-        shared = make_shared([dict(t) for t in {tuple(sorted(o.items())) for o in opts}])
 
     new: dict[int, dict] = {}
     bar = progress_bar(total, total - len(todo), "scan points", "pt", progress)
     last_flush = time.monotonic()
     try:
         with dask_client(cluster.get("workers"), cluster.get("scheduler"), cluster.get("client")) as c:
+            # the workers import the analysis while this process builds what it shares with them
+            warm = [c.submit(warm_up, analysis, workers=[w], pure=False) for w in c.scheduler_info()["workers"]]
+            if make_shared is not None:
+                opts = [_options_of(p) for p in todo]
+                shared = make_shared([dict(t) for t in {tuple(sorted(o.items())) for o in opts}])
             if shared is not None:
                 shared = c.scatter([shared], broadcast=True, hash=False)[0]  # a list: a dict would be split
             if anchors is None:
@@ -505,7 +518,7 @@ def _compute(
                         write_results(output, list({**rows, **new}.values()))
                         last_flush = time.monotonic()
             finally:
-                c.cancel([f for f in futures if not f.done()])
+                c.cancel([f for f in futures + warm if not f.done()])
     except BaseException:
         if output is not None and new:  # keep what is finished (also on Ctrl-C)
             write_results(output, list({**rows, **new}.values()))
