@@ -374,7 +374,7 @@ def _ff_draw_tails(channel: str) -> tuple[list, np.ndarray]:
     which do not depend on the mass or the couplings; checked against the full parameters at
     each use)."""
     _, ch = _channel(channel)
-    draws = list(ch._ff_draws())
+    draws = list(ch.ff_draws())
     mass = 0.5 * ch.mass_limit()
     cpl = ch.resolve_couplings(None)
     from evtgen import spectra

@@ -184,7 +184,9 @@ class DecayChannel:
         minv = 0.0 if k in (spectra.VECTOR_BSZ, spectra.VECTOR_QUAD) else mass
         return np.concatenate([[M, m, minv, norm], ffp])
 
-    def _ff_draws(self) -> list:
+    def ff_draws(self) -> list:
+        """The form-factor draws (``N_FF_DRAWS`` of the published covariance, seed ``FF_DRAW_SEED``)
+        behind the rate errors; empty for channels without a form-factor uncertainty."""
         gen = np.random.default_rng(FF_DRAW_SEED)
         if self.kind in (spectra.SCALAR_BSZ, spectra.VECTOR_BSZ):
             return list(FF.grvdv2023_bk().sample(gen, N_FF_DRAWS))
@@ -235,7 +237,7 @@ class DecayChannel:
             note = "normalised to the SM prediction " + C.load_yaml("constants.yaml")["kpinunu_sm"]["br_sm"]["source"]
         else:
             width = spectra.integrate(self.kind, self.spectrum_par(m, cpl))
-            draws = [spectra.integrate(self.kind, self.spectrum_par(m, cpl, ff)) for ff in self._ff_draws()]
+            draws = [spectra.integrate(self.kind, self.spectrum_par(m, cpl, ff)) for ff in self.ff_draws()]
             width_err = float(np.std(draws, ddof=1)) if draws else 0.0
             br, br_err = width / gamma_parent, width_err / gamma_parent
             note = f"form-factor uncertainty from {len(draws)} draws of the published covariance"
