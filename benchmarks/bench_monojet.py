@@ -18,7 +18,12 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import sys
 import time
+from pathlib import Path
+
+# runnable from a checkout without installing the package (the repository root on the path)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def _pythia_worker(n: int, seed: int, q) -> None:

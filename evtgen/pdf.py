@@ -92,7 +92,7 @@ class PDFGrid:
     name: str
     path: str
     alphas_mz: float
-    arrays: tuple  # (q2lo, xoff, qoff, voff, logx, logq2, xf, dxf) + the tables of build_fast_tables
+    arrays: tuple  # (q2lo, xoff, qoff, voff, logx, logq2, xf, dxf)
     xmin: float
     xmax: float
     qmin: float
@@ -231,47 +231,44 @@ def _bucket_table(knots: np.ndarray, nbucket: int) -> tuple[float, float, np.nda
 
 
 def build_fast_tables(base: tuple) -> tuple:
-    """Tables of the shared-knot-search evaluation :func:`xfx_pair_tables` (built once at load).
+    """Tables of the shared-knot-search evaluation :func:`xfx_pair_fast` (built once at load).
 
-    For every x interval ix and Q knot iq of subgrid s, the four Hermite inputs in ln x
+    For every x interval ix and Q knot iq of a subgrid, the four Hermite inputs in ln x
     (xf[ix], dxf[ix]·Δ, xf[ix+1], dxf[ix+1]·Δ; Δ = ln x[ix+1] − ln x[ix]) of all flavours, padded
-    to :data:`NPAD`: ``coef[s, ix, iq, input, flavour]`` (subgrids padded to the largest one with
-    zeros), so one 4×4 weighted sum per flavour reads four contiguous rows. Knots as
-    ``logx[s, i]``, ``logq2[s, i]``; ``nknots[s] = (n_x, n_Q)``; bucket tables locate the knot
-    intervals in ln x and ln Q² without a binary search (``bpar[s] = (lo_x, 1/h_x, lo_Q, 1/h_Q)``).
-    Every table is a whole array indexed in place (no slices, no views) so the numba kernels that
-    read them hold no reference counts in their loops.
-    Returns (coef, logx, logq2, xbkt, qbkt, bpar, nknots), appended to the grid tuple.
+    to :data:`NPAD`, contiguous in (iq, input, flavour): one 4×4 weighted sum per flavour.
+    Bucket tables locate the knot intervals in ln x and ln Q² without a binary search.
+    Returns (coef, coff, xbkt_par, xbkt, qbkt_par, qbkt) appended to the grid tuple.
     """
     q2lo, xoff, qoff, voff, logx, logq2, xf, dxf = base
-    nsub = q2lo.size
-    nxs = np.diff(xoff)
-    nqs = np.diff(qoff)
-    nxm, nqm = int(nxs.max()), int(nqs.max())
-    coef = np.zeros((nsub, nxm - 1, nqm, 4, NPAD))
-    lx2 = np.zeros((nsub, nxm))
-    lq2 = np.zeros((nsub, nqm))
-    xb = np.zeros((nsub, NBUCKET), dtype=np.int64)
-    qb = np.zeros((nsub, NBUCKET), dtype=np.int64)
-    bpar = np.zeros((nsub, 4))
-    nkn = np.zeros((nsub, 2), dtype=np.int64)
-    for isub in range(nsub):
-        nx, nq = int(nxs[isub]), int(nqs[isub])
+    coefs, coff = [], [0]
+    xpar, qpar, xb, qb = [], [], [], []
+    for isub in range(q2lo.size):
+        nx = xoff[isub + 1] - xoff[isub]
+        nq = qoff[isub + 1] - qoff[isub]
         lx = logx[xoff[isub] : xoff[isub + 1]]
         lq = logq2[qoff[isub] : qoff[isub + 1]]
         v = xf[voff[isub] : voff[isub + 1]].reshape(nx, nq, NFLAV)
         d = dxf[voff[isub] : voff[isub + 1]].reshape(nx, nq, NFLAV)
         dl = np.diff(lx)[:, None, None]
-        coef[isub, : nx - 1, :nq, 0, :NFLAV] = v[:-1]
-        coef[isub, : nx - 1, :nq, 1, :NFLAV] = d[:-1] * dl
-        coef[isub, : nx - 1, :nq, 2, :NFLAV] = v[1:]
-        coef[isub, : nx - 1, :nq, 3, :NFLAV] = d[1:] * dl
-        lx2[isub, :nx] = lx
-        lq2[isub, :nq] = lq
-        bpar[isub, 0], bpar[isub, 1], xb[isub] = _bucket_table(lx, NBUCKET)
-        bpar[isub, 2], bpar[isub, 3], qb[isub] = _bucket_table(lq, NBUCKET)
-        nkn[isub] = nx, nq
-    return coef, lx2, lq2, xb, qb, bpar, nkn
+        c = np.zeros((nx - 1, nq, 4, NPAD))
+        c[:, :, 0, :NFLAV] = v[:-1]
+        c[:, :, 1, :NFLAV] = d[:-1] * dl
+        c[:, :, 2, :NFLAV] = v[1:]
+        c[:, :, 3, :NFLAV] = d[1:] * dl
+        coefs.append(c.ravel())
+        coff.append(coff[-1] + c.size)
+        for knots, par, tab in ((lx, xpar, xb), (lq, qpar, qb)):
+            lo, inv, start = _bucket_table(knots, NBUCKET)
+            par.append((lo, inv))
+            tab.append(start)
+    return (
+        np.concatenate(coefs),
+        np.array(coff, dtype=np.int64),
+        np.array(xpar),
+        np.concatenate(xb),
+        np.array(qpar),
+        np.concatenate(qb),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -572,159 +569,99 @@ def _xfx_fast(g, isub, lx, lq, ix, iq, nq, out):
 
 
 @nb.njit(cache=True, inline="always")
-def bucket_index(v, lo, inv):
-    """Bucket of value v (clamped to [0, NBUCKET-1]); scalars only."""
-    b = int((v - lo) * inv)
+def _bucket_find(a, lo, n, v, bpar, btab, isub):
+    """As :func:`_find` (a[lo+i] <= v < a[lo+i+1], clamped to [0, n-2]), started from the
+    bucket table and corrected by a few linear steps: the same index, no binary search."""
+    b = int((v - bpar[isub, 0]) * bpar[isub, 1])
     if b < 0:
         b = 0
     elif b > NBUCKET - 1:
         b = NBUCKET - 1
-    return b
-
-
-@nb.njit(cache=True, inline="always")
-def hermite_basis(t):
-    """(h00, h10, h01, h11) of the cubic Hermite basis at t."""
-    t2 = t * t
-    t3 = t2 * t
-    return 2 * t3 - 3 * t2 + 1, t3 - 2 * t2 + t, -2 * t3 + 3 * t2, t3 - t2
-
-
-@nb.njit(cache=True, inline="always")
-def qknot_weights(u, d1, dlo, dhi, first, last):
-    """Weights of the Q knots iq-1..iq+2 of LHAPDF's Hermite interpolation in ln Q² at
-    u = (ln Q² − ln Q²_iq)/d1, with the knot derivatives written as finite differences (one-sided
-    at the subgrid edges: ``first`` = iq is the first interval, ``last`` = iq+1 is the last knot);
-    d1, dlo, dhi = widths of the intervals iq, iq−1, iq+1. Scalars only (as :func:`_qweights`)."""
-    g00, g10, g01, g11 = hermite_basis(u)
-    wll = 0.0
-    wl = g00
-    wh = g01
-    whh = 0.0
-    if first:
-        wl -= g10
-        wh += g10
-    else:
-        r0 = d1 / dlo
-        wl += -0.5 * g10 + 0.5 * g10 * r0
-        wh += 0.5 * g10
-        wll = -0.5 * g10 * r0
-    if last:
-        wl -= g11
-        wh += g11
-    else:
-        r2 = d1 / dhi
-        wl -= 0.5 * g11
-        wh += 0.5 * g11 - 0.5 * g11 * r2
-        whh = 0.5 * g11 * r2
-    return wll, wl, wh, whh
-
-
-@nb.njit(cache=True, inline="always")
-def _knot_interval(knots, s, n, v, btab, b):
-    """Index i in [0, n-2] with knots[s, i] <= v < knots[s, i+1] (clamped), started from bucket b
-    of the bucket table and corrected by a few linear steps: the index of :func:`_find`."""
-    i = btab[s, b]
-    while i < n - 2 and knots[s, i + 1] <= v:
+    i = btab[isub * NBUCKET + b]
+    while i < n - 2 and a[lo + i + 1] <= v:
         i += 1
-    while i > 0 and knots[s, i] > v:
+    while i > 0 and a[lo + i] > v:
         i -= 1
     return i
 
 
 @nb.njit(cache=True, inline="always")
-def _hermite_sum(coef, s, ix, q0, q1, q2, q3, t, wll, wl, wh, whh, out):
-    """out[f] = Σ_a w_a Σ_k h_k(t) coef[s, ix, q_a, k, f] for the NPAD flavours (the 4×4
-    weighted sum, straight-line per flavour, vectorised over f). Knots q0/q3 outside the subgrid
-    come with weight exactly 0 and are replaced by a valid neighbour by the caller."""
-    ha, hb, hc, hd = hermite_basis(t)
+def _apply_fast(coef, c0, nq, logx, x0, ix, lx, iq, wll, wl, wh, whh, out):
+    """The 4×4 weighted sum of :func:`_apply` on the contiguous fast table (NPAD flavours),
+    written as one straight-line sum per flavour (vectorised over flavours). Q knots outside the
+    subgrid (weight exactly 0 there) are replaced by a valid neighbour with the same 0 weight."""
+    dlx = logx[x0 + ix + 1] - logx[x0 + ix]
+    t = (lx - logx[x0 + ix]) / dlx
+    t2 = t * t
+    t3 = t2 * t
+    ha = 2 * t3 - 3 * t2 + 1
+    hb = t3 - 2 * t2 + t
+    hc = -2 * t3 + 3 * t2
+    hd = t3 - t2
+    row = 4 * NPAD
+    b1 = c0 + (ix * nq + iq) * row
+    b2 = b1 + row
+    b0 = b1 - row if iq > 0 else b1
+    b3 = b2 + row if iq + 2 < nq else b2
     a00, a01, a02, a03 = wll * ha, wll * hb, wll * hc, wll * hd
     a10, a11, a12, a13 = wl * ha, wl * hb, wl * hc, wl * hd
     a20, a21, a22, a23 = wh * ha, wh * hb, wh * hc, wh * hd
     a30, a31, a32, a33 = whh * ha, whh * hb, whh * hc, whh * hd
+    # slices first: indices f in range(NPAD) are provably non-negative, so numba's wraparound
+    # test disappears and the loop vectorises with contiguous loads
+    r0 = coef[b0 : b0 + row]
+    r1 = coef[b1 : b1 + row]
+    r2 = coef[b2 : b2 + row]
+    r3 = coef[b3 : b3 + row]
     for f in range(NPAD):
-        v0 = a00 * coef[s, ix, q0, 0, f] + a01 * coef[s, ix, q0, 1, f] + a02 * coef[s, ix, q0, 2, f]
-        v0 = v0 + a03 * coef[s, ix, q0, 3, f]
-        v1 = a10 * coef[s, ix, q1, 0, f] + a11 * coef[s, ix, q1, 1, f] + a12 * coef[s, ix, q1, 2, f]
-        v1 = v1 + a13 * coef[s, ix, q1, 3, f]
-        v2 = a20 * coef[s, ix, q2, 0, f] + a21 * coef[s, ix, q2, 1, f] + a22 * coef[s, ix, q2, 2, f]
-        v2 = v2 + a23 * coef[s, ix, q2, 3, f]
-        v3 = a30 * coef[s, ix, q3, 0, f] + a31 * coef[s, ix, q3, 1, f] + a32 * coef[s, ix, q3, 2, f]
-        v3 = v3 + a33 * coef[s, ix, q3, 3, f]
+        v0 = a00 * r0[f] + a01 * r0[NPAD + f] + a02 * r0[2 * NPAD + f] + a03 * r0[3 * NPAD + f]
+        v1 = a10 * r1[f] + a11 * r1[NPAD + f] + a12 * r1[2 * NPAD + f] + a13 * r1[3 * NPAD + f]
+        v2 = a20 * r2[f] + a21 * r2[NPAD + f] + a22 * r2[2 * NPAD + f] + a23 * r2[3 * NPAD + f]
+        v3 = a30 * r3[f] + a31 * r3[NPAD + f] + a32 * r3[2 * NPAD + f] + a33 * r3[3 * NPAD + f]
         out[f] = v0 + v1 + v2 + v3
 
 
 @nb.njit(cache=True, inline="always")
-def xfx_pair_tables(coef, logx, logq2, xbkt, qbkt, bpar, nknots, q2lo, xa, xb, q2, fa, fb):
-    """x·f at (xa, Q²) and (xb, Q²) for all flavours from the tables of :func:`build_fast_tables`
-    (pass them unpacked: ``g[0]`` is q2lo, ``g[8:15]`` the tables, extracted once outside a loop).
-
-    One knot search in ln Q² shared by both x, bucket-started knot searches, one contiguous 4×4
-    weighted sum per flavour. Returns True and fills ``fa``/``fb`` (length NPAD, index pid + 6)
-    when both points are inside the grid (Q_min ≤ Q ≤ Q_max, x_min ≤ x ≤ 1, ≥ 4 Q knots);
-    otherwise returns False (``fa``/``fb`` then hold values of a clamped point: the caller uses the
-    general :func:`xfx_all_w`). The body has no branch around the table reads (out-of-grid inputs
-    are clamped by selects), so it inlines into a caller's loop without reference counting.
-    """
+def xfx_pair_try(g, xa, xb, q2, fa, fb):
+    """The fast path of :func:`xfx_pair_fast`: fills ``fa``/``fb`` and returns True when both
+    points are inside the grid (Q_min ≤ Q ≤ Q_max, x_min ≤ x ≤ 1, ≥ 4 Q knots), else returns
+    False without touching them (the caller then uses the general :func:`xfx_all_w`; keeping that
+    call out of this function keeps the inlined fast path lean)."""
+    q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
+    coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
     isub = 0
     for k in range(q2lo.size):
         if q2 >= q2lo[k]:
             isub = k
-    nx = nknots[isub, 0]
-    nq = nknots[isub, 1]
+    nq = qoff[isub + 1] - qoff[isub]
+    q0 = qoff[isub]
     lq = np.log(q2)
     la = np.log(xa)
     lb = np.log(xb)
-    xmin = logx[isub, 0]
-    ok = nq >= 4 and lq >= logq2[isub, 0] and lq <= logq2[isub, nq - 1]
-    ok = ok and la >= xmin and lb >= xmin and xa <= 1.0 and xb <= 1.0
-    if not ok:  # clamp (selects): every index below stays inside the tables, NaN included
-        lq = logq2[isub, 0]
-        la = xmin
-        lb = xmin
-    iq = _knot_interval(logq2, isub, nq, lq, qbkt, bucket_index(lq, bpar[isub, 2], bpar[isub, 3]))
-    ia = _knot_interval(logx, isub, nx, la, xbkt, bucket_index(la, bpar[isub, 0], bpar[isub, 1]))
-    ib = _knot_interval(logx, isub, nx, lb, xbkt, bucket_index(lb, bpar[isub, 0], bpar[isub, 1]))
-    first = iq == 0
-    last = iq + 2 >= nq
-    q1 = iq
-    q2_ = iq + 1
-    q0 = q1 if first else iq - 1
-    q3 = q2_ if last else iq + 2
-    d1 = logq2[isub, q2_] - logq2[isub, q1]
-    dlo = logq2[isub, q1] - logq2[isub, q0]
-    dhi = logq2[isub, q3] - logq2[isub, q2_]
-    wll, wl, wh, whh = qknot_weights((lq - logq2[isub, q1]) / d1, d1, dlo, dhi, first, last)
-    ta = (la - logx[isub, ia]) / (logx[isub, ia + 1] - logx[isub, ia])
-    tb = (lb - logx[isub, ib]) / (logx[isub, ib + 1] - logx[isub, ib])
-    _hermite_sum(coef, isub, ia, q0, q1, q2_, q3, ta, wll, wl, wh, whh, fa)
-    _hermite_sum(coef, isub, ib, q0, q1, q2_, q3, tb, wll, wl, wh, whh, fb)
-    return ok
-
-
-@nb.njit(cache=True)
-def xfx_pair_general(g, xa, xb, q2, fa, fb, work):
-    """:func:`xfx_all_w` at (xa, Q²) and (xb, Q²): the out-of-grid fall-back of
-    :func:`xfx_pair_tables` (kept out of line so the fast path stays lean)."""
-    xfx_all_w(g, xa, q2, fa, work)
-    xfx_all_w(g, xb, q2, fb, work)
-
-
-@nb.njit(cache=True, inline="always")
-def xfx_pair_try(g, xa, xb, q2, fa, fb):
-    """:func:`xfx_pair_tables` on the grid tuple ``g`` (True: ``fa``/``fb`` filled; False: outside
-    the fast path, use :func:`xfx_all_w`)."""
-    return xfx_pair_tables(g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[0], xa, xb, q2, fa, fb)
+    x0 = xoff[isub]
+    xmin = logx[x0]
+    if nq < 4 or lq < logq2[q0] or lq > logq2[q0 + nq - 1] or la < xmin or lb < xmin or xa > 1.0 or xb > 1.0:
+        return False
+    nx = xoff[isub + 1] - x0
+    iq = _bucket_find(logq2, q0, nq, lq, qbp, qbt, isub)
+    wll, wl, wh, whh = _qweights(logq2, q0, iq, nq, lq)
+    c0 = coff[isub]
+    ia = _bucket_find(logx, x0, nx, la, xbp, xbt, isub)
+    ib = _bucket_find(logx, x0, nx, lb, xbp, xbt, isub)
+    _apply_fast(coef, c0, nq, logx, x0, ia, la, iq, wll, wl, wh, whh, fa)
+    _apply_fast(coef, c0, nq, logx, x0, ib, lb, iq, wll, wl, wh, whh, fb)
+    return True
 
 
 @nb.njit(cache=True, inline="always")
 def xfx_pair_fast(g, xa, xb, q2, fa, fb, work):
     """x·f at (xa, Q²) and (xb, Q²) for all flavours, the Q part shared (same interpolation and
-    fall-backs as :func:`xfx_all_w`), on the fast tables of :func:`build_fast_tables`.
-    ``fa``/``fb`` have length NPAD (index pid + 6). In a hot loop prefer :func:`xfx_pair_tables`
-    with the tables unpacked once outside the loop."""
-    if not xfx_pair_tables(g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[0], xa, xb, q2, fa, fb):
-        xfx_pair_general(g, xa, xb, q2, fa, fb, work)
+    fall-backs as :func:`xfx_all_w`), on the fast tables of
+    :func:`build_fast_tables`: one knot search in ln Q² shared by both x, O(1) knot searches,
+    one contiguous 4×4 weighted sum per flavour. ``fa``/``fb`` have length NPAD (index pid + 6)."""
+    if not xfx_pair_try(g, xa, xb, q2, fa, fb):
+        xfx_all_w(g, xa, q2, fa, work)
+        xfx_all_w(g, xb, q2, fb, work)
 
 
 @nb.njit(cache=True)
@@ -764,11 +701,6 @@ __all__ = [
     "xfx_all_w",
     "xfx_pair_fast",
     "xfx_pair_try",
-    "xfx_pair_tables",
-    "xfx_pair_general",
-    "bucket_index",
-    "hermite_basis",
-    "qknot_weights",
     "NPAD",
     "alphas_lo",
     "alphas_params",

@@ -48,7 +48,7 @@ import numba as nb
 import numpy as np
 
 from evtgen import jit_notice, rng
-from evtgen.pdf import NPAD, alphas_lo, bucket_index, hermite_basis, qknot_weights, xfx_pair_general, xfx_pair_tables
+from evtgen.pdf import NPAD, alphas_lo, xfx_pair_fast
 
 jit_notice.announce(__file__, "the pp -> j phi phi kernels (about a minute)")
 
@@ -135,21 +135,16 @@ def phase_space_pt(u, par):
     dx₁ dx₂ dt̂ = x₁ x₂ dy_j dy_S dp_T²; the returned jac includes x₁ x₂ (the caller divides the
     x·f values by x₁ x₂).
     """
+    sqrts = par[P_SQRTS]
+    ptmin = par[P_PTMIN]
+    m2min = par[P_M2MIN]
     phiphi = par[P_MODE] > 0.5
-    u3 = u[3] if phiphi else 0.5
-    return phase_space_scalar(u[0], u[1], u[2], u3, par[P_SQRTS], par[P_PTMIN], par[P_M2MIN], phiphi)
-
-
-@nb.njit(cache=True, inline="always")
-def phase_space_scalar(u0, u1, u2, u3, sqrts, ptmin, m2min, phiphi):
-    """:func:`phase_space_pt` with the point and the parameters as scalars (u3 is used in φφ mode
-    only); scalar arguments keep it free of reference counting where it is inlined."""
     ptmax = 0.5 * sqrts
     a = 1.0 / ptmin - 1.0 / ptmax
-    pt = 1.0 / (1.0 / ptmin - u0 * a)
+    pt = 1.0 / (1.0 / ptmin - u[0] * a)
     jac = 2.0 * pt * pt * pt * a  # dpT² = 2 pT dpT, dpT = pT² a du
     ymax = np.arccosh(max(sqrts / (2.0 * pt), 1.0))
-    yj = (2.0 * u1 - 1.0) * ymax
+    yj = (2.0 * u[1] - 1.0) * ymax
     jac *= 2.0 * ymax
     ea = np.exp(yj)
     A = sqrts - pt * ea
@@ -161,7 +156,7 @@ def phase_space_scalar(u0, u1, u2, u3, sqrts, ptmin, m2min, phiphi):
         q2max = mt2max - pt * pt
         if q2max <= m2min:
             return 0.5, 0.5, 0.0, m2min, 0.0, 0.0, 0.0, 0.0
-        q2 = m2min + (q2max - m2min) * u3
+        q2 = m2min + (q2max - m2min) * u[3]
         jac *= q2max - m2min
     else:
         q2 = m2min
@@ -171,7 +166,7 @@ def phase_space_scalar(u0, u1, u2, u3, sqrts, ptmin, m2min, phiphi):
     mt = np.sqrt(mt2)
     lo = np.log(mt / B)
     hi = np.log(A / mt)
-    ys = lo + (hi - lo) * u2
+    ys = lo + (hi - lo) * u[2]
     jac *= hi - lo
     es = np.exp(ys)
     x1 = (pt * ea + mt * es) / sqrts
@@ -197,15 +192,6 @@ def scales(par, shat, q2, cth):
         return np.sqrt(pt * pt * mt2), pt * pt, pt
     mu = 0.5 * (pt + np.sqrt(pt * pt + q2))
     return mu * mu, mu * mu, pt
-
-
-@nb.njit(cache=True, inline="always")
-def pdf_pair(g, x1, x2, muf2, f1, f2, work):
-    """x·f of both partons at μ_F² into f1/f2 (index pid + 6): the fast tables of
-    :func:`evtgen.pdf.xfx_pair_tables`, the general interpolation out of line when a point leaves
-    them (below x_min or outside the Q range of the grid; never for the LHC cuts)."""
-    if not xfx_pair_tables(g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[0], x1, x2, muf2, f1, f2):
-        xfx_pair_general(g, x1, x2, muf2, f1, f2, work)
 
 
 NBUF = 2 * NCH + 2 * NPAD + 3
@@ -243,8 +229,8 @@ def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
     nf = 3 if nvar > 1 else 1
     for j in range(nf):
         mf2 = muf2 * FAC_F[j] * FAC_F[j]
-        pdf_pair(g, x1, x2, mf2, f1, f2, work)
-        lum[j] = lumi_total(f1, f2, shat, t, uu, q2, par) * common
+        xfx_pair_fast(g, x1, x2, mf2, f1, f2, work)
+        lum[j] = lumi_total(f1, f2, shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5]) * common
     g2 = 4.0 * np.pi * alphas_lo(apar, mur2)
     w = g2 * lum[0]
     if nvar > 1:
@@ -257,11 +243,9 @@ def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
 
 
 @nb.njit(cache=True, inline="always")
-def lumi_total(f1, f2, s, t, u, m2, par):
+def lumi_total(f1, f2, s, t, u, m2, c2, y2):
     """Σ_channels f1[a] f2[b] |M|²_k/g_s² (x·f values), summed in closed form: the flavour sums
-    are taken once per point, so this is Σ_k of :func:`_lumi_channels` without the 31 products.
-    Couplings from ``par`` (c² at P_C2, y_q² at P_Y2 + q − 1), read in place (no slice)."""
-    c2 = par[P_C2]
+    are taken once per point, so this is Σ_k of :func:`_lumi_channels` without the 31 products."""
     m4 = m2 * m2
     k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
     k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
@@ -277,7 +261,7 @@ def lumi_total(f1, f2, s, t, u, m2, par):
     qq = 0.0
     qqy = 0.0
     for q in range(1, 6):
-        y = par[P_Y2 + q - 1]
+        y = y2[q - 1]
         a1 = f1[6 + q] + f1[6 - q]
         a2 = f2[6 + q] + f2[6 - q]
         pq = f1[6 + q] * f2[6 - q] + f1[6 - q] * f2[6 + q]
@@ -293,8 +277,15 @@ def lumi_total(f1, f2, s, t, u, m2, par):
 
 
 @nb.njit(cache=True, inline="always")
-def _trial_scales(pt, mt, par):
-    """(μ_F², μ_R²) of a trial point."""
+def trial_weight(x, par, g, apar, f1, f2, work):
+    """Cross-section weight (pb) of point x, as :func:`point_weight` with nvar = 1, without the
+    per-channel split (done for accepted points only, :func:`channel_weights`).
+
+    Returns (w, x1, x2, shat, q2, cth, muR², norm) with norm = the factor turning
+    f1[a] f2[b] |M|²_k/g_s² into channel weights; f1/f2 hold x·f at (x1, μ_F), (x2, μ_F)."""
+    x1, x2, shat, q2, cth, pt, mt, jac = phase_space_pt(x, par)
+    if jac <= 0.0:
+        return 0.0, x1, x2, shat, q2, cth, 0.0, 0.0
     if par[P_SCALE] > 0.5:
         muf2 = pt * pt
         mur2 = pt * mt
@@ -302,36 +293,14 @@ def _trial_scales(pt, mt, par):
         mu = 0.5 * (pt + mt)
         muf2 = mu * mu
         mur2 = muf2
-    return muf2, mur2
-
-
-@nb.njit(cache=True, inline="always")
-def _trial_norm(jac, x1, x2, shat, q2, cth, par):
-    """(t, u, norm without α_s) of a trial point with jac > 0."""
     norm = jac / (16.0 * np.pi * shat * shat) / (x1 * x2) * par[P_CONV]
     if par[P_MODE] > 0.5:
         norm *= np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2)) / (32.0 * np.pi * np.pi)
     t = -0.5 * (shat - q2) * (1.0 - cth)
     uu = -0.5 * (shat - q2) * (1.0 + cth)
-    return t, uu, norm
-
-
-@nb.njit(cache=True)
-def trial_weight(x, par, g, apar, f1, f2, work):
-    """Cross-section weight (pb) of point x, as :func:`point_weight` with nvar = 1, without the
-    per-channel split (done for accepted points only, :func:`channel_weights`); any point (the
-    general PDF interpolation where the fast tables do not reach).
-
-    Returns (w, x1, x2, shat, q2, cth, muR², norm) with norm = the factor turning
-    f1[a] f2[b] |M|²_k/g_s² into channel weights; f1/f2 hold x·f at (x1, μ_F), (x2, μ_F)."""
-    x1, x2, shat, q2, cth, pt, mt, jac = phase_space_pt(x, par)
-    if jac <= 0.0:
-        return 0.0, x1, x2, shat, q2, cth, 0.0, 0.0
-    muf2, mur2 = _trial_scales(pt, mt, par)
-    t, uu, norm = _trial_norm(jac, x1, x2, shat, q2, cth, par)
-    pdf_pair(g, x1, x2, muf2, f1, f2, work)
+    xfx_pair_fast(g, x1, x2, muf2, f1, f2, work)
     norm *= 4.0 * np.pi * alphas_lo(apar, mur2)
-    lum = lumi_total(f1, f2, shat, t, uu, q2, par)
+    lum = lumi_total(f1, f2, shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5])
     return lum * norm, x1, x2, shat, q2, cth, mur2, norm
 
 
@@ -404,6 +373,33 @@ def vegas_iteration(rand, edges, par, g, apar, nvar):
     return f, fvar, bins
 
 
+@nb.njit(cache=True, inline="always")
+def _trial_point_alias(key0, key1, idx, edges, x, r, aprob, alias, nbits):
+    """Trial ``idx``: cell chosen with probability ∝ its maximum by Walker's alias method (one
+    uniform: integer part = column, fraction = the coin; O(1), no search), uniforms inside it
+    (2^nbits cells per dimension, cell digits in bits of the index) mapped through the VEGAS grid.
+    Returns (cell, jacobian, rng state)."""
+    d = edges.shape[0]
+    st = rng.event_state(key0, key1, idx)
+    uc, st = rng.uniform(st)
+    ncell = aprob.size
+    yc = uc * ncell
+    c = int(yc)
+    if c >= ncell:
+        c = ncell - 1
+    if yc - c >= aprob[c]:
+        c = alias[c]
+    mask = (1 << nbits) - 1
+    inv = 1.0 / (1 << nbits)
+    cc = c
+    for k in range(d):
+        u, st = rng.uniform(st)
+        r[k] = ((cc & mask) + u) * inv
+        cc >>= nbits
+    x[3] = 0.5
+    return c, vegas_map(r, edges, x), st
+
+
 @nb.njit(cache=True)
 def alias_table(p):
     """Walker/Vose alias table (prob, alias) of the discrete distribution ∝ ``p``: column
@@ -455,6 +451,34 @@ def cell_of(r, nc):
     return c
 
 
+@nb.njit(cache=True, parallel=True)
+def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, par, g, apar):
+    """First pass of the unweighting: (accepted (n,) bool, overweight (n,) bool) for trials
+    first..first+ntrial-1; trial i uses the counter-based RNG stream (key, i).
+
+    Cell-wise unweighting: a cell c is proposed with probability ∝ cmax[c] (its maximum weight;
+    cells have equal volume in u), a point is drawn uniformly in it and accepted with probability
+    w/cmax[c]. Accepted points are distributed ∝ w (exactly, as long as w <= cmax[c])."""
+    d = edges.shape[0]
+    acc = np.zeros(ntrial, dtype=np.bool_)
+    over = np.zeros(ntrial, dtype=np.bool_)
+    for blk in nb.prange(NBLOCK):
+        x = np.empty(4)
+        r = np.empty(d)
+        f1 = np.zeros(NPAD)
+        f2 = np.zeros(NPAD)
+        work = np.empty((4, 13))
+        for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
+            c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
+            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w *= jv
+            ua, st = rng.uniform(st)
+            if w > 0.0 and ua * cmax[c] < w:
+                acc[i] = True
+                over[i] = w > cmax[c]
+    return acc, over
+
+
 # compact record of an accepted trial (what the event kinematics need), one row per event
 R_X1, R_X2, R_SHAT, R_Q2, R_CTH, R_MUR2, R_UPHI, R_UC2, R_UP2, R_CH, NREC = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
 # event columns (float64, column-major: out[c, i]): jet, S, phi1, phi2 four-vectors (px, py, pz, E),
@@ -476,278 +500,76 @@ C_J, C_S, C_PHI1, C_PHI2, C_SHAT, C_Q2, C_X1, C_X2, C_SCALE, C_PT, C_ALPHAS, NCO
 )
 
 
-# kinds of :func:`_trial_loop`
-K_ACCEPT_BUILD, K_ACCEPT, K_BUILD, K_SCAN = 0, 1, 2, 3
-
-
-@nb.njit(cache=True)
-def _trial_loop(kind, lo, hi, first, indices, key0, key1, cells, model, out):
-    """Trials lo..hi-1 of one block, for every loop over trials (one function so the per-trial
-    code exists once): ``kind`` K_ACCEPT_BUILD / K_ACCEPT / K_BUILD (:func:`accept_and_build`,
-    :func:`accept_trials`, :func:`build_events`: trial first + i, or indices[i] for K_BUILD, a
-    point of a cell drawn by the alias table) or K_SCAN (:func:`scan_cells`: trial i, a uniform
-    point). ``cells`` = (VEGAS edges, alias prob, alias, bits per dimension, cell maxima, cells per
-    dimension of the scan), ``model`` = (par, PDF grid tuple, alpha_s parameters), ``out`` = the
-    output arrays of the kind (see the callers). Returns the
-    number of records written (K_ACCEPT_BUILD, K_BUILD) and the number that did not fit.
-
-    Why it is written out: an array handed to a numba-inlined function is a new reference, and
-    for a body as long as this one numba's reference-count pruning gives up, so every inlined
-    call left atomic increments of the shared tables' counts in the loop (about 40 per trial,
-    contended between the threads: more time than the whole PDF interpolation). Here the arrays
-    are bound once, outside the loop; the PDF pair is :func:`evtgen.pdf.xfx_pair_tables` written
-    out (same operations: bit-identical values), the helpers it calls take scalars only, and the
-    rare out-of-grid point goes to :func:`trial_weight` (the general interpolation)."""
-    edges, aprob, alias, nbits, cmax, nc = cells
-    par, g, apar = model
-    acc_flag, over_flag, index, rec, over_rec, smax, ssum, scnt = out
-    coef, logx, logq2, xbkt, qbkt, bpar, nknots, q2lo = g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[0]
-    d = edges.shape[0]
-    nb_ = edges.shape[1] - 1
-    ncell = aprob.size
-    mask = (1 << nbits) - 1
-    inv_cells = 1.0 / (1 << nbits)
-    sqrts = par[P_SQRTS]
-    ptmin = par[P_PTMIN]
-    m2min = par[P_M2MIN]
-    phiphi = par[P_MODE] > 0.5
-    pythia_scale = par[P_SCALE] > 0.5
-    conv = par[P_CONV]
-    mphi2 = par[P_MPHI2]
-    cap = rec.shape[0]
-    x = np.empty(4)
-    r = np.empty(d)
-    f1 = np.zeros(NPAD)
-    f2 = np.zeros(NPAD)
-    work = np.empty((4, 13))
-    me = np.empty(NCH)
-    chw = np.empty(NCH)
-    n_rec = 0
-    n_over = 0
-    ok = True
-    for i in range(lo, hi):
-        # ---- the point: u-cube r (cell of the alias table + uniforms in it, or uniform), VEGAS map
-        if kind == K_SCAN:
-            st = rng.event_state(key0, key1, i)
-            for k in range(d):
-                r[k], st = rng.uniform(st)
-            c = 0
-        else:
-            idx = indices[i] if kind == K_BUILD else first + i
-            st = rng.event_state(key0, key1, idx)
-            uc, st = rng.uniform(st)
-            yc = uc * ncell
-            c = int(yc)
-            if c >= ncell:
-                c = ncell - 1
-            other = alias[c]
-            if yc - c >= aprob[c]:
-                c = other
-            cc = c
-            for k in range(d):
-                u, st = rng.uniform(st)
-                r[k] = ((cc & mask) + u) * inv_cells
-                cc >>= nbits
-        x[3] = 0.5
-        jv = 1.0
-        for k in range(d):
-            yy = r[k] * nb_
-            ib = int(yy)
-            if ib >= nb_:
-                ib = nb_ - 1
-            wk = edges[k, ib + 1] - edges[k, ib]
-            x[k] = edges[k, ib] + (yy - ib) * wk
-            jv *= nb_ * wk
-        # ---- the weight (as trial_weight)
-        x1, x2, shat, q2, cth, pt, mt, jac = phase_space_scalar(x[0], x[1], x[2], x[3], sqrts, ptmin, m2min, phiphi)
-        w = 0.0
-        mur2 = 0.0
-        norm = 0.0
-        ok = True
-        if jac > 0.0:
-            if pythia_scale:
-                muf2 = pt * pt
-                mur2 = pt * mt
-            else:
-                mu = 0.5 * (pt + mt)
-                muf2 = mu * mu
-                mur2 = muf2
-            norm = jac / (16.0 * np.pi * shat * shat) / (x1 * x2) * conv
-            if phiphi:
-                norm *= np.sqrt(max(0.0, 1.0 - 4.0 * mphi2 / q2)) / (32.0 * np.pi * np.pi)
-            tt = -0.5 * (shat - q2) * (1.0 - cth)
-            uu = -0.5 * (shat - q2) * (1.0 + cth)
-            # PDF pair (xfx_pair_tables written out)
-            isub = 0
-            for k in range(q2lo.size):
-                if muf2 >= q2lo[k]:
-                    isub = k
-            nx = nknots[isub, 0]
-            nq = nknots[isub, 1]
-            lq = np.log(muf2)
-            la = np.log(x1)
-            lb = np.log(x2)
-            xmin = logx[isub, 0]
-            ok = nq >= 4 and lq >= logq2[isub, 0] and lq <= logq2[isub, nq - 1]
-            ok = ok and la >= xmin and lb >= xmin and x1 <= 1.0 and x2 <= 1.0
-            if ok:
-                iq = qbkt[isub, bucket_index(lq, bpar[isub, 2], bpar[isub, 3])]
-                while iq < nq - 2 and logq2[isub, iq + 1] <= lq:
-                    iq += 1
-                while iq > 0 and logq2[isub, iq] > lq:
-                    iq -= 1
-                ia = xbkt[isub, bucket_index(la, bpar[isub, 0], bpar[isub, 1])]
-                while ia < nx - 2 and logx[isub, ia + 1] <= la:
-                    ia += 1
-                while ia > 0 and logx[isub, ia] > la:
-                    ia -= 1
-                ib = xbkt[isub, bucket_index(lb, bpar[isub, 0], bpar[isub, 1])]
-                while ib < nx - 2 and logx[isub, ib + 1] <= lb:
-                    ib += 1
-                while ib > 0 and logx[isub, ib] > lb:
-                    ib -= 1
-                first_q = iq == 0
-                last_q = iq + 2 >= nq
-                q1 = iq
-                q2_ = iq + 1
-                q0 = q1 if first_q else iq - 1
-                q3 = q2_ if last_q else iq + 2
-                d1 = logq2[isub, q2_] - logq2[isub, q1]
-                dlo = logq2[isub, q1] - logq2[isub, q0]
-                dhi = logq2[isub, q3] - logq2[isub, q2_]
-                wll, wl, wh, whh = qknot_weights((lq - logq2[isub, q1]) / d1, d1, dlo, dhi, first_q, last_q)
-                for p in range(2):
-                    ix = ia if p == 0 else ib
-                    lxv = la if p == 0 else lb
-                    fo = f1 if p == 0 else f2
-                    ha, hb, hc, hd = hermite_basis((lxv - logx[isub, ix]) / (logx[isub, ix + 1] - logx[isub, ix]))
-                    a00, a01, a02, a03 = wll * ha, wll * hb, wll * hc, wll * hd
-                    a10, a11, a12, a13 = wl * ha, wl * hb, wl * hc, wl * hd
-                    a20, a21, a22, a23 = wh * ha, wh * hb, wh * hc, wh * hd
-                    a30, a31, a32, a33 = whh * ha, whh * hb, whh * hc, whh * hd
-                    for f in range(NPAD):
-                        v0 = a00 * coef[isub, ix, q0, 0, f] + a01 * coef[isub, ix, q0, 1, f]
-                        v0 = v0 + a02 * coef[isub, ix, q0, 2, f] + a03 * coef[isub, ix, q0, 3, f]
-                        v1 = a10 * coef[isub, ix, q1, 0, f] + a11 * coef[isub, ix, q1, 1, f]
-                        v1 = v1 + a12 * coef[isub, ix, q1, 2, f] + a13 * coef[isub, ix, q1, 3, f]
-                        v2 = a20 * coef[isub, ix, q2_, 0, f] + a21 * coef[isub, ix, q2_, 1, f]
-                        v2 = v2 + a22 * coef[isub, ix, q2_, 2, f] + a23 * coef[isub, ix, q2_, 3, f]
-                        v3 = a30 * coef[isub, ix, q3, 0, f] + a31 * coef[isub, ix, q3, 1, f]
-                        v3 = v3 + a32 * coef[isub, ix, q3, 2, f] + a33 * coef[isub, ix, q3, 3, f]
-                        fo[f] = v0 + v1 + v2 + v3
-                norm *= 4.0 * np.pi * alphas_lo(apar, mur2)
-                w = lumi_total(f1, f2, shat, tt, uu, q2, par) * norm
-        if jac > 0.0 and not ok:
-            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
-        w *= jv
-        # ---- what the kind does with it
-        if kind == K_SCAN:
-            c = cell_of(r, nc)
-            if w > smax[c]:
-                smax[c] = w
-            ssum[c] += w
-            scnt[c] += 1
-            continue
-        ua, st = rng.uniform(st)
-        if kind == K_BUILD:
-            j = i
-        else:
-            if not (w > 0.0 and ua * cmax[c] < w):
-                continue
-            if kind == K_ACCEPT:
-                acc_flag[i] = True
-                over_flag[i] = w > cmax[c]
-                continue
-            j = n_rec
-            if j >= cap:
-                n_over += 1
-                continue
-            index[j] = first + i
-            over_rec[j] = w > cmax[c]
-        channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
-        # the record (channel ∝ its weight, azimuth, S* decay angles: the next uniforms)
-        uc, st = rng.uniform(st)
-        tot = 0.0
-        for k in range(NCH):
-            tot += chw[k]
-        target = uc * tot
-        run = 0.0
-        kc = NCH - 1
-        for k in range(NCH):
-            run += chw[k]
-            if run >= target and chw[k] > 0.0:
-                kc = k
-                break
-        uphi, st = rng.uniform(st)
-        uc2, st = rng.uniform(st)
-        up2, st = rng.uniform(st)
-        rec[j, R_X1] = x1
-        rec[j, R_X2] = x2
-        rec[j, R_SHAT] = shat
-        rec[j, R_Q2] = q2
-        rec[j, R_CTH] = cth
-        rec[j, R_MUR2] = mur2
-        rec[j, R_UPHI] = uphi
-        rec[j, R_UC2] = uc2
-        rec[j, R_UP2] = up2
-        rec[j, R_CH] = kc
-        n_rec = j + 1
-    return n_rec, n_over
-
-
 @nb.njit(cache=True, inline="always")
-def _empty_outputs():
-    e_b = np.zeros(0, dtype=np.bool_)
-    e_i = np.zeros(0, dtype=np.int64)
-    e_f = np.zeros(0)
-    e_r = np.zeros((0, NREC))
-    return e_b, e_i, e_f, e_r
-
-
-@nb.njit(cache=True, parallel=True)
-def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, par, g, apar):
-    """First pass of the unweighting: (accepted (n,) bool, overweight (n,) bool) for trials
-    first..first+ntrial-1; trial i uses the counter-based RNG stream (key, i).
-
-    Cell-wise unweighting: a cell c is proposed with probability ∝ cmax[c] (its maximum weight;
-    cells have equal volume in u), a point is drawn uniformly in it and accepted with probability
-    w/cmax[c]. Accepted points are distributed ∝ w (exactly, as long as w <= cmax[c])."""
-    acc = np.zeros(ntrial, dtype=np.bool_)
-    over = np.zeros(ntrial, dtype=np.bool_)
-    for blk in nb.prange(NBLOCK):
-        e_b, e_i, e_f, e_r = _empty_outputs()
-        lo = blk * ntrial // NBLOCK
-        hi = (blk + 1) * ntrial // NBLOCK
-        cells = (edges, aprob, alias, nbits, cmax, 1)
-        _trial_loop(
-            K_ACCEPT, lo, hi, first, e_i, key0, key1, cells, (par, g, apar), (acc, over, e_i, e_r, e_b, e_f, e_f, e_i)
-        )
-    return acc, over
+def _record(row, st, chw, x1, x2, shat, q2, cth, mur2):
+    """Choose the partonic channel (probability ∝ its weight) and draw the remaining uniforms
+    of the event (azimuth, S* decay angles) from the trial's stream; store them in ``row``."""
+    uc, st = rng.uniform(st)
+    tot = 0.0
+    for k in range(NCH):
+        tot += chw[k]
+    target = uc * tot
+    run = 0.0
+    kc = NCH - 1
+    for k in range(NCH):
+        run += chw[k]
+        if run >= target and chw[k] > 0.0:
+            kc = k
+            break
+    uphi, st = rng.uniform(st)
+    uc2, st = rng.uniform(st)
+    up2, st = rng.uniform(st)
+    row[R_X1] = x1
+    row[R_X2] = x2
+    row[R_SHAT] = shat
+    row[R_Q2] = q2
+    row[R_CTH] = cth
+    row[R_MUR2] = mur2
+    row[R_UPHI] = uphi
+    row[R_UC2] = uc2
+    row[R_UP2] = up2
+    row[R_CH] = kc
 
 
 @nb.njit(cache=True, parallel=True)
 def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, par, g, apar, cap):
     """One-pass unweighting: as :func:`accept_trials`, and the accepted trials are recorded at
-    once (channel, azimuth, decay angles from the trial's stream) into per-block buffers of
-    capacity ``cap`` (blocks cover contiguous trial ranges, so concatenating them keeps the trial
-    order). ``overflow`` > 0 means a block ran out of space and the caller must fall back to the
-    two-pass path for this chunk.
+    once (:func:`_record`) into per-block buffers of capacity ``cap`` (blocks cover contiguous
+    trial ranges, so concatenating them keeps the trial order). ``overflow`` > 0 means a block ran
+    out of space and the caller must fall back to the two-pass path for this chunk.
 
     Returns (count (NBLOCK,), index (NBLOCK, cap), rec (NBLOCK, cap, NREC), over, overflow)."""
+    d = edges.shape[0]
     count = np.zeros(NBLOCK, dtype=np.int64)
     index = np.empty((NBLOCK, cap), dtype=np.int64)
     rec = np.empty((NBLOCK, cap, NREC))
     over = np.empty((NBLOCK, cap), dtype=np.bool_)
     overflow = np.zeros(NBLOCK, dtype=np.int64)
     for blk in nb.prange(NBLOCK):
-        e_b, e_i, e_f, e_r = _empty_outputs()
-        lo = blk * ntrial // NBLOCK
-        hi = (blk + 1) * ntrial // NBLOCK
-        cells = (edges, aprob, alias, nbits, cmax, 1)
-        outs = (e_b, e_b, index[blk], rec[blk], over[blk], e_f, e_f, e_i)
-        n_rec, n_over = _trial_loop(K_ACCEPT_BUILD, lo, hi, first, e_i, key0, key1, cells, (par, g, apar), outs)
-        count[blk] = n_rec
-        overflow[blk] = n_over
+        x = np.empty(4)
+        r = np.empty(d)
+        f1 = np.zeros(NPAD)
+        f2 = np.zeros(NPAD)
+        work = np.empty((4, 13))
+        me = np.empty(NCH)
+        chw = np.empty(NCH)
+        n_here = 0
+        for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
+            c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
+            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w *= jv
+            ua, st = rng.uniform(st)
+            if w > 0.0 and ua * cmax[c] < w:
+                j = n_here
+                if j >= cap:
+                    overflow[blk] += 1
+                    continue
+                index[blk, j] = first + i
+                over[blk, j] = w > cmax[c]
+                channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
+                _record(rec[blk, j], st, chw, x1, x2, shat, q2, cth, mur2)
+                n_here = j + 1
+        count[blk] = n_here
     return count, index, rec, over, overflow
 
 
@@ -755,15 +577,22 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
 def build_events(indices, key0, key1, edges, aprob, alias, nbits, par, g, apar):
     """Second pass: records (n, NREC) of the accepted trials ``indices`` (same RNG streams)."""
     n = indices.size
+    d = edges.shape[0]
     rec = np.empty((n, NREC))
     for blk in nb.prange(NBLOCK):
-        e_b, e_i, e_f, e_r = _empty_outputs()
-        lo = blk * n // NBLOCK
-        hi = (blk + 1) * n // NBLOCK
-        cells = (edges, aprob, alias, nbits, e_f, 1)
-        _trial_loop(
-            K_BUILD, lo, hi, 0, indices, key0, key1, cells, (par, g, apar), (e_b, e_b, e_i, rec, e_b, e_f, e_f, e_i)
-        )
+        x = np.empty(4)
+        r = np.empty(d)
+        f1 = np.zeros(NPAD)
+        f2 = np.zeros(NPAD)
+        work = np.empty((4, 13))
+        me = np.empty(NCH)
+        chw = np.empty(NCH)
+        for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
+            c, jv, st = _trial_point_alias(key0, key1, indices[i], edges, x, r, aprob, alias, nbits)
+            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            ua, st = rng.uniform(st)  # the acceptance draw of the first pass
+            channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
+            _record(rec[i], st, chw, x1, x2, shat, q2, cth, mur2)
     return rec
 
 
@@ -870,15 +699,25 @@ def scan_cells(n, key0, key1, edges, nc, par, g, apar):
     cmax = np.zeros((SCAN_BLOCKS, ncell))
     csum = np.zeros((SCAN_BLOCKS, ncell))
     cnt = np.zeros((SCAN_BLOCKS, ncell), dtype=np.int64)
-    one = np.ones(1)
-    zero_i = np.zeros(1, dtype=np.int64)
     for blk in nb.prange(SCAN_BLOCKS):
-        e_b, e_i, e_f, e_r = _empty_outputs()
-        lo = blk * n // SCAN_BLOCKS
-        hi = (blk + 1) * n // SCAN_BLOCKS
-        cells = (edges, one, zero_i, 0, e_f, nc)
-        outs = (e_b, e_b, e_i, e_r, e_b, cmax[blk], csum[blk], cnt[blk])
-        _trial_loop(K_SCAN, lo, hi, 0, e_i, key0, key1, cells, (par, g, apar), outs)
+        x = np.empty(4)
+        r = np.empty(d)
+        f1 = np.zeros(NPAD)
+        f2 = np.zeros(NPAD)
+        work = np.empty((4, 13))
+        for i in range(blk * n // SCAN_BLOCKS, (blk + 1) * n // SCAN_BLOCKS):
+            st = rng.event_state(key0, key1, i)
+            for k in range(d):
+                r[k], st = rng.uniform(st)
+            x[3] = 0.5
+            jv = vegas_map(r, edges, x)
+            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w *= jv
+            c = cell_of(r, nc)
+            if w > cmax[blk, c]:
+                cmax[blk, c] = w
+            csum[blk, c] += w
+            cnt[blk, c] += 1
     mx = np.zeros(ncell)
     sm = np.zeros(ncell)
     ct = np.zeros(ncell, dtype=np.int64)
