@@ -2,6 +2,7 @@
 (zfit, TensorFlow) in the same run, and the floor of the sampler on this machine.
 
     python benchmarks/bench_evtgen.py [--n 2000000] [--repeat 5]
+    python benchmarks/bench_evtgen.py --cold-compile      # first-call compile time, empty numba cache
 
 Ours: ``evtgen.generate`` (unweighted, matrix element, Belle II / NA62 lab frame, awkward
 records out; the rate is computed once per point and cached, as in any scan). Peer:
@@ -23,7 +24,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -105,11 +108,44 @@ def q2_efficiency(name: str) -> float:
     return spectra.integrate(ch.kind, par) / float(np.sum(heights * np.diff(edges)))
 
 
+_COLD = """
+import os, sys, time
+t0, c0 = time.perf_counter(), time.process_time()
+import evtgen
+from evtgen.decays import DECAY_CHANNELS
+masses = {masses!r}
+print(f"  import evtgen {{time.perf_counter() - t0:6.1f}} s", flush=True)
+for name in DECAY_CHANNELS:
+    ch = DECAY_CHANNELS[name]
+    kw = {{ch.mass_option: masses[name]}} if ch.mass_option else {{}}
+    for frame in ("lab", "rest"):
+        t, c = time.perf_counter(), time.process_time()
+        evtgen.generate(name, 1000, seed=1, frame=frame, **kw)
+        print(f"  {{name:<15}}{{frame:<6}}first call {{time.perf_counter() - t:6.1f}} s wall {{time.process_time() - c:6.1f}} s CPU",
+              flush=True)
+print(f"  all channels and frames: {{time.perf_counter() - t0:.1f}} s wall, {{time.process_time() - c0:.1f}} s CPU")
+"""
+
+
+def cold_compile() -> None:
+    """First call of every channel and frame in a fresh process with an empty numba cache
+    (each (topology, spectrum, frame) kernel compiles at its first use; later runs load it)."""
+    print(f"cold compile, empty NUMBA_CACHE_DIR; load average {os.getloadavg()}", flush=True)
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        subprocess.run([sys.executable, "-c", _COLD.format(masses=MASSES)], env=env, check=True)
+    print(f"load average at end: {os.getloadavg()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2_000_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--cold-compile", action="store_true", help="time the first compilation instead (empty cache)")
     args = ap.parse_args()
+    if args.cold_compile:
+        cold_compile()
+        return
     max_threads = numba.config.NUMBA_NUM_THREADS
     two = min(2, max_threads)
     print(f"load average at start: {os.getloadavg()}; cpus {os.cpu_count()}; numba threads {max_threads}")
