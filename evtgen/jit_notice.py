@@ -50,7 +50,8 @@ def kernel_name(event: Any) -> str:
     func = getattr(dispatcher, "py_func", None)
     if func is None:
         return "a kernel"
-    return f"{func.__module__}.{func.__qualname__}"
+    # a kernel built by a factory is "factory.<locals>.kernel": name it by its module and own name
+    return f"{func.__module__}.{func.__qualname__.split('.<locals>.')[-1]}"
 
 
 def heartbeat_listener(interval: float = HEARTBEAT_SECONDS, stream: TextIO | None = None) -> Any:

@@ -97,3 +97,19 @@ def test_announce_once_when_uncached(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(jit_notice, "_announced", set())
     jit_notice.announce(module, "the fake kernels")
     assert capsys.readouterr().err == ""
+
+
+def test_kernel_from_a_factory_is_named_by_module_and_own_name():
+    def factory():
+        def kernel(x):
+            return x
+
+        return kernel
+
+    class FakeDispatcher:
+        py_func = factory()
+
+    class FakeEvent:
+        data = {"dispatcher": FakeDispatcher()}
+
+    assert jit_notice.kernel_name(FakeEvent()) == f"{__name__}.kernel"
