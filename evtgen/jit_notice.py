@@ -1,4 +1,4 @@
-"""What the user sees while numba compiles: one line before, then a heartbeat every 5 s.
+"""What the user sees while numba compiles: one line before, then a heartbeat every 4 s.
 
 Every kernel is ``cache=True``: numba compiles it at its first call and writes the machine
 code to ``__pycache__`` (or ``NUMBA_CACHE_DIR``); later processes load it in milliseconds.
@@ -9,8 +9,8 @@ yet, it prints ``phiphi: compiling <what> (once, cached for later runs)...``.
 One kernel can take longer than a minute to compile, so a line at import is not enough for
 "no command silent for more than 5 s". :func:`announce` also registers (once per process) a
 listener on numba's own ``numba:compile`` event, which numba fires only for a real
-compilation (a cache load does not fire it). While the outermost compilation runs, a daemon
-thread prints ``phiphi: still compiling <kernel> (N s)...`` every ``interval`` seconds; the
+compilation (a cache load does not fire it). While compilations run, a daemon thread prints
+``phiphi: still compiling <kernel> (N s)...`` whenever 4 s have passed since its last line; the
 LLVM passes run in llvmlite's C library through ctypes, which releases the GIL, so the
 thread does tick during them. The registered listener is the one piece of process state in
 the package (a UI concern, like numba's own event registry); it holds no data.
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = 4.0  # issue 14: no command silent for more than 5 s
 _announced: set[str] = set()
 _heartbeat: list[Any] = []  # the one registered listener, once per process
 
@@ -55,18 +55,25 @@ def kernel_name(event: Any) -> str:
 
 
 def heartbeat_listener(interval: float = HEARTBEAT_SECONDS, stream: TextIO | None = None) -> Any:
-    """A numba event listener printing a line every ``interval`` s while a compilation runs.
+    """A numba event listener printing a line while a compilation runs, so that no
+    ``interval`` s pass without one.
 
-    Nested compilations (a kernel compiling the kernels it calls) count as one: the clock
-    and the name are the outermost kernel's. Returns the listener, not yet registered.
+    The clock is the time of the listener's last line (at first: its creation, i.e. the
+    compile notice), not the start of each compilation: back-to-back compilations of several
+    kernels are not silent for longer than ``interval`` either (plus a poll of interval/8).
+    Nested compilations (a kernel compiling the kernels it calls) count as one: the name and
+    the elapsed time are the outermost kernel's. Returns the listener, not yet registered.
     """
     from numba.core import event as numba_event
+
+    poll = interval / 8.0
 
     class _Heartbeat(numba_event.Listener):
         def __init__(self) -> None:
             self.depth = 0
             self.stop: threading.Event | None = None
             self.lock = threading.Lock()
+            self.last_line = time.monotonic()
 
         def on_start(self, event: Any) -> None:
             with self.lock:
@@ -88,11 +95,13 @@ def heartbeat_listener(interval: float = HEARTBEAT_SECONDS, stream: TextIO | Non
                     self.stop.set()
                     self.stop = None
 
-        @staticmethod
-        def _tick(stop: threading.Event, name: str, t0: float) -> None:
+        def _tick(self, stop: threading.Event, name: str, t0: float) -> None:
             out = stream if stream is not None else sys.stderr
-            while not stop.wait(interval):
-                print(f"phiphi: still compiling {name} ({time.monotonic() - t0:.0f} s)...", file=out, flush=True)
+            while not stop.wait(poll):
+                now = time.monotonic()
+                if now - self.last_line >= interval:
+                    self.last_line = now
+                    print(f"phiphi: still compiling {name} ({now - t0:.0f} s)...", file=out, flush=True)
 
     return _Heartbeat()
 

@@ -34,7 +34,7 @@ from . import jit_notice, rng
 from .kinematics import boost_from_rest, boost_with, rotated_direction, two_body_momentum
 from .spectra import dgamma_dq2
 
-jit_notice.announce(__file__, "the decay samplers, one to two minutes on 2 cores")
+jit_notice.announce(__file__, "the decay sampler of each channel at its first use, 5-20 s each")
 
 # topologies
 TWO_BODY = 0  # P -> a X

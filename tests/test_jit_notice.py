@@ -52,6 +52,16 @@ def test_nested_compilations_share_one_heartbeat():
     assert listener.depth == 0
 
 
+def test_back_to_back_compilations_keep_one_clock():
+    # two kernels compiled one after the other, each shorter than the interval, together
+    # longer than it: the second must still tick (the clock is the last line, not each start)
+    out = io.StringIO()
+    listener = jit_notice.heartbeat_listener(interval=0.2, stream=out)
+    _compile_for(listener, 0.15)
+    _compile_for(listener, 0.15)
+    assert len(out.getvalue().splitlines()) >= 1
+
+
 def test_short_compilation_is_silent():
     out = io.StringIO()
     listener = jit_notice.heartbeat_listener(interval=1.0, stream=out)
