@@ -129,6 +129,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             raise PhiphiError(f"--coupling {name} is given twice; give it once")
         grid[name] = values
     cluster = {k: getattr(args, k) for k in ("workers", "scheduler") if getattr(args, k) is not None}
+    on = (
+        f"the Dask scheduler {args.scheduler}"
+        if args.scheduler
+        else f"{args.workers or 'one per core'} local Dask worker(s)"
+    )
+    print(f"phiphi: scanning {args.analysis} on {on}...", file=sys.stderr, flush=True)  # the cluster takes seconds
     rows = run_scan(
         args.analysis,
         grid,
