@@ -134,7 +134,6 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         if args.scheduler
         else f"{args.workers or 'one per core'} local Dask worker(s)"
     )
-    print(f"phiphi: scanning {args.analysis} on {on}...", file=sys.stderr, flush=True)  # the cluster takes seconds
     rows = run_scan(
         args.analysis,
         grid,
@@ -144,6 +143,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         cluster=cluster,
         plot=args.plot,
         plot_column=args.plot_column,
+        on_start=lambda n, total: print(  # after validation: a cluster takes seconds to start
+            f"phiphi: scanning {args.analysis}: {n} of {total} points on {on}...", file=sys.stderr, flush=True
+        ),
     )
     n_err = sum(1 for r in rows if r.get("error"))
     where = f" -> {args.output}" if args.output else ""

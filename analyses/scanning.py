@@ -375,13 +375,16 @@ def run_scan(
     callback: Callable[[dict], None] | None = None,
     plot: str | os.PathLike | None = None,
     plot_column: str | None = None,
+    on_start: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Scan ``analysis`` over the ``grid`` (see :func:`build_grid`) on Dask; returns the rows by index.
 
     ``cluster``: ``{"workers": N}``, ``{"scheduler": "tcp://host:port"}`` or ``{"client": c}``
     (default: a LocalCluster, one process per core). With ``output`` (.csv/.parquet) finished
     points are saved as they come and a rerun skips them. ``callback(row)`` is called in this
-    process after each new point. Everything is validated before the cluster starts.
+    process after each new point. Everything is validated before the cluster starts;
+    ``on_start(n_todo, n_points)`` is called then, just before it starts (the CLI says so on
+    stderr: a cluster takes seconds to start).
     """
     from .plotting import check_png
     from .registry import get
@@ -428,6 +431,8 @@ def run_scan(
         for p in points:
             anchors.setdefault(group_key(p), p)
     if todo:
+        if on_start is not None:
+            on_start(len(todo), len(points))
         rows.update(
             _compute(
                 short,

@@ -192,7 +192,7 @@ def test_scan_independent_of_workers_and_resumable(client, tmp_path):
     partial = scanning.read_results(resumed)
     assert sorted(r["index"] for r in partial) == sorted(seen)  # finished points were saved on the interrupt
     assert all(r == rows[r["index"]] for r in partial)
-    recomputed = []
+    recomputed, started = [], []
     analyses.scan(
         "toy",
         GRID,
@@ -201,18 +201,24 @@ def test_scan_independent_of_workers_and_resumable(client, tmp_path):
         output=resumed,
         cluster={"client": client},
         callback=lambda r: recomputed.append(r["index"]),
+        on_start=lambda n, total: started.append((n, total)),
     )
     assert sorted(recomputed) == sorted(set(range(N_POINTS)) - set(seen))  # only the missing points ran
+    assert started == [(N_POINTS - len(seen), N_POINTS)]  # told once, before the points ran
     assert resumed.read_bytes() == two.read_bytes()
 
 
-def test_scan_cli_with_plot(client, tmp_path):
+def test_scan_cli_with_plot(client, tmp_path, capsys):
     from evtgen.cli import main
 
     out, png = tmp_path / "scan.csv", tmp_path / "scan.png"
     argv = ["scan", "toy", "--mphi", "0.5,1.0", "--coupling", "CS_sb=1e-8", "--n-events", "300", "-o", str(out)]
     assert main([*argv, "--workers", "1", "--plot", str(png)]) == 0
     assert out.is_file() and png.is_file() and png.stat().st_size > 5000
+    # one line before the cluster starts (issue 14: no command silent for more than 5 s)
+    assert "phiphi: scanning toy: 2 of 2 points on 1 local Dask worker(s)..." in capsys.readouterr().err
     bad = tmp_path / "missing_dir" / "scan.png"
     assert main([*argv[:-2], "-o", str(tmp_path / "b.csv"), "--plot", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("phiphi: error:"), err  # bad input: one line, no start line
     assert not (tmp_path / "b.csv").exists()  # failed validation: nothing written, no cluster started
