@@ -184,6 +184,28 @@ def _circle_try(s0, step, t):
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _isotropic_retry(s0, step):
+    """The first accepted :func:`_isotropic_try` from try 1 on (try 0 ran vectorised): (nx, ny, nz)."""
+    t = 1
+    while True:
+        a0, a1, a2, ok = _isotropic_try(s0, step, t)
+        if ok:
+            return a0, a1, a2
+        t += 1
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _circle_retry(s0, step):
+    """The first accepted :func:`_circle_try` from try 1 on (try 0 ran vectorised): (cos phi, sin phi)."""
+    t = 1
+    while True:
+        cp, sp, ok = _circle_try(s0, step, t)
+        if ok:
+            return cp, sp
+        t += 1
+
+
+@nb.njit(cache=True, error_model="numpy")
 def _sin2_median(s0, step):
     """cos(theta) with density (3/4) sin^2(theta) on [-1, 1]: the median of three uniforms on
     [-1, 1] has exactly that density (6 F (1 - F) f). Branch-free, no retries (it replaced an
@@ -343,36 +365,16 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                 if r == 0:
                     continue
                 s = s0[i]
-                t = 1
-                while r & _R_DIR:
-                    a0, a1, a2, ok = _isotropic_try(s, STEP_DIRECTION, t)
-                    sc[_N0, i], sc[_N1, i], sc[_N2, i] = a0, a1, a2
-                    r ^= _R_DIR if ok else 0
-                    t += 1
-                t = 1
-                while r & _R_FAZ:
-                    cp, sp, ok = _circle_try(s, STEP_FRAME_AZIMUTH, t)
-                    sc[_C1, i], sc[_C2, i] = cp, sp
-                    r ^= _R_FAZ if ok else 0
-                    t += 1
-                t = 1
-                while r & _R_KAZ:
-                    cp, sp, ok = _circle_try(s, STEP_KSTAR_AZIMUTH, t)
-                    sc[_H1, i], sc[_H2, i] = cp, sp
-                    r ^= _R_KAZ if ok else 0
-                    t += 1
-                t = 1
-                while r & _R_PPOL:  # the isotropic pair (the nu nubar polar angle has no retries)
-                    a0, a1, a2, ok = _isotropic_try(s, STEP_PAIR_POLAR, t)
-                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = a0, a1, a2
-                    r ^= _R_PPOL if ok else 0
-                    t += 1
-                t = 1
-                while r & _R_PAZ:
-                    cp, sp, ok = _circle_try(s, STEP_PAIR_AZIMUTH, t)
-                    sc[_E1, i], sc[_E2, i] = cp, sp
-                    r ^= _R_PAZ if ok else 0
-                    t += 1
+                if r & _R_DIR:
+                    sc[_N0, i], sc[_N1, i], sc[_N2, i] = _isotropic_retry(s, STEP_DIRECTION)
+                if r & _R_FAZ:
+                    sc[_C1, i], sc[_C2, i] = _circle_retry(s, STEP_FRAME_AZIMUTH)
+                if r & _R_KAZ:
+                    sc[_H1, i], sc[_H2, i] = _circle_retry(s, STEP_KSTAR_AZIMUTH)
+                if r & _R_PPOL:  # the isotropic pair (the nu nubar polar angle has no retries)
+                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = _isotropic_retry(s, STEP_PAIR_POLAR)
+                if r & _R_PAZ:
+                    sc[_E1, i], sc[_E2, i] = _circle_retry(s, STEP_PAIR_AZIMUTH)
             # --- the parent in the lab, and 1/(E + M) for boosts out of its rest frame ---
             if FRAME == BELLE2:
                 for i in range(m):
