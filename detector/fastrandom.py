@@ -113,26 +113,30 @@ def fill_normals(key0, key1, first, m, g, s0, redo):
     SplitMix64 is a counter: the j-th word of a stream started at s is mix(s + j * golden), so
     the k-th normal of an event is a function of its k-th word as long as the k-1 normals before
     it took the ziggurat's fast path (99.3% each). One vectorisable pass per k over the block
-    takes the fast path for every event; the few events where any draw left it (7% for 10
-    normals) are redrawn one by one with :func:`normal`. s0 (uint64) and redo (uint8): scratch
-    of length >= m."""
+    takes the fast path for every event and records in redo[i] 1 + the first k whose draw left
+    it (0: none; 7% of the events have one for 10 normals); those events are redrawn one by one
+    with :func:`normal` from that k on (the normals before it and the stream up to it are the
+    fast-path ones). s0 (uint64) and redo (uint8): scratch of length >= m."""
     per_event = g.shape[0]
     for i in range(m):
         s0[i] = rng.event_state(key0, key1, first + i)
         redo[i] = 0
     for k in range(per_event):
         skip = np.uint64(k) * _GOLDEN  # the stream after k words
+        mark = np.uint8(min(k + 1, 255))  # redrawing from an earlier k is exact too
         for i in range(m):
             w = rng.bits(s0[i] + skip)[0]
             idx = w & np.uint64(0xFF)
             rabs = (w >> np.uint64(9)) & _MASK52
             x = np.float64(rabs) * _ZW[idx]
             g[k, i] = -x if (w >> np.uint64(8)) & np.uint64(1) else x
-            redo[i] |= np.uint8(rabs >= _ZK[idx])
+            r = redo[i]
+            redo[i] = mark if (r == 0) & (rabs >= _ZK[idx]) else r
     for i in range(m):
         if redo[i]:
-            s = s0[i]
-            for k in range(per_event):
+            k0 = np.int64(redo[i]) - 1
+            s = s0[i] + np.uint64(k0) * _GOLDEN
+            for k in range(k0, per_event):
                 x, s = normal(s)
                 g[k, i] = x
 
