@@ -6,7 +6,8 @@ For each K+ decay (events from ``evtgen.generate(..., frame="lab")`` with fields
 * smears the beam kaon (GTK): relative momentum sigma and the two slopes dx/dz, dy/dz;
 * smears the pi+ (STRAW): sigma_p/p = a (+) b p and slopes with sigma_theta = c p_ref / p;
 * reconstructs the decay vertex as the closest approach of the two measured tracks (each
-  anchored at its measured position at GTK3 / STRAW chamber 1);
+  anchored at its measured position at GTK3 / STRAW chamber 1; the two position errors enter
+  the closest approach only as their difference, drawn as one normal per axis);
 * checks the pi+ crosses the four STRAW chambers inside the annulus around the beam
   trajectory (MNP33 kick included);
 * recomputes m2_miss = (P_K - P_pi)^2 with the pi+ mass hypothesis and classifies it.
@@ -83,8 +84,9 @@ REGION_NONE, REGION_SR1, REGION_SR2 = 0, 1, 2
     _CR2_HI,
     _SR2_LO,
     _SR2_HI,
+    _VTX_SX,
     _NPAR,
-) = range(28)
+) = range(29)
 
 
 @functools.cache
@@ -148,6 +150,9 @@ def parameters(
     par[_K2_HI] = r["kpi2_masked"]["value"][1]
     par[_CR2_HI] = r["control2"]["value"][1]
     par[_SR2_LO], par[_SR2_HI] = r["sr2"]["value"]
+    # the GTK3 and STRAW1 position errors enter the vertex only as their difference: one normal
+    # of sigma sqrt(sigma_GTK^2 + sigma_STRAW^2) per axis (the same distribution exactly)
+    par[_VTX_SX] = np.hypot(par[_GTK_SX], par[_S_SX])
     if not (par[_SR1_LO] < par[_SR1_HI] <= par[_CR1_HI] <= par[_K2_HI] <= par[_CR2_HI] <= par[_SR2_LO] < par[_SR2_HI]):
         raise PhiphiError("the m2_miss regions of the NA62 card are not ordered")
     return par, straw_z
@@ -228,18 +233,17 @@ def _event(kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, xb, state):
     g, state = fastrandom.normal(state)
     pty_r = pty + sth * g
     # --- vertex: closest approach of the two measured tracks ---
+    # the kaon track measured at GTK3 (x_K = x_vtx + t_K (z_G - z_vtx) + e_G) and the pion track
+    # at STRAW1 (x_pi, with e_S) enter only as x_K - x_pi: the position errors as e_G - e_S,
+    # drawn as one normal of sigma sqrt(sigma_G^2 + sigma_S^2) (par[_VTX_SX]) per axis
     zg, z1 = par[_GTK_Z], straw_z[0]
     g, state = fastrandom.normal(state)
-    xk = vx + ktx * (zg - vz) + par[_GTK_SX] * g
+    dxm = ktx * (zg - vz) - ptx * (z1 - vz) + par[_VTX_SX] * g  # x_K - x_pi
     g, state = fastrandom.normal(state)
-    yk = vy + kty * (zg - vz) + par[_GTK_SX] * g
-    g, state = fastrandom.normal(state)
-    xp = vx + ptx * (z1 - vz) + par[_S_SX] * g
-    g, state = fastrandom.normal(state)
-    yp = vy + pty * (z1 - vz) + par[_S_SX] * g
+    dym = kty * (zg - vz) - pty * (z1 - vz) + par[_VTX_SX] * g
     # transverse separation d(z) = a + b z; minimise |d|^2 over z
-    ax = (xk - ktx_r * zg) - (xp - ptx_r * z1)
-    ay = (yk - kty_r * zg) - (yp - pty_r * z1)
+    ax = dxm - ktx_r * zg + ptx_r * z1
+    ay = dym - kty_r * zg + pty_r * z1
     bx, by = ktx_r - ptx_r, kty_r - pty_r
     bb = bx * bx + by * by
     zv = -(ax * bx + ay * by) / bb if bb > 0.0 else -1.0
@@ -291,8 +295,8 @@ def _bad(a):
 
 #: events per block of :func:`smear_columns`
 _BLOCK = 512
-#: normals per event: GTK p, slopes x/y; STRAW p, slopes x/y; GTK3 x/y; STRAW1 x/y
-_NORMALS = 10
+#: normals per event: GTK p, slopes x/y; STRAW p, slopes x/y; GTK3 - STRAW1 position x/y
+_NORMALS = 8
 # rows of the flat per-block scratch (row r of event j at r * _BLOCK + j: constant offsets, so
 # LLVM sees that the rows do not overlap and vectorises the loops without run-time checks)
 _W_IN = _NORMALS  # 9 input columns kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz
@@ -303,14 +307,14 @@ _W_ROWS = _W_PION + 3
 
 @nb.njit(cache=True, inline="always")
 def _smear_block(w, m, par, straw_z, xb):
-    """Smear and reconstruct the m events of a block held in the flat scratch w (rows: the 10
+    """Smear and reconstruct the m events of a block held in the flat scratch w (rows: the 8
     normals and the 9 input columns; filled here: the outputs and the pion slopes). The
     arithmetic of :func:`_event` in the same order (bit-identical results), as loops without
     branches over the block that LLVM vectorises; the chamber loop is a separate pass.
     Returns the number of bad events (non-finite input or pz <= 0)."""
     B = _BLOCK
     zg, z1 = par[_GTK_Z], straw_z[0]
-    gsp, gst, gsx, ssx = par[_GTK_SP], par[_GTK_ST], par[_GTK_SX], par[_S_SX]
+    gsp, gst, vsx = par[_GTK_SP], par[_GTK_ST], par[_VTX_SX]
     sa, sb, sth0 = par[_S_A], par[_S_B], par[_S_TH]
     mk2, mpi2, kick = par[_MK] * par[_MK], par[_MPI] * par[_MPI], par[_MAG_KICK]
     pmin, pmax, zmin, zmax = par[_PMIN], par[_PMAX], par[_ZMIN], par[_ZMAX]
@@ -335,12 +339,10 @@ def _smear_block(w, m, par, straw_z, xb):
         sth = sth0 / pp
         ptx_r = ptx + sth * w[4 * B + i]
         pty_r = pty + sth * w[5 * B + i]
-        xk = a6 + ktx * (zg - a8) + gsx * w[6 * B + i]
-        yk = a7 + kty * (zg - a8) + gsx * w[7 * B + i]
-        xp = a6 + ptx * (z1 - a8) + ssx * w[8 * B + i]
-        yp = a7 + pty * (z1 - a8) + ssx * w[9 * B + i]
-        ax = (xk - ktx_r * zg) - (xp - ptx_r * z1)
-        ay = (yk - kty_r * zg) - (yp - pty_r * z1)
+        dxm = ktx * (zg - a8) - ptx * (z1 - a8) + vsx * w[6 * B + i]
+        dym = kty * (zg - a8) - pty * (z1 - a8) + vsx * w[7 * B + i]
+        ax = dxm - ktx_r * zg + ptx_r * z1
+        ay = dym - kty_r * zg + pty_r * z1
         bx, by = ktx_r - ptx_r, kty_r - pty_r
         bb = bx * bx + by * by
         zv = -(ax * bx + ay * by) / bb if bb > 0.0 else -1.0
