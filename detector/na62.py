@@ -183,6 +183,40 @@ def m2_band(m2, par):
     return 6
 
 
+# fdlibm's e_acos.c (Sun Microsystems 1993): acos(x) = pi/2 - asin(x) with the rational minimax
+# R(z) = p(z)/q(z) of (asin(t) - t) / t^3 in z = t^2 on |t| <= 0.5
+_PIO2_HI, _PIO2_LO, _PI = 1.57079632679489655800e00, 6.12323399573676603587e-17, 3.14159265358979311600e00
+_PS0, _PS1, _PS2 = 1.66666666666666657415e-01, -3.25565818622400915405e-01, 2.01212532134862925881e-01
+_PS3, _PS4, _PS5 = -4.00555345006794114027e-02, 7.91534994289814532176e-04, 3.47933107596021167570e-05
+_QS1, _QS2 = -2.40339491173441421878e00, 2.02094576023350569471e00
+_QS3, _QS4 = -6.88283971605453293030e-01, 7.70381505559019352791e-02
+_SPLIT = 134217729.0  # 2^27 + 1 (Veltkamp split: the high half of s squares exactly)
+
+
+@nb.njit(cache=True, inline="always")
+def acos(x):
+    """arccos(x) for x in [-1, 1] within 1 ulp (fdlibm's algorithm, branch-free so that loops
+    over it vectorise: numba's ``np.arccos`` calls the C library's scalar acos, not
+    vectorisable without Intel SVML); NaN outside [-1, 1].
+
+    |x| < 0.5: pi/2 - (x + x z R(z)), z = x^2; x >= 0.5: 2 (s + s z R(z)), z = (1 - x) / 2,
+    s = sqrt(z) split as df + c with df^2 exact; x <= -0.5: pi - 2 (s + s z R(z))."""
+    ax = abs(x)
+    small = ax < 0.5
+    z = x * x if small else (1.0 - ax) * 0.5
+    p = z * (_PS0 + z * (_PS1 + z * (_PS2 + z * (_PS3 + z * (_PS4 + z * _PS5)))))
+    q = 1.0 + z * (_QS1 + z * (_QS2 + z * (_QS3 + z * _QS4)))
+    r = p / q
+    s = np.sqrt(z)
+    t = s * _SPLIT
+    df = t - (t - s)
+    c = (z - df * df) / (s + df) if s > 0.0 else 0.0
+    near_one = 2.0 * (df + (r * s + c))
+    near_minus_one = _PI - 2.0 * (s + (r * s - _PIO2_LO))
+    middle = _PIO2_HI - (x - (_PIO2_LO - x * r))
+    return middle if small else (near_one if x > 0.0 else near_minus_one)
+
+
 @nb.njit(cache=True, inline="always")
 def _track(p, tx, ty, m):
     """(px, py, pz, E) of a track with momentum p and slopes tx = px/pz, ty = py/pz."""
@@ -269,7 +303,7 @@ def _event(kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, xb, state):
     dx, dy, dz = K[0] - P[0], K[1] - P[1], K[2] - P[2]
     m2 = dE * dE - dx * dx - dy * dy - dz * dz
     cosang = (K[0] * P[0] + K[1] * P[1] + K[2] * P[2]) / (pk_r * pp_r)
-    theta = np.arccos(min(1.0, cosang))
+    theta = acos(min(1.0, cosang))
     sel = inside and par[_PMIN] < pp_r < par[_PMAX] and par[_ZMIN] < zv < par[_ZMAX]
     band = m2_band(m2, par)
     region = band if (sel and (band == 1 or band == 2)) else 0
@@ -398,7 +432,7 @@ def _finish(band_f, in_window, inside, theta, in_straw, selected, band, region):
     # the integer and boolean outputs of a block from its scratch rows; theta from cos(theta)
     m = theta.shape[0]
     for j in range(m):
-        theta[j] = np.arccos(min(1.0, theta[j]))
+        theta[j] = acos(min(1.0, theta[j]))
     for j in range(m):
         band[j] = np.int8(band_f[j])
     for j in range(m):
