@@ -18,6 +18,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .kinematics import exp_vec
+
 SCALAR_BSZ = 0  # B -> K phi phi
 SCALAR_KPI = 1  # K -> pi phi phi
 PSEUDO_BSZ = 2  # B -> K* phi phi (longitudinal K*)
@@ -48,7 +50,7 @@ def _kpi_f0_at(q2, par):
     o = FF_OFFSET
     x = q2 / par[o + 5]
     g = x * par[o + 2] + (1.0 - x) * par[o + 3] + x * (1.0 - x) * par[o + 4]
-    return par[o] * np.exp(q2 / par[o + 6] * (par[o + 1] - g))
+    return par[o] * exp_vec(q2 / par[o + 6] * (par[o + 1] - g))  # libm's exp would keep the loop scalar
 
 
 # One function per kind, each written out in full: branch-free in q2 (q2 clamped to the
