@@ -10,6 +10,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import threading
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,11 +274,13 @@ class DecayChannel:
         mass: float | None,
         couplings: dict[str, float] | None,
         frame: str = "lab",
+        allocate: Callable[[tuple[int, ...], Any], np.ndarray] = np.empty,
     ) -> dict[str, np.ndarray]:
         """Events first..first+n-1 of the run with key ``key`` as a dict of numpy arrays.
 
         Keys: "<particle>_<px|py|pz|E>", "q2_true" and, for kaons in the lab frame,
-        "vtx_x", "vtx_y", "vtx_z" (m).
+        "vtx_x", "vtx_y", "vtx_z" (m). ``allocate(shape, dtype)`` gives the (uninitialised)
+        output arrays: numpy.empty, or :meth:`OutputPool.empty` to reuse released memory.
         """
         m = self.check_mass(mass)
         cpl = self.resolve_couplings(couplings)
@@ -295,11 +300,13 @@ class DecayChannel:
                 raise PhiphiError(f"the coupling of {self.name} is zero: no events to generate")
             lo, hi = self.q2_limits(mass)
             edges, heights, prob, alias = sampler.build_envelope(kind, par, lo, hi)
-        out = np.empty((len(self.particles), 4, n))
-        q2 = np.empty(n)
+        out = allocate((len(self.particles), 4, n), np.float64)
+        q2 = allocate((n,), np.float64)
         na62_lab = self.experiment == "na62" and frame == "lab"
-        vtx = np.empty((3, n if na62_lab else 1))  # written only for kaons in the lab
-        bad = np.zeros(n, dtype=np.int8)
+        vtx = allocate((3, n if na62_lab else 1), np.float64)  # written only for kaons in the lab
+        bad = allocate((n,), np.int8)  # the kernel writes every entry except for two-body decays
+        if self.topology == sampler.TWO_BODY:
+            bad[:] = 0
         sampler.generate_kernel(
             self.topology,
             kind,
@@ -320,7 +327,8 @@ class DecayChannel:
             vtx,
             bad,
         )
-        nbad = int(bad.sum())
+        nbad = int(np.count_nonzero(bad))
+        del bad
         if nbad:
             raise RuntimeError(f"{nbad} q2 points above the sampling envelope for {self.name}: envelope too tight")
         cols: dict[str, np.ndarray] = {}
@@ -345,9 +353,65 @@ class DecayChannel:
         from .events import to_awkward
 
         key = rng.derive_key(seed)
-        return to_awkward(
-            self.generate_block(0, n, key=key, mass=mass, couplings=couplings, frame=frame), self.particles
-        )
+        cols = self.generate_block(0, n, key=key, mass=mass, couplings=couplings, frame=frame, allocate=_POOL.empty)
+        return to_awkward(cols, self.particles)
+
+
+class _Lease:
+    # numpy arrays made from a lease (np.asarray) keep it alive through their base; when the last
+    # of them is gone, the lease dies and its finalizer hands the memory back to the pool
+    __slots__ = ("raw", "__array_interface__", "__weakref__")
+
+    def __init__(self, raw: np.ndarray) -> None:
+        self.raw = raw
+        self.__array_interface__ = raw.__array_interface__
+
+
+class OutputPool:
+    """Output arrays of :meth:`DecayChannel.generate` whose memory is reused once every array
+    made from it (the awkward record's columns, any view of them) has been released.
+
+    Why: a fresh array of 10^6 events is 136 MB of new pages, which the OS faults in and zeroes
+    before the kernel writes them: ~20% of a B+ -> K+ phi phi event (benchmarks/bench_evtgen.py).
+    Reused memory is already mapped. At most ``max_free_bytes`` of released memory is kept (the
+    oldest is freed first), so a loop over chunks of one size runs on the same few buffers and a
+    program that keeps its events allocates as before. The contents of a reused array are stale
+    (like numpy.empty): every caller overwrites all of it."""
+
+    def __init__(self, max_free_bytes: int = 1 << 30) -> None:
+        self.max_free_bytes = int(max_free_bytes)
+        self._free: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """An uninitialised array (like numpy.empty), from released memory when some fits exactly."""
+        shape, dtype = tuple(int(k) for k in shape), np.dtype(dtype)
+        raw = None
+        with self._lock:
+            for i, a in enumerate(self._free):
+                if a.shape == shape and a.dtype == dtype:
+                    raw = self._free.pop(i)
+                    break
+        if raw is None:
+            raw = np.empty(shape, dtype)
+        lease = _Lease(raw)
+        weakref.finalize(lease, self._release, raw)
+        return np.asarray(lease)
+
+    def _release(self, raw: np.ndarray) -> None:
+        with self._lock:
+            self._free.append(raw)
+            total = sum(a.nbytes for a in self._free)
+            while self._free and total > self.max_free_bytes:
+                total -= self._free.pop(0).nbytes
+
+    def free_bytes(self) -> int:
+        """Bytes of released memory held for reuse."""
+        with self._lock:
+            return sum(a.nbytes for a in self._free)
+
+
+_POOL = OutputPool()
 
 
 @functools.lru_cache(maxsize=1024)
