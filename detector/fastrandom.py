@@ -151,3 +151,78 @@ def normals(key0, key1, first, n, per_event):
             x, s = normal(s)
             out[i, j] = x
     return out
+
+
+#: tag of the rejection sub-streams of :func:`normal_at` (distinct from the event streams)
+_REJECT_TAG = np.uint64(0x7A1C_0E5D_2B94_F163)
+
+
+@nb.njit(cache=True)
+def _normal_rejected(w, state0, k):
+    # the k-th normal of normal_at when its word w failed the rectangle test: the wedge / tail
+    # test of the same candidate, then fresh candidates, on the sub-stream (state0, k)
+    sub = rng.event_state(state0, _REJECT_TAG, k)
+    idx = np.int64(w & np.uint64(0xFF))
+    rabs = (w >> np.uint64(9)) & _MASK52
+    x = np.float64(rabs) * _ZW[idx]
+    if (w >> np.uint64(8)) & np.uint64(1):
+        x = -x
+    x, ok, sub = _normal_slow(idx, rabs, x, sub)
+    if ok:
+        return x
+    return normal(sub)[0]
+
+
+@nb.njit(cache=True, inline="always")
+def normal_at(state0, k):
+    """The k-th standard normal (k = 0, 1, ...) of the stream started at ``state0``, indexed
+    draws: its first candidate is the stream's k-th 64-bit word (as for :func:`normal`); if
+    that leaves the ziggurat's fast path (0.7%), the rejection continues on a sub-stream of its
+    own (``rng.event_state(state0, tag, k)``), so normal k depends on (state0, k) only, not on
+    the draws before it. Each is an exact ziggurat normal, independent of the others."""
+    w = rng.bits(state0 + np.uint64(k) * _GOLDEN)[0]
+    idx = w & np.uint64(0xFF)
+    rabs = (w >> np.uint64(9)) & _MASK52
+    if rabs < _ZK[idx]:
+        x = np.float64(rabs) * _ZW[idx]
+        return -x if (w >> np.uint64(8)) & np.uint64(1) else x
+    return _normal_rejected(w, state0, k)
+
+
+@nb.njit(cache=True, inline="always")
+def fill_normals_at(key0, key1, first, m, g, s0, redo):
+    """g[k, i] = :func:`normal_at` (state of event first + i, k) for k < g.shape[0] <= 64 and
+    i < m, block-wise: one vectorisable pass per k with the fast path for every event, the
+    rejected (event, k) pairs (0.7% each, marked in the bit mask redo[i]) redrawn one by one.
+    s0 (uint64) and redo (uint64): scratch of length >= m."""
+    per_event = g.shape[0]
+    for i in range(m):
+        s0[i] = rng.event_state(key0, key1, first + i)
+        redo[i] = 0
+    for k in range(per_event):
+        skip = np.uint64(k) * _GOLDEN
+        bit = np.uint64(1) << np.uint64(k)
+        for i in range(m):
+            w = rng.bits(s0[i] + skip)[0]
+            idx = w & np.uint64(0xFF)
+            rabs = (w >> np.uint64(9)) & _MASK52
+            x = np.float64(rabs) * _ZW[idx]
+            g[k, i] = -x if (w >> np.uint64(8)) & np.uint64(1) else x
+            redo[i] |= bit if rabs >= _ZK[idx] else np.uint64(0)
+    for i in range(m):
+        if redo[i]:
+            for k in range(per_event):
+                if (redo[i] >> np.uint64(k)) & np.uint64(1):
+                    w = rng.bits(s0[i] + np.uint64(k) * _GOLDEN)[0]
+                    g[k, i] = _normal_rejected(w, s0[i], k)
+
+
+@nb.njit(cache=True, parallel=True)
+def normals_at(key0, key1, first, n, per_event):
+    """Array (n, per_event) of :func:`normal_at` normals of events first..first+n-1 (tests)."""
+    out = np.empty((n, per_event))
+    for i in nb.prange(n):
+        s = rng.event_state(key0, key1, first + i)
+        for j in range(per_event):
+            out[i, j] = normal_at(s, j)
+    return out

@@ -244,36 +244,37 @@ def beam_x(par, straw_z):
 
 @nb.njit(cache=True, inline="always")
 def _event(kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, xb, state):
-    """Smear and reconstruct one event from its stream ``state``: (p_K_rec, p_pi_rec,
-    theta_kpi_rec, vtx_z_rec, m2_miss, in_straw, selected, m2_band, region)."""
+    """Smear and reconstruct one event from its stream ``state`` (normal k of the event:
+    ``fastrandom.normal_at(state, k)``): (p_K_rec, p_pi_rec, theta_kpi_rec, vtx_z_rec, m2_miss,
+    in_straw, selected, m2_band, region)."""
     # --- GTK: kaon momentum and slopes ---
     pk = np.sqrt(kpx * kpx + kpy * kpy + kpz * kpz)
     ktx, kty = kpx / kpz, kpy / kpz
-    g, state = fastrandom.normal(state)
+    g = fastrandom.normal_at(state, 0)
     pk_r = pk * (1.0 + par[_GTK_SP] * g)
-    g, state = fastrandom.normal(state)
+    g = fastrandom.normal_at(state, 1)
     ktx_r = ktx + par[_GTK_ST] * g
-    g, state = fastrandom.normal(state)
+    g = fastrandom.normal_at(state, 2)
     kty_r = kty + par[_GTK_ST] * g
     # --- STRAW: pion momentum and slopes ---
     pp = np.sqrt(ppx * ppx + ppy * ppy + ppz * ppz)
     ptx, pty = ppx / ppz, ppy / ppz
     rel = np.sqrt(par[_S_A] * par[_S_A] + (par[_S_B] * pp) ** 2)
-    g, state = fastrandom.normal(state)
+    g = fastrandom.normal_at(state, 3)
     pp_r = pp * (1.0 + rel * g)
     sth = par[_S_TH] / pp
-    g, state = fastrandom.normal(state)
+    g = fastrandom.normal_at(state, 4)
     ptx_r = ptx + sth * g
-    g, state = fastrandom.normal(state)
+    g = fastrandom.normal_at(state, 5)
     pty_r = pty + sth * g
     # --- vertex: closest approach of the two measured tracks ---
     # the kaon track measured at GTK3 (x_K = x_vtx + t_K (z_G - z_vtx) + e_G) and the pion track
     # at STRAW1 (x_pi, with e_S) enter only as x_K - x_pi: the position errors as e_G - e_S,
     # drawn as one normal of sigma sqrt(sigma_G^2 + sigma_S^2) (par[_VTX_SX]) per axis
     zg, z1 = par[_GTK_Z], straw_z[0]
-    g, state = fastrandom.normal(state)
+    g = fastrandom.normal_at(state, 6)
     dxm = ktx * (zg - vz) - ptx * (z1 - vz) + par[_VTX_SX] * g  # x_K - x_pi
-    g, state = fastrandom.normal(state)
+    g = fastrandom.normal_at(state, 7)
     dym = kty * (zg - vz) - pty * (z1 - vz) + par[_VTX_SX] * g
     # transverse separation d(z) = a + b z; minimise |d|^2 over z
     ax = dxm - ktx_r * zg + ptx_r * z1
@@ -455,7 +456,7 @@ def smear_columns(
     or pz <= 0 (their outputs are meaningless; the caller raises).
 
     Events run in blocks of :data:`_BLOCK`: the normals of a block first
-    (:func:`fastrandom.fill_normals`, the same numbers as event-by-event draws), the inputs
+    (:func:`fastrandom.fill_normals_at`, the same numbers as event-by-event draws), the inputs
     copied into one flat scratch, then the arithmetic as vectorised loops
     (:func:`_smear_block`); every output equals :func:`smear_kernel`'s (the event-by-event
     reference) bit for bit. ``error_model="numpy"``: a division by zero gives inf/NaN
@@ -467,10 +468,10 @@ def smear_columns(
     for b in nb.prange((n + B - 1) // B):
         w = np.empty(_W_ROWS * B)
         s0 = np.empty(B, dtype=np.uint64)
-        redo = np.empty(B, dtype=np.uint8)
+        redo = np.empty(B, dtype=np.uint64)
         i0 = b * B
         m = min(B, n - i0)
-        fastrandom.fill_normals(key0, key1, first + i0, m, w[: _NORMALS * B].reshape((_NORMALS, B)), s0, redo)
+        fastrandom.fill_normals_at(key0, key1, first + i0, m, w[: _NORMALS * B].reshape((_NORMALS, B)), s0, redo)
         e = i0 + m
         _copy(w[(_W_IN + 0) * B : (_W_IN + 0) * B + m], kpx[i0:e])
         _copy(w[(_W_IN + 1) * B : (_W_IN + 1) * B + m], kpy[i0:e])
