@@ -90,6 +90,13 @@ def _flat(lists: ak.Array) -> tuple[np.ndarray, ak.Array]:
 
 def jets_from_events(events: ak.Array, cfg: dict):
     """(px, py, pz, E) padded arrays (n, k) of truth jets, true MET (x, y), veto flags."""
+    px, py, pz, e, tx, ty, veto, sign = _columns(events, cfg)
+    return (px, py, pz, e, tx, ty, veto) if sign > 0 else (px, py, pz, e, -tx, -ty, veto)
+
+
+def _columns(events: ak.Array, cfg: dict):
+    # jets_from_events with the true MET as sign * (tx, ty): parton-level events give the jet's
+    # own (px, py) columns and sign -1 (no negated copies; the kernel negates, exactly)
     n = len(events)
     fields = events.fields
     if "jets" in fields:  # showered events
@@ -112,12 +119,12 @@ def jets_from_events(events: ak.Array, cfg: dict):
                     eta = np.arcsinh(oz / pt)
                 sel = (pt > vc[key]["pt_min"]) & (abs(eta) < vc[key]["abs_eta_max"])
                 _any_per_row(o_offsets, sel, veto)
-        return px, py, pz, e, tx, ty, veto
+        return px, py, pz, e, tx, ty, veto, 1.0
     if "j" not in fields:
         raise PhiphiError("ATLAS emulation needs pp2jphiphi/pp2js events (field 'j') or showered events (field 'jets')")
     j = events.j
     px, py, pz, e = (ak.to_numpy(getattr(j, c))[:, None] for c in ("px", "py", "pz", "E"))
-    return px, py, pz, e, -px[:, 0], -py[:, 0], np.zeros(n, dtype=bool)
+    return px, py, pz, e, px[:, 0], py[:, 0], np.zeros(n, dtype=bool), -1.0
 
 
 def read_input(path) -> ak.Array:
@@ -155,8 +162,9 @@ _STREAM_TAG = 2102_10874
     _LEAD_ETA,
     _MET_MIN,
     _MAX_JETS,
+    _MET_SIGN,
     _NPAR,
-) = range(14)
+) = range(15)
 
 
 def detector_key(seed: int) -> np.ndarray:
@@ -176,6 +184,8 @@ def parameters(cfg: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     par[_LOW_MET], par[_DPHI_LOW], par[_DPHI] = sel["low_met_max"], sel["min_dphi_low_met"], sel["min_dphi"]
     par[_LEAD_PT], par[_LEAD_ETA] = sel["leading_jet_pt_min"], sel["leading_jet_abs_eta_max"]
     par[_MET_MIN], par[_MAX_JETS] = sel["met_min"], sel["max_jets"]
+    # true p_T^miss = sign * (tx, ty); -1: the caller passes the jet's (px, py) of parton-level events
+    par[_MET_SIGN] = 1.0
     res = np.asarray(cfg["jets"]["resolution"], dtype=np.float64).reshape(-1, 5)
     edges = np.array([float(x) for x in cfg["binning"]["em_edges"]])
     return par, res, edges
@@ -239,6 +249,17 @@ _BLOCK_JETS = 6
 _ETA_MARGIN = 1e-9
 
 
+@nb.njit(cache=True)
+def _thresholds(par, res):
+    # sinh of the |eta| thresholds: calorimeter edge, selection, the 4.9 clamp, resolution bins
+    n_res = res.shape[0]
+    sh = np.empty(3 + 2 * n_res)
+    sh[0], sh[1], sh[2] = np.sinh(par[_MAX_ETA]), np.sinh(par[_JET_ETA]), np.sinh(4.9)
+    for r in range(n_res):
+        sh[3 + 2 * r], sh[4 + 2 * r] = np.sinh(res[r, 0]), np.sinh(res[r, 1])
+    return sh
+
+
 @nb.njit(cache=True, parallel=True)
 def emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt, ints, flags, jets):
     """Smear and select events first..first+n-1 (jets: (n, k) padded with E = 0).
@@ -248,33 +269,202 @@ def emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, fir
     ints (2, n) int32 n_jets, em_bin; flags (2, n) bool veto, pass_sr; jets (4, NJ, n)
     p_T, eta, phi, true p_T of the leading selected jets: rows m >= k are not written (the
     caller passes zeros there, e.g. ``np.zeros``, whose untouched pages cost nothing).
+    True p_T^miss = par[_MET_SIGN] * (tx, ty).
 
     Events run in blocks of :data:`_BLOCK`: the first 2 + min(k, :data:`_BLOCK_JETS`) normals
     of every event of a block are drawn in vectorised passes (:func:`fastrandom.fill_normals`,
     the same numbers as event-by-event draws); |eta| cuts and resolution bins are decided on
     |p_z|/p_T against sinh of the thresholds, and eta = asinh(p_z/p_T) is computed only for
-    the selected jets or within :data:`_ETA_MARGIN` of a threshold, so every output equals
-    the event-by-event evaluation bit for bit."""
+    the selected jets or within :data:`_ETA_MARGIN` of a threshold. One jet per event
+    (parton level, k = 1): each step is one loop over the block (:func:`_block_one_jet`,
+    vectorised where it has no libm call); more: event by event (:func:`_block_events`).
+    Every output equals the event-by-event :func:`reference_kernel` bit for bit
+    (tests/test_atlas_blocks.py)."""
     n, k = px.shape
     kn = 2 + min(k, _BLOCK_JETS)
-    # sinh of the |eta| thresholds: calorimeter edge, selection, resolution bins, the 4.9 clamp
-    n_res = res.shape[0]
-    sh = np.empty(3 + 2 * n_res)
-    sh[0], sh[1], sh[2] = np.sinh(par[_MAX_ETA]), np.sinh(par[_JET_ETA]), np.sinh(4.9)
-    for r in range(n_res):
-        sh[3 + 2 * r], sh[4 + 2 * r] = np.sinh(res[r, 0]), np.sinh(res[r, 1])
+    sh = _thresholds(par, res)
     for b in nb.prange((n + _BLOCK - 1) // _BLOCK):
-        scratch = np.empty((4, k))  # selected jets of one event: p_T, eta, phi, true p_T
-        g = np.empty((kn, _BLOCK))
-        s0 = np.empty(_BLOCK, dtype=np.uint64)
-        redo = np.empty(_BLOCK, dtype=np.uint8)
         i0 = b * _BLOCK
         m = min(_BLOCK, n - i0)
-        fastrandom.fill_normals(key0, key1, first + i0, m, g, s0, redo)
+        if k == 1:
+            _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1, first, flt, ints, flags,
+                           jets, i0, m)  # fmt: skip
+        else:  # as _block_events, written out (a call per block of it was slower)
+            scratch = np.empty((4, k))
+            g = np.empty((kn, _BLOCK))
+            s0 = np.empty(_BLOCK, dtype=np.uint64)
+            redo = np.empty(_BLOCK, dtype=np.uint8)
+            fastrandom.fill_normals(key0, key1, first + i0, m, g, s0, redo)
+            for j in range(m):
+                _event(px, py, pz, e, tx, ty, veto, par, res, edges, sh, flt, ints, flags, jets, i0 + j, scratch, g, j,
+                       s0[j])  # fmt: skip
+
+
+@nb.njit(cache=True, parallel=True)
+def reference_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, first, flt, ints, flags, jets):
+    """:func:`emulate_kernel` evaluated event by event (:func:`_event`), whatever k: the
+    reference its block passes must equal bit for bit (same arguments and outputs)."""
+    n, k = px.shape
+    kn = 2 + min(k, _BLOCK_JETS)
+    sh = _thresholds(par, res)
+    for b in nb.prange((n + _BLOCK - 1) // _BLOCK):
+        i0 = b * _BLOCK
+        _block_events(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1, first, flt, ints, flags, jets,
+                      i0, min(_BLOCK, n - i0), kn)  # fmt: skip
+
+
+@nb.njit(cache=True)
+def _block_events(
+    px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1, first, flt, ints, flags, jets, i0, m, kn
+):
+    # events i0..i0+m-1 one after the other (normals of the block drawn first)
+    k = px.shape[1]
+    scratch = np.empty((4, k))  # selected jets of one event: p_T, eta, phi, true p_T
+    g = np.empty((kn, _BLOCK))
+    s0 = np.empty(_BLOCK, dtype=np.uint64)
+    redo = np.empty(_BLOCK, dtype=np.uint8)
+    fastrandom.fill_normals(key0, key1, first + i0, m, g, s0, redo)
+    for j in range(m):
+        _event(px, py, pz, e, tx, ty, veto, par, res, edges, sh, flt, ints, flags, jets, i0 + j, scratch, g, j, s0[j])
+
+
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _atan2_finite(y, x):
+    # atan2 for 0 < |x| + |y| < inf without branches (selects only: the loops calling it vectorise);
+    # the same operations as atan2, so the same bits; callers redo the other arguments with atan2
+    ax, ay = abs(x), abs(y)
+    num = min(ax, ay)
+    den = max(ax, ay)
+    big = num > 0.4142135623730950488 * den
+    z = (num - den) / (num + den) if big else num / den
+    a = _atan_small(z)
+    r = 0.25 * np.pi + (a + 0.25 * _PI_LO) if big else a
+    r = 0.5 * np.pi + (0.5 * _PI_LO - r) if ay > ax else r
+    r = np.pi + (_PI_LO - r) if x < 0.0 else r
+    return np.copysign(r, y)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1, first, flt, ints, flags, jets, i0, m):
+    # events i0..i0+m-1 of emulate_kernel with one jet slot (k = 1), step by step over the block
+    # (j: event in the block); the steps do what _event does for k = 1, in the same operations.
+    # error_model numpy: no division-by-zero checks (their branches stop vectorisation); every
+    # division whose result is used has the divisor the reference guards.
+    n_res = res.shape[0]
+    g = np.empty((3, _BLOCK))
+    s0 = np.empty(_BLOCK, dtype=np.uint64)
+    redo = np.empty(_BLOCK, dtype=np.uint8)
+    fastrandom.fill_normals(key0, key1, first + i0, m, g, s0, redo)
+    # scalars out of the arrays (loops whose loads may alias their stores do not vectorise)
+    sh_cal, sh_sel, sh_clamp = sh[0], sh[1], sh[2]
+    sign, soft, response = par[_MET_SIGN], par[_SOFT], par[_RESPONSE]
+    max_eta, jet_eta, met_min_pt, jet_pt = par[_MAX_ETA], par[_JET_ETA], par[_MET_MIN_PT], par[_JET_PT]
+    low_met, dphi_low, dphi, met_min = par[_LOW_MET], par[_DPHI_LOW], par[_DPHI], par[_MET_MIN]
+    lead_pt, lead_eta, max_jets = par[_LEAD_PT], par[_LEAD_ETA], par[_MAX_JETS]
+    bx, by, bz, be = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+    pt_true, t, rel, scale = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+    pt, eta, phi = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+    mx, my, met, met_phi = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
+    inside, central, near, sel = (np.empty(_BLOCK, np.bool_), np.empty(_BLOCK, np.bool_),
+                                  np.empty(_BLOCK, np.bool_), np.empty(_BLOCK, np.bool_))  # fmt: skip
+    for j in range(m):
+        bx[j], by[j], bz[j], be[j] = px[i0 + j, 0], py[i0 + j, 0], pz[i0 + j, 0], e[i0 + j, 0]
+    for j in range(m):  # p_T, sinh|eta|, calorimeter and selection |eta| on sinh|eta|
+        jx, jy, ej = bx[j], by[j], be[j]
+        p = np.sqrt(jx * jx + jy * jy)
+        tt = abs(bz[j] / p) if p > 0.0 else 0.0
+        pt_true[j], t[j] = p, tt
+        inside[j] = (ej > 0.0) & (tt < sh_cal)  # & not and: no branches, the loop vectorises
+        central[j] = tt < sh_sel
+        near[j] = False
+        rel[j] = 0.0
+        scale[j] = 1.0
+    for c in range(sh.shape[0]):
+        s, w = sh[c], _ETA_MARGIN * sh[c]
         for j in range(m):
-            _event(
-                px, py, pz, e, tx, ty, veto, par, res, edges, sh, flt, ints, flags, jets, i0 + j, scratch, g, j, s0[j]
-            )
+            near[j] |= abs(t[j] - s) <= w
+    for r in range(n_res):  # resolution of the last bin containing min(|eta|, 4.9)
+        lo, hi = sh[3 + 2 * r], sh[4 + 2 * r]
+        a2, b2, c2 = res[r, 2] ** 2, res[r, 3] ** 2, res[r, 4] ** 2
+        for j in range(m):
+            ej = be[j]
+            tc = min(t[j], sh_clamp)
+            v = np.sqrt(a2 + b2 / ej + c2 / (ej * ej))
+            rel[j] = v if (tc >= lo) & (tc <= hi) else rel[j]
+    for j in range(m):  # log-normal scale (libm), normal 3 of the event's stream
+        ej = be[j]
+        if near[j] and ej > 0.0:  # within rounding of a threshold: decide on eta itself
+            p = pt_true[j]
+            eta_j = np.arcsinh(bz[j] / p) if p > 0.0 else 0.0
+            inside[j] = abs(eta_j) < max_eta
+            rel[j] = _rel_resolution(ej, min(abs(eta_j), 4.9), res)
+            central[j] = abs(eta_j) < jet_eta
+        if inside[j]:
+            s2 = np.log1p(rel[j] * rel[j])
+            scale[j] = response * np.exp(g[2, j] * np.sqrt(s2) - 0.5 * s2)  # log-normal, mean 1
+    for j in range(m):  # E_T^miss with the hard term, the selected jet, its phi
+        jx, jy = bx[j], by[j]
+        sc = scale[j]
+        ptj = pt_true[j] * sc
+        hard = inside[j] & (ptj > met_min_pt)
+        x = sign * tx[i0 + j] + soft * g[0, j]
+        y = sign * ty[i0 + j] + soft * g[1, j]
+        x = x - (sc - 1.0) * jx if hard else x
+        y = y - (sc - 1.0) * jy if hard else y
+        mx[j], my[j] = x, y
+        met[j] = np.sqrt(x * x + y * y)
+        met_phi[j] = _atan2_finite(y, x)
+        sel[j] = inside[j] & central[j] & (ptj > jet_pt)
+        pt[j] = ptj
+        phi[j] = _atan2_finite(jy, jx)
+    for j in range(m):  # eta (libm) of the selected jet; atan2 of the arguments _atan2_finite does not take
+        eta[j] = 0.0
+        if sel[j]:
+            p = pt_true[j]
+            eta[j] = np.arcsinh(bz[j] / p) if p > 0.0 else 0.0
+            a = abs(bx[j]) + abs(by[j])
+            if not (a > 0.0 and a < np.inf):
+                phi[j] = atan2(by[j], bx[j])
+        a = abs(mx[j]) + abs(my[j])
+        if not (a > 0.0 and a < np.inf):
+            met_phi[j] = atan2(my[j], mx[j])
+    for j in range(m):  # selection and the flat outputs
+        i = i0 + j
+        s = sel[j]
+        d = abs(phi[j] - met_phi[j])  # both in [-pi, pi]: wrap once
+        d = 2.0 * np.pi - d if d > np.pi else d
+        md = min(np.inf, d) if s else np.inf
+        mt = met[j]
+        cut = dphi_low if mt <= low_met else dphi
+        ng = 1 if s else 0
+        ok = (mt > met_min) & s & (pt[j] > lead_pt) & (abs(eta[j]) < lead_eta) & (ng <= max_jets) & (md > cut)
+        ok = ok & (not veto[i])
+        flt[0, i] = mt
+        flt[1, i] = met_phi[j]
+        flt[2, i] = np.sqrt(tx[i] * tx[i] + ty[i] * ty[i])
+        flt[3, i] = md if np.isfinite(md) else 9.0
+        ints[0, i] = ng
+        flags[0, i] = veto[i]
+        flags[1, i] = ok
+        sel[j] = ok
+    n_edges = edges.shape[0]
+    for j in range(m):  # E_T^miss bin of the selected events: the first edge above met
+        b = -1
+        if sel[j]:
+            b = n_edges - 1
+            for q in range(n_edges):
+                if edges[q] > met[j]:
+                    b = q - 1
+                    break
+        ints[1, i0 + j] = b
+    if jets.shape[1] > 0:
+        for j in range(m):
+            i = i0 + j
+            s = ints[0, i] > 0
+            jets[0, 0, i] = pt[j] if s else 0.0
+            jets[1, 0, i] = eta[j] if s else 0.0
+            jets[2, 0, i] = phi[j] if s else 0.0
+            jets[3, 0, i] = pt_true[j] if s else 0.0
 
 
 @nb.njit(cache=True, inline="always")
@@ -294,8 +484,8 @@ def _event(px, py, pz, e, tx, ty, veto, par, res, edges, sh, flt, ints, flags, j
     kn = g.shape[0]
     nj_out = min(jets.shape[1], k)
     n_edges = edges.shape[0]
-    mx = tx[i] + par[_SOFT] * g[0, j]
-    my = ty[i] + par[_SOFT] * g[1, j]
+    mx = par[_MET_SIGN] * tx[i] + par[_SOFT] * g[0, j]
+    my = par[_MET_SIGN] * ty[i] + par[_SOFT] * g[1, j]
     n_drawn = 2  # normals of the event's stream used so far
     state = s0
     ng = 0
@@ -382,9 +572,10 @@ def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, first
     dict of the same layout as detector/data/atlas_card.yaml; None = the packaged one;
     ``first``: index of the first event in the run, i.e. of its smearing stream)."""
     c = packaged_card() if card is None else card
-    px, py, pz, e, tx, ty, veto = jets_from_events(events, c)
+    px, py, pz, e, tx, ty, veto, sign = _columns(events, c)
     n = px.shape[0]
     par, res, edges = parameters(c)
+    par[_MET_SIGN] = sign
     key = detector_key(seed)
     flt = np.empty((4, n))
     ints = np.empty((2, n), dtype=np.int32)

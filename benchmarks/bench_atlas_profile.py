@@ -1,0 +1,122 @@
+"""Where the time of the ATLAS emulation goes: the Python/awkward work around the kernel
+(jets_from_events, output allocation, record building) against the numba kernel, on the
+inputs of ``benchmarks/bench_detector.py`` (parton-level and showered), with 1 and 2 threads.
+
+    python benchmarks/bench_atlas_profile.py [--n 2000000] [--repeat 5] [--baseline OLD_ATLAS.py]
+
+``--baseline``: a former detector/atlas.py (e.g. ``git show a9685a1:detector/atlas.py >
+/tmp/atlas_before.py``) timed in the same run (kernel and simulate), for before/after ratios.
+
+Every line: median wall events/s over ``--repeat`` runs and median CPU ns per event (the
+machine is shared: compare lines of the same run; the load average is printed at start and
+end). ``libm`` lines time the transcendental calls of the kernel alone on 2e6 arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numba as nb
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, when not installed
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_detector import parton_jets, showered_jets  # noqa: E402
+
+from detector import atlas  # noqa: E402
+
+
+def timed(fn, n: int, repeat: int) -> tuple[float, float]:
+    """(median events/s, median CPU ns per event) of ``repeat`` calls after one warm call."""
+    fn()
+    walls, cpus = [], []
+    for _ in range(repeat):
+        c, t = time.process_time(), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    return n / float(np.median(walls)), 1e9 * float(np.median(cpus)) / n
+
+
+def show(label: str, r: tuple[float, float]) -> None:
+    print(f"  {label:<62} {r[0]:10.3e} ev/s  {r[1]:7.1f} CPU ns/ev", flush=True)
+
+
+@nb.njit(cache=True)
+def _libm(x, which):
+    s = 0.0
+    for i in range(x.shape[0]):
+        if which == 0:
+            s += np.log1p(x[i])
+        elif which == 1:
+            s += np.exp(x[i])
+        elif which == 2:
+            s += np.sqrt(x[i])
+        else:
+            s += np.arcsinh(x[i])
+    return s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=2_000_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--baseline", default=None, help="a former detector/atlas.py to time beside the current one")
+    args = ap.parse_args()
+    n, rep = args.n, args.repeat
+    print(f"load average at start: {os.getloadavg()}; numba threads {nb.config.NUMBA_NUM_THREADS}")
+    partons = parton_jets(n, 1)
+    showered = showered_jets(max(n // 10, 1), 2)
+    card = atlas.packaged_card()
+    par, res, edges = atlas.parameters(card)
+    key = atlas.detector_key(1)
+    x = np.random.default_rng(3).uniform(1e-4, 1e-2, n)
+    mods = {"": atlas}
+    if args.baseline:
+        import importlib.util
+
+        # compiled without numba's cache (a module loaded from a file path cannot be cached)
+        src = Path(args.baseline).read_text().replace("cache=True", "cache=False")
+        spec = importlib.util.spec_from_loader("atlas_baseline", loader=None)
+        base = importlib.util.module_from_spec(spec)
+        exec(compile(src, args.baseline, "exec"), base.__dict__)
+        mods["baseline "] = base
+    print("libm calls alone (1 thread, one per event)")
+    for w, name in enumerate(("log1p", "exp", "sqrt", "arcsinh")):
+        show(name, timed(lambda w=w: _libm(x, w), n, rep))
+    for label, ev in (("parton-level", partons), ("showered 0-6 jets", showered)):
+        m = len(ev)
+        print(f"ATLAS {label}, {m} events")
+        show("jets_from_events", timed(lambda ev=ev: atlas.jets_from_events(ev, card), m, rep))
+        cols = atlas.jets_from_events(ev, card)
+        k_out = min(atlas.NJ, cols[0].shape[1])
+        flt, ints = np.empty((4, m)), np.empty((2, m), np.int32)
+        flags, jets = np.empty((2, m), np.bool_), np.empty((4, k_out, m))
+        for t in (1, 2):
+            nb.set_num_threads(t)
+            for tag, mod in mods.items():
+
+                def kern(cols=cols, flt=flt, ints=ints, flags=flags, jets=jets, mod=mod):
+                    mod.emulate_kernel(*cols, par[: len(mod.parameters(card)[0])], res, edges, key[0], key[1], 0,
+                                       flt, ints, flags, jets)  # fmt: skip
+
+                show(f"{tag}kernel on prepared columns, warm outputs, {t} thread(s)", timed(kern, m, rep))
+
+                def kern_fresh(cols=cols, m=m, k_out=k_out, mod=mod):
+                    f, i = np.empty((4, m)), np.empty((2, m), np.int32)
+                    fl, j = np.empty((2, m), np.bool_), np.empty((4, k_out, m))
+                    mod.emulate_kernel(*cols, par[: len(mod.parameters(card)[0])], res, edges, key[0], key[1], 0,
+                                       f, i, fl, j)  # fmt: skip
+
+                show(f"{tag}kernel, fresh np.empty outputs, {t} thread(s)", timed(kern_fresh, m, rep))
+                show(f"{tag}simulate(events), {t} thread(s)", timed(lambda ev=ev, mod=mod: mod.simulate(ev), m, rep))
+    print(f"load average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
