@@ -153,8 +153,46 @@ def normals(key0, key1, first, n, per_event):
     return out
 
 
+#: radius of the base layer of a 1024-layer ziggurat (the tables of :func:`normal_at`): derived
+#: here, not published: the R for which the recursion of :func:`ziggurat_tables` closes the top
+#: layer at f(0) = 1, solved by bisection to double precision (the same bisection returns
+#: Marsaglia & Tsang's 3.442619855899 for 128 and numpy's :data:`ZIGGURAT_R` for 256 layers;
+#: tests/test_na62_normals.py checks that every layer of these tables has the same area)
+ZIGGURAT_R_1024 = 4.038849846109504
+
+_ZK1, _ZW1, _ZF1 = ziggurat_tables(ZIGGURAT_R_1024, 1024)
+_R1 = ZIGGURAT_R_1024
+_INV_R1 = 1.0 / ZIGGURAT_R_1024
+_MASK10 = np.uint64(0x3FF)
 #: tag of the rejection sub-streams of :func:`normal_at` (distinct from the event streams)
 _REJECT_TAG = np.uint64(0x7A1C_0E5D_2B94_F163)
+
+
+@nb.njit(cache=True)
+def _normal_slow1(idx, rabs, x, state):
+    # as _normal_slow, on the 1024-layer tables
+    if idx == 0:
+        while True:
+            u1, state = rng.uniform(state)
+            u2, state = rng.uniform(state)
+            xx = -_INV_R1 * np.log(u1)
+            yy = -np.log(u2)
+            if yy + yy > xx * xx:
+                t = _R1 + xx
+                return (-t if (rabs >> np.uint64(8)) & np.uint64(1) else t), True, state
+    u, state = rng.uniform(state)
+    if (_ZF1[idx - 1] - _ZF1[idx]) * u + _ZF1[idx] < np.exp(-0.5 * x * x):
+        return x, True, state
+    return 0.0, False, state
+
+
+@nb.njit(cache=True, inline="always")
+def _candidate1(w):
+    # (layer, 52-bit abscissa, signed x) of a 64-bit word: 10 bits layer, 1 bit sign, 52 bits abscissa
+    idx = np.int64(w & _MASK10)
+    rabs = (w >> np.uint64(11)) & _MASK52
+    x = np.float64(rabs) * _ZW1[idx]
+    return idx, rabs, (-x if (w >> np.uint64(10)) & np.uint64(1) else x)
 
 
 @nb.njit(cache=True)
@@ -162,30 +200,30 @@ def _normal_rejected(w, state0, k):
     # the k-th normal of normal_at when its word w failed the rectangle test: the wedge / tail
     # test of the same candidate, then fresh candidates, on the sub-stream (state0, k)
     sub = rng.event_state(state0, _REJECT_TAG, k)
-    idx = np.int64(w & np.uint64(0xFF))
-    rabs = (w >> np.uint64(9)) & _MASK52
-    x = np.float64(rabs) * _ZW[idx]
-    if (w >> np.uint64(8)) & np.uint64(1):
-        x = -x
-    x, ok, sub = _normal_slow(idx, rabs, x, sub)
-    if ok:
-        return x
-    return normal(sub)[0]
+    idx, rabs, x = _candidate1(w)
+    while True:
+        x, ok, sub = _normal_slow1(idx, rabs, x, sub)
+        if ok:
+            return x
+        w, sub = bits(sub)
+        idx, rabs, x = _candidate1(w)
+        if rabs < _ZK1[idx]:
+            return x
 
 
 @nb.njit(cache=True, inline="always")
 def normal_at(state0, k):
     """The k-th standard normal (k = 0, 1, ...) of the stream started at ``state0``, indexed
-    draws: its first candidate is the stream's k-th 64-bit word (as for :func:`normal`); if
-    that leaves the ziggurat's fast path (0.7%), the rejection continues on a sub-stream of its
-    own (``rng.event_state(state0, tag, k)``), so normal k depends on (state0, k) only, not on
-    the draws before it. Each is an exact ziggurat normal, independent of the others."""
+    draws on a 1024-layer ziggurat (0.43% of the draws leave its fast path; 1.5% for the 256
+    layers of :func:`normal`): the first candidate is the stream's k-th 64-bit word (10 bits
+    layer, 1 bit sign, 52 bits abscissa); if it leaves the fast path, the rejection continues on
+    a sub-stream of its own (``rng.event_state(state0, tag, k)``), so normal k depends on
+    (state0, k) only, not on the draws before it. Each is an exact ziggurat normal, independent
+    of the others."""
     w = rng.bits(state0 + np.uint64(k) * _GOLDEN)[0]
-    idx = w & np.uint64(0xFF)
-    rabs = (w >> np.uint64(9)) & _MASK52
-    if rabs < _ZK[idx]:
-        x = np.float64(rabs) * _ZW[idx]
-        return -x if (w >> np.uint64(8)) & np.uint64(1) else x
+    idx, rabs, x = _candidate1(w)
+    if rabs < _ZK1[idx]:
+        return x
     return _normal_rejected(w, state0, k)
 
 
@@ -193,7 +231,7 @@ def normal_at(state0, k):
 def fill_normals_at(key0, key1, first, m, g, s0, redo):
     """g[k, i] = :func:`normal_at` (state of event first + i, k) for k < g.shape[0] <= 64 and
     i < m, block-wise: one vectorisable pass per k with the fast path for every event, the
-    rejected (event, k) pairs (0.7% each, marked in the bit mask redo[i]) redrawn one by one.
+    rejected (event, k) pairs (0.43% each, marked in the bit mask redo[i]) redrawn one by one.
     s0 (uint64) and redo (uint64): scratch of length >= m."""
     per_event = g.shape[0]
     for i in range(m):
@@ -204,11 +242,11 @@ def fill_normals_at(key0, key1, first, m, g, s0, redo):
         bit = np.uint64(1) << np.uint64(k)
         for i in range(m):
             w = rng.bits(s0[i] + skip)[0]
-            idx = w & np.uint64(0xFF)
-            rabs = (w >> np.uint64(9)) & _MASK52
-            x = np.float64(rabs) * _ZW[idx]
-            g[k, i] = -x if (w >> np.uint64(8)) & np.uint64(1) else x
-            redo[i] |= bit if rabs >= _ZK[idx] else np.uint64(0)
+            idx = w & _MASK10
+            rabs = (w >> np.uint64(11)) & _MASK52
+            x = np.float64(rabs) * _ZW1[idx]
+            g[k, i] = -x if (w >> np.uint64(10)) & np.uint64(1) else x
+            redo[i] |= bit if rabs >= _ZK1[idx] else np.uint64(0)
     for i in range(m):
         if redo[i]:
             for k in range(per_event):
