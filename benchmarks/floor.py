@@ -2,13 +2,16 @@
 
 The sampler (``evtgen.sampler.generate_kernel``) works on blocks of events: the first try of
 every random step, dGamma/dq2 and the kinematics are loops over events that LLVM turns into
-SIMD code, while the envelope look-up of each q2 try, the retries of rejected tries and the
-libm calls (log, exp, cos; cbrt is priced but no longer used) stay scalar. The micro-kernels below price each of these
-the way the sampler executes them: SIMD loops over arrays (a uniform at a fixed counter of
-an event stream, sqrt, division), scalar loops (log, exp, cos, cbrt, the alias look-up of a
-q2 candidate, a rejected try in the retry loop), and streaming float64 writes into an already
-touched buffer ("warm") and into a freshly allocated one ("fresh": page faults and the
-kernel's zeroing of new pages included, which every new output array pays).
+SIMD code, while the envelope look-up of each q2 try and the retries of rejected tries stay
+scalar; log, exp and cos are the sampler's own vectorised polynomials (evtgen.kinematics), no
+libm call is left (libm's log, exp, cos and cbrt are still priced, for comparison). The
+micro-kernels below price each of these the way the sampler executes them: SIMD loops over
+arrays (a uniform at a fixed counter of an event stream, sqrt, division, log_vec, exp_vec,
+cos_2pi), scalar loops (libm, the equal-area envelope look-up of a q2 candidate, a rejected
+try in the retry loop), and streaming float64 writes into an already touched buffer ("warm":
+evtgen.generate reuses the released output memory of earlier calls, decays.OutputPool) and
+into a freshly allocated one ("fresh": page faults and the kernel's zeroing of new pages
+included, which a program that keeps every result pays).
 
 :func:`floor_ns` prices a channel from its operation counts (``OP_COUNTS``, counted from
 ``generate_kernel`` and ``evtgen.spectra``; uniforms and retries per event follow from the
@@ -27,7 +30,7 @@ import time
 import numba as nb
 import numpy as np
 
-from evtgen import rng, sampler
+from evtgen import kinematics, rng, sampler
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -103,15 +106,34 @@ def _cos(x, out, reps):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _lookup(s0, edges, heights, prob, alias, out):
-    # the alias-table look-up of a q2 candidate (gathers: scalar on this target)
+def _lookup(ua, ub, edges, heights, out):
+    # the equal-area envelope look-up of a q2 candidate from its two uniforms (gathers: scalar
+    # on this target; the uniforms are priced separately, as the sampler draws them in SIMD)
     nbins = heights.shape[0]
-    for i in range(s0.shape[0]):
-        x = sampler.uniform_at(s0[i], 0, 0) * nbins
-        b = min(int(x), nbins - 1)
-        ab = alias[b]
-        b = ab if x - b >= prob[b] else b
-        out[i] = edges[b] + (edges[b + 1] - edges[b]) * sampler.uniform_at(s0[i], 0, 1) + heights[b]
+    for i in range(ua.shape[0]):
+        b = sampler._q2_bin(ua[i], nbins)
+        out[i] = edges[b] + (edges[b + np.uint64(1)] - edges[b]) * ub[i] + heights[b]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _log_vec(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = kinematics.log_vec(x[i] + r)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _exp_vec(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = kinematics.exp_vec(-(x[i] + r))
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _cos_2pi(x, out, reps):
+    for r in range(reps):
+        for i in range(x.shape[0]):
+            out[i] = kinematics.cos_2pi(x[i] * 0.25 + r * 1e-4)
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -164,12 +186,22 @@ def measure(repeat: int = 5, n: int = 1 << 20) -> dict[str, float]:
     out["event_state"] = _best(lambda: _states(key[0], key[1], s0), repeat) / n
     t_copy = _best(lambda: _copy(xs, os_, reps), repeat) / n  # load + add + store of each micro-kernel
     out["uniform"] = _best(lambda: _uniforms(s0, o), repeat) / n / 8
-    for name, fn in (("sqrt", _sqrt), ("div", _div), ("log", _log), ("exp", _exp), ("cbrt", _cbrt), ("cos", _cos)):
+    for name, fn in (
+        ("sqrt", _sqrt),
+        ("div", _div),
+        ("log", _log),
+        ("exp", _exp),
+        ("cbrt", _cbrt),
+        ("cos", _cos),
+        ("log_vec", _log_vec),
+        ("exp_vec", _exp_vec),
+        ("cos_2pi", _cos_2pi),
+    ):
         out[name] = max(_best(lambda fn=fn: fn(xs, os_, reps), repeat) / n - t_copy, 0.0)
     edges = np.linspace(4.0, 22.0, 513)
     heights = np.ones(512)
-    prob, alias = np.full(512, 0.7), np.arange(512, dtype=np.int64)[::-1].copy()
-    out["q2_lookup"] = _best(lambda: _lookup(s0, edges, heights, prob, alias, o), repeat) / n  # 2 scalar uniforms in it
+    ua, ub = np.random.default_rng(2).uniform(size=(2, n))
+    out["q2_lookup"] = _best(lambda: _lookup(ua, ub, edges, heights, o), repeat) / n
     tries = _retry(s0, o)
     t_retry = _best(lambda: _retry(s0, o), repeat)
     out["rejection"] = t_retry / tries  # one retry: its two uniforms (scalar), the test, the branch
@@ -212,7 +244,9 @@ def expected_uniforms(channel: str, q2_efficiency: float) -> float:
 
 
 #: per-event counts outside the q2 loop (sqrt, div, log, exp, cos, cbrt) and per q2 try (sqrt, div,
-#: exp), counted from generate_kernel and evtgen.spectra (Belle II lab frame for B, NA62 for K)
+#: exp), counted from generate_kernel and evtgen.spectra (Belle II lab frame for B, NA62 for K).
+#: Since 2026-12 the sampler calls no libm function: log, exp and cos are evtgen.kinematics'
+#: vectorised log_vec, exp_vec, cos_2pi and are priced as such (SIMD); cbrt is no longer used.
 OP_COUNTS = {
     # name: (sqrt, div, log, exp, cos, cbrt, sqrt per q2 try, div per q2 try, exp per q2 try)
     "b2kphiphi": (6, 3, 0, 0, 0, 0, 3, 3, 0),
@@ -256,9 +290,9 @@ def floor_ns(channel: str, cost: dict[str, float], q2_efficiency: float, fresh_m
     parts = {
         "rng": cost["event_state"] + n_u * cost["uniform"],
         "sqrt_div": (s + sq * tries) * cost["sqrt"] + (d + dq * tries) * cost["div"],
-        "other_transcendental": lg * cost["log"]
-        + (ex + eq * tries) * cost["exp"]
-        + cs * cost["cos"]
+        "other_transcendental": lg * cost["log_vec"]
+        + (ex + eq * tries) * cost["exp_vec"]
+        + cs * cost["cos_2pi"]
         + cb * cost["cbrt"],
         "scalar": tries * cost["q2_lookup"] + (RETRIES[channel] + max(tries - 1.0, 0.0)) * cost["rejection"],
         "memory": 8 * WORDS[channel] * cost["write_fresh_per_byte" if fresh_memory else "write_warm_per_byte"],

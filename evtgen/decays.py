@@ -291,15 +291,14 @@ class DecayChannel:
         masses = np.array(masses)
         if self.topology == sampler.TWO_BODY:
             kind, par = 0, np.zeros(spectra.FF_OFFSET + FF.BSZ_NPAR)
-            edges = heights = prob = np.zeros(2)
-            alias = np.zeros(2, dtype=np.int64)
+            edges = heights = np.zeros(2)
         else:
             kind = self.kind
             par = self.spectrum_par(m, cpl)
             if par[3] <= 0.0:
                 raise PhiphiError(f"the coupling of {self.name} is zero: no events to generate")
             lo, hi = self.q2_limits(mass)
-            edges, heights, prob, alias = sampler.build_envelope(kind, par, lo, hi)
+            edges, heights = sampler.build_envelope(kind, par, lo, hi)
         out = allocate((len(self.particles), 4, n), np.float64)
         q2 = allocate((n,), np.float64)
         na62_lab = self.experiment == "na62" and frame == "lab"
@@ -314,8 +313,6 @@ class DecayChannel:
             masses,
             edges,
             heights,
-            prob,
-            alias,
             code,
             fpar,
             key[0],
