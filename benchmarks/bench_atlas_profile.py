@@ -84,6 +84,7 @@ def main() -> None:
         src = Path(args.baseline).read_text().replace("cache=True", "cache=False")
         spec = importlib.util.spec_from_loader("atlas_baseline", loader=None)
         base = importlib.util.module_from_spec(spec)
+        base.__file__ = args.baseline
         exec(compile(src, args.baseline, "exec"), base.__dict__)
         mods["baseline "] = base
     print("libm calls alone (1 thread, one per event)")
