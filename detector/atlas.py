@@ -408,21 +408,25 @@ def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1,
         if inside[j]:
             s2 = np.log1p(rel[j] * rel[j])
             scale[j] = response * np.exp(g[2, j] * np.sqrt(s2) - 0.5 * s2)  # log-normal, mean 1
-    for j in range(m):  # E_T^miss with the hard term, the selected jet, its phi
-        jx, jy = bx[j], by[j]
+    # short loops over few arrays: each vectorises (with many arrays the alias checks fail)
+    for j in range(m):  # E_T^miss with the hard term
         sc = scale[j]
-        ptj = pt_true[j] * sc
-        hard = inside[j] & (ptj > met_min_pt)
+        hard = inside[j] & (pt_true[j] * sc > met_min_pt)
         x = sign * tx[i0 + j] + soft * g[0, j]
         y = sign * ty[i0 + j] + soft * g[1, j]
-        x = x - (sc - 1.0) * jx if hard else x
-        y = y - (sc - 1.0) * jy if hard else y
-        mx[j], my[j] = x, y
-        met[j] = np.sqrt(x * x + y * y)
-        met_phi[j] = _atan2_finite(y, x)
+        mx[j] = x - (sc - 1.0) * bx[j] if hard else x
+        my[j] = y - (sc - 1.0) * by[j] if hard else y
+    for j in range(m):  # the selected jet
+        ptj = pt_true[j] * scale[j]
         sel[j] = inside[j] & central[j] & (ptj > jet_pt)
         pt[j] = ptj
-        phi[j] = _atan2_finite(jy, jx)
+    for j in range(m):
+        x, y = mx[j], my[j]
+        met[j] = np.sqrt(x * x + y * y)
+    for j in range(m):
+        met_phi[j] = _atan2_finite(my[j], mx[j])
+    for j in range(m):
+        phi[j] = _atan2_finite(by[j], bx[j])
     for j in range(m):  # eta (libm) of the selected jet; atan2 of the arguments _atan2_finite does not take
         eta[j] = 0.0
         if sel[j]:
