@@ -24,6 +24,9 @@ def to_awkward(cols: dict[str, np.ndarray], particles: tuple[str, ...] | None = 
     register_vector()
     if particles is None:
         particles = particles_in(cols)
+    flat = [v for v in cols.values() if isinstance(v, np.ndarray) and v.ndim == 1]
+    if cols and len(flat) == len(cols) and len({v.shape[0] for v in flat}) == 1:
+        return _records_from_flat(cols, particles, flat[0].shape[0])
     fields: dict[str, ak.Array] = {}
     used = set()
     for p in particles:
@@ -34,6 +37,29 @@ def to_awkward(cols: dict[str, np.ndarray], particles: tuple[str, ...] | None = 
         if k not in used:
             fields[k] = v
     return ak.zip(fields, depth_limit=1)
+
+
+def _records_from_flat(cols: dict[str, np.ndarray], particles: tuple[str, ...], n: int) -> ak.Array:
+    # the layout ak.zip builds for flat numpy columns (same form, no copies), built directly:
+    # ak.zip's broadcasting costs ~4 ms a call, 4 ns an event at 10^6 events
+    names, contents, used = [], [], set()
+    for p in particles:
+        comps = [f"{p}_{c}" for c in COMPONENTS]
+        contents.append(
+            ak.contents.RecordArray(
+                [ak.contents.NumpyArray(cols[nm]) for nm in comps],
+                list(COMPONENTS),
+                length=n,
+                parameters={"__record__": "Momentum4D"},
+            )
+        )
+        names.append(p)
+        used.update(comps)
+    for k, v in cols.items():
+        if k not in used:
+            names.append(k)
+            contents.append(ak.contents.NumpyArray(v))
+    return ak.Array(ak.contents.RecordArray(contents, names, length=n))
 
 
 def particles_in(cols) -> tuple[str, ...]:
