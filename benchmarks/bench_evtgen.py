@@ -191,7 +191,9 @@ def main() -> None:
             f"{f['other_transcendental']:>7.1f}{f['scalar']:>8.1f}{f['memory']:>8.1f}{f['total']:>7.1f}"
             f"{cpu1[name]:>10.1f}{cpu1[name] / f['total']:>7.2f}"
         )
-    print("  (floor: SIMD throughput of uniforms, sqrt, division and the own log/exp/cos; scalar cost of the q2 envelope")
+    print(
+        "  (floor: SIMD throughput of uniforms, sqrt, division and the own log/exp/cos; scalar cost of the q2 envelope"
+    )
     print(
         f"   look-up ({cost['q2_lookup']:.1f} ns per try) and of each retry of a rejected try ({cost['rejection']:.1f} ns);"
     )

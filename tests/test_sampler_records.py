@@ -26,7 +26,9 @@ def test_direct_layout_equals_ak_zip():
     assert str(got.type) == str(ref.type)
     assert ak.to_list(got) == ak.to_list(ref)
     assert np.shares_memory(np.asarray(got.K.px), cols["K_px"])  # no copy
-    assert np.allclose(np.asarray((got.B + got.K).mass), np.asarray((ref.B + ref.K).mass), rtol=0, atol=0, equal_nan=True)
+    assert np.allclose(
+        np.asarray((got.B + got.K).mass), np.asarray((ref.B + ref.K).mass), rtol=0, atol=0, equal_nan=True
+    )
 
 
 def test_jagged_columns_still_go_through_ak_zip():
