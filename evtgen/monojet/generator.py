@@ -21,7 +21,7 @@ import yaml
 from evtgen.errors import PhiphiError
 from evtgen.events import register_vector
 from evtgen.monojet import kernels as K
-from evtgen.pdf import PDFGrid, alphas_params, gev2_to_pb, load_pdf
+from evtgen.pdf import PDFGrid, alphas_params_logs, gev2_to_pb, load_pdf
 
 QUARKS = ("uu", "dd", "ss", "cc", "bb")  # PDG 2, 1, 3, 4, 5
 _QPID = {"uu": 2, "dd": 1, "ss": 3, "cc": 4, "bb": 5}
@@ -109,7 +109,7 @@ def make_setup(mode: str, mass, couplings: dict | None, options: dict | None = N
         par[K.P_Y2 + _QPID[q] - 1] = coup[f"CS_{q}"] ** 2
     par[K.P_MPHI2] = mass * mass if mode == "phiphi" else 0.0
     par[K.P_CONV] = gev2_to_pb()
-    return Setup(mode, mass, coup, ptj, scale, pdf, sqrt_s, par, alphas_params(pdf.alphas_mz))
+    return Setup(mode, mass, coup, ptj, scale, pdf, sqrt_s, par, alphas_params_logs(pdf.alphas_mz))
 
 
 @dataclass

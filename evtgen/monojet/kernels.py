@@ -48,7 +48,7 @@ import numba as nb
 import numpy as np
 
 from evtgen import jit_notice, rng
-from evtgen.pdf import NPAD, alphas_lo, xfx_pair_fast
+from evtgen.pdf import NPAD, alphas_lo, alphas_lo_l, xfx_pair_fast, xfx_pair_trial
 
 jit_notice.announce(__file__, "the pp -> j phi phi kernels (about a minute)")
 
@@ -277,15 +277,116 @@ def lumi_total(f1, f2, s, t, u, m2, c2, y2):
 
 
 @nb.njit(cache=True, inline="always")
-def trial_weight(x, par, g, apar, f1, f2, work):
-    """Cross-section weight (pb) of point x, as :func:`point_weight` with nvar = 1, without the
-    per-channel split (done for accepted points only, :func:`channel_weights`).
+def phase_space_trial(u, par):
+    """The map of :func:`phase_space_pt` (equal to rounding) for the unweighting trials, with
+    fewer transcendental calls: ln(A/m_T) − ln(m_T/B) as one ln(A B/m_T²), e^{y_S} as
+    (m_T/B) e^{u₂ (hi − lo)}, and t̂ = −x₁ √s p_T e^{−y_j} returned directly (cos θ* only for
+    accepted trials, :func:`_cth`). Returns (x1, x2, shat, Q², t̂, p_T, m_T, jac)."""
+    sqrts = par[P_SQRTS]
+    ptmin = par[P_PTMIN]
+    m2min = par[P_M2MIN]
+    a = 1.0 / ptmin - 2.0 / sqrts
+    ipt = 1.0 / ptmin - u[0] * a
+    pt = 1.0 / ipt
+    jac = 2.0 * pt * pt * pt * a
+    z = 0.5 * sqrts * ipt
+    ymax = np.log(z + np.sqrt(max(z * z - 1.0, 0.0))) if z > 1.0 else 0.0
+    yj = (2.0 * u[1] - 1.0) * ymax
+    jac *= 2.0 * ymax
+    ea = np.exp(yj)
+    iea = 1.0 / ea
+    A = sqrts - pt * ea
+    B = sqrts - pt * iea
+    if A <= 0.0 or B <= 0.0:
+        return 0.5, 0.5, 0.0, m2min, 0.0, 0.0, 0.0, 0.0
+    mt2max = A * B
+    q2 = m2min
+    if par[P_MODE] > 0.5:
+        q2max = mt2max - pt * pt
+        if q2max <= m2min:
+            return 0.5, 0.5, 0.0, m2min, 0.0, 0.0, 0.0, 0.0
+        q2 = m2min + (q2max - m2min) * u[3]
+        jac *= q2max - m2min
+    mt2 = pt * pt + q2
+    if mt2 >= mt2max:
+        return 0.5, 0.5, 0.0, q2, 0.0, 0.0, 0.0, 0.0
+    mt = np.sqrt(mt2)
+    span = np.log(mt2max / mt2)
+    jac *= span
+    es = mt / B * np.exp(span * u[2])
+    isq = 1.0 / sqrts
+    x1 = (pt * ea + mt * es) * isq
+    x2 = (pt * iea + mt / es) * isq
+    shat = x1 * x2 * sqrts * sqrts
+    t = -x1 * sqrts * pt * iea
+    jac *= x1 * x2
+    return x1, x2, shat, q2, t, pt, mt, jac
 
-    Returns (w, x1, x2, shat, q2, cth, muR², norm) with norm = the factor turning
-    f1[a] f2[b] |M|²_k/g_s² into channel weights; f1/f2 hold x·f at (x1, μ_F), (x2, μ_F)."""
-    x1, x2, shat, q2, cth, pt, mt, jac = phase_space_pt(x, par)
+
+@nb.njit(cache=True, inline="always")
+def _cth(shat, q2, t):
+    """cos θ* of t̂ (partonic frame, clamped to [−1, 1]) as :func:`phase_space_pt` has it."""
+    cth = 1.0 + 2.0 * t / (shat - q2)
+    if cth > 1.0:
+        cth = 1.0
+    elif cth < -1.0:
+        cth = -1.0
+    return cth
+
+
+@nb.njit(cache=True, inline="always")
+def lumi_total_trial(f1, f2, s, t, u, m2, par):
+    """:func:`lumi_total` (equal to rounding) with one division: 1/(ŝ t̂ û) gives all the
+    inverse Mandelstam products."""
+    m4 = m2 * m2
+    c2 = par[P_C2]
+    inv = 1.0 / (s * t * u)
+    s2 = s * s
+    t2 = t * t
+    u2 = u * u
+    k_gg = 1.5 * c2 * (m4 * m4 + s2 * s2 + t2 * t2 + u2 * u2) * inv
+    k_qqc = 16.0 / 9.0 * c2 * (t2 + u2) * (t * u * inv)
+    k_qqy = 4.0 / 9.0 * (s2 + m4) * (s * inv)
+    k_qgc = -2.0 / 3.0 * c2 * (s2 + u2) * (s * u * inv)
+    k_qgy = -1.0 / 6.0 * (t2 + m4) * (t * inv)
+    k_gqc = -2.0 / 3.0 * c2 * (s2 + t2) * (s * t * inv)
+    k_gqy = -1.0 / 6.0 * (u2 + m4) * (u * inv)
+    s1 = 0.0
+    s1y = 0.0
+    s2_ = 0.0
+    s2y = 0.0
+    qq = 0.0
+    qqy = 0.0
+    for q in range(1, 6):
+        y = par[P_Y2 + q - 1]
+        a1 = f1[6 + q] + f1[6 - q]
+        a2 = f2[6 + q] + f2[6 - q]
+        pq = f1[6 + q] * f2[6 - q] + f1[6 - q] * f2[6 + q]
+        s1 += a1
+        s1y += y * a1
+        s2_ += a2
+        s2y += y * a2
+        qq += pq
+        qqy += y * pq
+    g1 = f1[6]
+    g2 = f2[6]
+    return (
+        g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy) + g1 * (s2_ * k_gqc + s2y * k_gqy)
+    )
+
+
+@nb.njit(cache=True, inline="always")
+def trial_weight(x, par, g, apar, f1, f2, work):
+    """Cross-section weight (pb) of point x, as :func:`point_weight` with nvar = 1 (equal to
+    rounding: :func:`phase_space_trial`, :func:`lumi_total_trial`, ln μ² shared by the PDFs and
+    alpha_s), without the per-channel split (done for accepted points only).
+
+    Returns (w, x1, x2, shat, q2, t̂, muR², norm) with norm = the factor turning
+    f1[a] f2[b] |M|²_k/g_s² into channel weights; f1/f2 hold x·f at (x1, μ_F), (x2, μ_F) in the
+    slots 1..11 (pid −5..5). ``apar`` from :func:`evtgen.pdf.alphas_params_logs`."""
+    x1, x2, shat, q2, t, pt, mt, jac = phase_space_trial(x, par)
     if jac <= 0.0:
-        return 0.0, x1, x2, shat, q2, cth, 0.0, 0.0
+        return 0.0, x1, x2, shat, q2, 0.0, 0.0, 0.0
     if par[P_SCALE] > 0.5:
         muf2 = pt * pt
         mur2 = pt * mt
@@ -293,15 +394,19 @@ def trial_weight(x, par, g, apar, f1, f2, work):
         mu = 0.5 * (pt + mt)
         muf2 = mu * mu
         mur2 = muf2
-    norm = jac / (16.0 * np.pi * shat * shat) / (x1 * x2) * par[P_CONV]
+    norm = jac * par[P_CONV] / (16.0 * np.pi * shat * shat * x1 * x2)
     if par[P_MODE] > 0.5:
-        norm *= np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2)) / (32.0 * np.pi * np.pi)
-    t = -0.5 * (shat - q2) * (1.0 - cth)
-    uu = -0.5 * (shat - q2) * (1.0 + cth)
-    xfx_pair_fast(g, x1, x2, muf2, f1, f2, work)
-    norm *= 4.0 * np.pi * alphas_lo(apar, mur2)
-    lum = lumi_total(f1, f2, shat, t, uu, q2, par[P_C2], par[P_Y2 : P_Y2 + 5])
-    return lum * norm, x1, x2, shat, q2, cth, mur2, norm
+        norm *= np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2)) * (1.0 / (32.0 * np.pi * np.pi))
+    uu = q2 - shat - t
+    lq = np.log(muf2)
+    xfx_pair_trial(g, x1, x2, muf2, lq, f1, f2, work)
+    if par[P_SCALE] > 0.5:
+        a_s = alphas_lo(apar, mur2)
+    else:
+        a_s = alphas_lo_l(apar, mur2, lq)
+    norm *= 4.0 * np.pi * a_s
+    lum = lumi_total_trial(f1, f2, shat, t, uu, q2, par)
+    return lum * norm, x1, x2, shat, q2, t, mur2, norm
 
 
 @nb.njit(cache=True)
@@ -470,7 +575,7 @@ def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, p
         work = np.empty((4, 13))
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
             c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
-            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             ua, st = rng.uniform(st)
             if w > 0.0 and ua * cmax[c] < w:
@@ -498,6 +603,37 @@ C_J, C_S, C_PHI1, C_PHI2, C_SHAT, C_Q2, C_X1, C_X2, C_SCALE, C_PT, C_ALPHAS, NCO
     22,
     23,
 )
+
+
+@nb.njit(cache=True, inline="always")
+def _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw):
+    """:func:`channel_weights` written out in the order of :data:`CHANNELS` without the table
+    look-ups and type branches: the same products in the same order (bit-identical values)."""
+    s = shat
+    t = -0.5 * (shat - q2) * (1.0 - cth)
+    u = -0.5 * (shat - q2) * (1.0 + cth)
+    m4 = q2 * q2
+    c2 = par[P_C2]
+    k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
+    k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
+    k_qqy = 4.0 / 9.0 * (s * s + m4) / (t * u)
+    k_qgc = 2.0 / 3.0 * c2 * (s * s + u * u) / (-t)
+    k_qgy = 1.0 / 6.0 * (t * t + m4) / (-s * u)
+    k_gqc = 2.0 / 3.0 * c2 * (s * s + t * t) / (-u)
+    k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
+    g1 = f1[6]
+    g2 = f2[6]
+    chw[0] = g1 * g2 * k_gg * norm
+    for q in range(1, 6):
+        y = par[P_Y2 + q - 1]
+        mq = k_qqc + k_qqy * y
+        chw[2 * q - 1] = f1[6 + q] * f2[6 - q] * mq * norm
+        chw[2 * q] = f1[6 - q] * f2[6 + q] * mq * norm
+    for j in range(10):
+        q = j + 1 if j < 5 else j - 10  # 1..5, -5..-1 (the order of CHANNELS)
+        y = par[P_Y2 + abs(q) - 1]
+        chw[11 + 2 * j] = f1[6 + q] * g2 * (k_qgc + k_qgy * y) * norm
+        chw[12 + 2 * j] = g1 * f2[6 + q] * (k_gqc + k_gqy * y) * norm
 
 
 @nb.njit(cache=True, inline="always")
@@ -556,7 +692,7 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
         n_here = 0
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
             c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
-            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             ua, st = rng.uniform(st)
             if w > 0.0 and ua * cmax[c] < w:
@@ -566,7 +702,8 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
                     continue
                 index[blk, j] = first + i
                 over[blk, j] = w > cmax[c]
-                channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
+                cth = _cth(shat, q2, t)
+                _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw)
                 _record(rec[blk, j], st, chw, x1, x2, shat, q2, cth, mur2)
                 n_here = j + 1
         count[blk] = n_here
@@ -589,8 +726,9 @@ def build_events(indices, key0, key1, edges, aprob, alias, nbits, par, g, apar):
         chw = np.empty(NCH)
         for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
             c, jv, st = _trial_point_alias(key0, key1, indices[i], edges, x, r, aprob, alias, nbits)
-            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             ua, st = rng.uniform(st)  # the acceptance draw of the first pass
+            cth = _cth(shat, q2, t)
             channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
             _record(rec[i], st, chw, x1, x2, shat, q2, cth, mur2)
     return rec
@@ -711,7 +849,7 @@ def scan_cells(n, key0, key1, edges, nc, par, g, apar):
                 r[k], st = rng.uniform(st)
             x[3] = 0.5
             jv = vegas_map(r, edges, x)
-            w, x1, x2, shat, q2, cth, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             c = cell_of(r, nc)
             if w > cmax[blk, c]:
