@@ -687,7 +687,6 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
-        me = np.empty(NCH)
         chw = np.empty(NCH)
         n_here = 0
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
