@@ -383,20 +383,25 @@ def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1,
         inside[j] = (ej > 0.0) & (tt < sh_cal)  # & not and: no branches, the loop vectorises
         central[j] = tt < sh_sel
         near[j] = False
-        rel[j] = 0.0
         scale[j] = 1.0
     for c in range(sh.shape[0]):
         s, w = sh[c], _ETA_MARGIN * sh[c]
         for j in range(m):
             near[j] |= abs(t[j] - s) <= w
-    for r in range(n_res):  # resolution of the last bin containing min(|eta|, 4.9)
+    rbin = np.full(_BLOCK, -1, dtype=np.int64)
+    for r in range(n_res):  # the last resolution bin containing min(|eta|, 4.9), -1 if none
         lo, hi = sh[3 + 2 * r], sh[4 + 2 * r]
-        a2, b2, c2 = res[r, 2] ** 2, res[r, 3] ** 2, res[r, 4] ** 2
         for j in range(m):
-            ej = be[j]
             tc = min(t[j], sh_clamp)
-            v = np.sqrt(a2 + b2 / ej + c2 / (ej * ej))
-            rel[j] = v if (tc >= lo) & (tc <= hi) else rel[j]
+            rbin[j] = r if (tc >= lo) & (tc <= hi) else rbin[j]
+    res2 = np.empty((3, n_res))  # squared a, b, c of each bin
+    for r in range(n_res):
+        res2[0, r], res2[1, r], res2[2, r] = res[r, 2] ** 2, res[r, 3] ** 2, res[r, 4] ** 2
+    for j in range(m):  # sigma(E)/E of that bin (one sqrt per jet), 0 outside all bins
+        ej = be[j]
+        r = max(rbin[j], 0)
+        v = np.sqrt(res2[0, r] + res2[1, r] / ej + res2[2, r] / (ej * ej))
+        rel[j] = v if rbin[j] >= 0 else 0.0
     for j in range(m):  # log-normal scale (libm), normal 3 of the event's stream
         ej = be[j]
         if near[j] and ej > 0.0:  # within rounding of a threshold: decide on eta itself
