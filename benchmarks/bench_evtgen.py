@@ -34,6 +34,7 @@ import numba
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # runs from a checkout without installing
 
 import floor  # noqa: E402
 
