@@ -443,43 +443,57 @@ def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1,
         a = abs(mx[j]) + abs(my[j])
         if not (a > 0.0 and a < np.inf):
             met_phi[j] = atan2(my[j], mx[j])
-    for j in range(m):  # selection and the flat outputs
-        i = i0 + j
-        s = sel[j]
+    md, ok = np.empty(_BLOCK), np.empty(_BLOCK, np.bool_)
+    for j in range(m):  # min delta phi (inf without a selected jet)
         d = abs(phi[j] - met_phi[j])  # both in [-pi, pi]: wrap once
         d = 2.0 * np.pi - d if d > np.pi else d
-        md = min(np.inf, d) if s else np.inf
+        md[j] = min(np.inf, d) if sel[j] else np.inf
+    for j in range(m):  # the signal-region selection
         mt = met[j]
         cut = dphi_low if mt <= low_met else dphi
+        s = sel[j]
         ng = 1 if s else 0
-        ok = (mt > met_min) & s & (pt[j] > lead_pt) & (abs(eta[j]) < lead_eta) & (ng <= max_jets) & (md > cut)
-        ok = ok & (not veto[i])
-        flt[0, i] = mt
-        flt[1, i] = met_phi[j]
-        flt[2, i] = np.sqrt(tx[i] * tx[i] + ty[i] * ty[i])
-        flt[3, i] = md if np.isfinite(md) else 9.0
-        ints[0, i] = ng
-        flags[0, i] = veto[i]
-        flags[1, i] = ok
-        sel[j] = ok
+        okj = (mt > met_min) & s & (pt[j] > lead_pt) & (abs(eta[j]) < lead_eta) & (ng <= max_jets) & (md[j] > cut)
+        ok[j] = okj & (not veto[i0 + j])
+    # outputs through one row view each, one loop per row (stores through rows of one 2-D array
+    # with a run-time stride count as dependent for the vectoriser)
+    f_met, f_phi, f_true, f_md = flt[0], flt[1], flt[2], flt[3]
+    i_nj, i_em, fl_veto, fl_ok = ints[0], ints[1], flags[0], flags[1]
+    for j in range(m):
+        f_met[i0 + j] = met[j]
+    for j in range(m):
+        f_phi[i0 + j] = met_phi[j]
+    for j in range(m):
+        x, y = tx[i0 + j], ty[i0 + j]
+        f_true[i0 + j] = np.sqrt(x * x + y * y)
+    for j in range(m):
+        f_md[i0 + j] = md[j] if np.isfinite(md[j]) else 9.0
+    for j in range(m):
+        i_nj[i0 + j] = 1 if sel[j] else 0
+    for j in range(m):
+        fl_veto[i0 + j] = veto[i0 + j]
+    for j in range(m):
+        fl_ok[i0 + j] = ok[j]
     n_edges = edges.shape[0]
     for j in range(m):  # E_T^miss bin of the selected events: the first edge above met
         b = -1
-        if sel[j]:
+        if ok[j]:
             b = n_edges - 1
             for q in range(n_edges):
                 if edges[q] > met[j]:
                     b = q - 1
                     break
-        ints[1, i0 + j] = b
+        i_em[i0 + j] = b
     if jets.shape[1] > 0:
+        j_pt, j_eta, j_phi, j_true = jets[0, 0], jets[1, 0], jets[2, 0], jets[3, 0]
         for j in range(m):
-            i = i0 + j
-            s = ints[0, i] > 0
-            jets[0, 0, i] = pt[j] if s else 0.0
-            jets[1, 0, i] = eta[j] if s else 0.0
-            jets[2, 0, i] = phi[j] if s else 0.0
-            jets[3, 0, i] = pt_true[j] if s else 0.0
+            j_pt[i0 + j] = pt[j] if sel[j] else 0.0
+        for j in range(m):
+            j_eta[i0 + j] = eta[j] if sel[j] else 0.0
+        for j in range(m):
+            j_phi[i0 + j] = phi[j] if sel[j] else 0.0
+        for j in range(m):
+            j_true[i0 + j] = pt_true[j] if sel[j] else 0.0
 
 
 @nb.njit(cache=True, inline="always")
