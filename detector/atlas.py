@@ -475,15 +475,15 @@ def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1,
     for j in range(m):
         fl_ok[i0 + j] = ok[j]
     n_edges = edges.shape[0]
-    for j in range(m):  # E_T^miss bin of the selected events: the first edge above met
-        b = -1
-        if ok[j]:
-            b = n_edges - 1
-            for q in range(n_edges):
-                if edges[q] > met[j]:
-                    b = q - 1
-                    break
-        i_em[i0 + j] = b
+    em = np.empty(_BLOCK, dtype=np.int64)
+    for j in range(m):
+        em[j] = n_edges - 1
+    for q in range(n_edges - 1, -1, -1):  # E_T^miss bin: the first edge above met (the last assignment wins)
+        eq = edges[q]
+        for j in range(m):
+            em[j] = q - 1 if eq > met[j] else em[j]
+    for j in range(m):
+        i_em[i0 + j] = em[j] if ok[j] else -1
     if jets.shape[1] > 0:
         j_pt, j_eta, j_phi, j_true = jets[0, 0], jets[1, 0], jets[2, 0], jets[3, 0]
         for j in range(m):
