@@ -11,7 +11,10 @@ the layer, 1 bit the sign, 52 bits the abscissa; 99.3% of the draws cost one 64-
 multiplication and a compare (the Box-Muller of :func:`evtgen.rng.normal` costs two words, a
 log, a cos and a sqrt). The tables are built here at import from the layer radius ``R``
 (numpy does not expose its own), and ``tests/test_detector_random.py`` checks the normal
-against the exact CDF. Neither numpy nor numba offers a normal usable inside a numba kernel
+against the exact CDF. :func:`normal_at` (the NA62 emulation) is the indexed variant on a
+1024-layer ziggurat: normal k of an event is a function of (event, k) only, so a block fills
+its normals in vectorised passes and redraws only the rejected (event, k) pairs (0.43%);
+``tests/test_na62_normals.py`` checks it. Neither numpy nor numba offers a normal usable inside a numba kernel
 on a caller-defined counter-based stream (numba's ``np.random`` is one global per-thread
 state, so the output would depend on the thread count), hence this module.
 """
