@@ -184,18 +184,25 @@ class _Monojet:
         """The events of :meth:`generate` (same seed: identical events) as chunks of at most
         ``chunk_size`` events, so a single-file production of any ``n`` needs the memory of
         one chunk. Trial ``i`` uses the stream (key, i) and the events are the accepted trials
-        in order, so each chunk resumes at the trial after the last accepted one."""
+        in order (an overweight trial may give several), so each chunk resumes where the last one
+        stopped (``next_trial``, ``next_copy`` of the generation statistics)."""
         n = check_positive_int("n", n)
         chunk_size = check_positive_int("chunk_size", chunk_size)
         setup, integ = self._prepare(mass, couplings, options)
         key = rng.derive_key(seed)
-        first_trial = 0
+        first_trial, first_copy = 0, 0
         for start in range(0, n, chunk_size):
             m = min(chunk_size, n - start)
             cols, stats = G.generate(
-                setup, integ, m, key, chunk=(options or {}).get("trial_chunk"), first_trial=first_trial
+                setup,
+                integ,
+                m,
+                key,
+                chunk=(options or {}).get("trial_chunk"),
+                first_trial=first_trial,
+                first_copy=first_copy,
             )
-            first_trial = stats["last_trial"] + 1
+            first_trial, first_copy = stats["next_trial"], stats["next_copy"]
             yield G.to_awkward(setup, cols)
 
     def generate_with_stats(self, n, *, mass, couplings, seed=None, options=None):

@@ -174,6 +174,10 @@ def _integration_config(options: dict | None) -> dict:
     for key in ("warmup_points", "points", "iterations", "wmax_points"):
         if options and options.get(f"vegas_{key}") is not None:
             ic[key] = int(options[f"vegas_{key}"])
+    if options and options.get("cell_max_safety") is not None:  # for tests of the overweight treatment
+        ic["cell_max_safety"] = float(options["cell_max_safety"])
+        if not ic["cell_max_safety"] > 0:
+            raise PhiphiError(f"cell_max_safety {ic['cell_max_safety']:g} must be positive")
     return ic
 
 
@@ -244,19 +248,30 @@ def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options
 
 
 def generate(
-    setup: Setup, integ: Integration, n: int, key: np.ndarray, chunk: int | None = None, first_trial: int = 0
+    setup: Setup,
+    integ: Integration,
+    n: int,
+    key: np.ndarray,
+    chunk: int | None = None,
+    first_trial: int = 0,
+    first_copy: int = 0,
 ) -> tuple[dict, dict]:
     """Unweighted events (numpy columns) and generation statistics.
 
-    Trial points are numbered 0, 1, 2, ...; trial i uses the RNG stream (key, i), and the first
-    ``n`` accepted trials from trial ``first_trial`` on are the events: identical for any
-    ``chunk`` or thread count. ``stats['last_trial']`` is the index of the trial of the last
-    event, so a run resumed at ``first_trial = last_trial + 1`` continues the same event sequence
-    (:meth:`evtgen.monojet.channel._Monojet.generate_chunks`).
+    Trial points are numbered 0, 1, 2, ...; trial i uses the RNG stream (key, i) and makes 0 or 1
+    event (an overweight trial, w > cell maximum, makes ⌊w/max⌋ or ⌊w/max⌋ + 1 events with mean
+    w/max: exact unweighting, :func:`evtgen.monojet.kernels._n_events`). The events are the first
+    ``n`` of these in trial order from copy ``first_copy`` of trial ``first_trial`` on: identical
+    for any ``chunk`` or thread count. ``stats['next_trial']``, ``stats['next_copy']`` say where the
+    sequence continues (``last_trial``: the trial of the last event), so a run resumed there
+    continues the same event sequence (:meth:`evtgen.monojet.channel._Monojet.generate_chunks`).
     """
     first_trial = int(first_trial)
+    first_copy = int(first_copy)
     if first_trial < 0:
         raise PhiphiError(f"first_trial {first_trial} must not be negative")
+    if first_copy < 0:
+        raise PhiphiError(f"first_copy {first_copy} must not be negative")
     if integ.sigma_pb <= 0:
         raise PhiphiError("the cross section is zero for these couplings and cuts: no events to generate")
     if integ.cell_max is None:
@@ -268,36 +283,53 @@ def generate(
     cells = (integ.edges, integ.cell_prob, integ.cell_alias, integ.cell_bits)
     out = np.empty((K.NCOL, n))
     ids = np.empty((3, n), dtype=np.int32)
-    first, n_acc, n_over, last = first_trial, 0, 0, first_trial - 1
+    first, n_acc, n_over, last, last_copy, last_ncopy = first_trial, 0, 0, first_trial - 1, -1, 0
     while n_acc < n:
         # trials expected to give the missing events (+3% and a floor), at most max_chunk: the
         # events do not depend on the chunking, only the number of wasted trials does
-        size = int(min(max((n - n_acc) / eff_guess * 1.03, 20000), max_chunk))
+        size = int(min(max((n - n_acc + first_copy) / eff_guess * 1.03, 20000), max_chunk))
         cap = int(1.3 * eff_guess * size / K.NBLOCK) + 256
-        count, index, rec, over, overflow = K.accept_and_build(
+        count, index, copy, rec, over, overflow = K.accept_and_build(
             first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar, cap
         )
         if overflow.any():  # rare: fall back to accept + rebuild for this chunk
-            acc, ov = K.accept_trials(first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar)
-            idx = np.nonzero(acc)[0][: n - n_acc] + first
-            rec = K.build_events(idx, key[0], key[1], *cells, par, g, apar)[None]
+            ncp, ovflag = K.accept_trials(first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar)
+            tr = np.nonzero(ncp)[0]
+            per = ncp[tr]
+            idx = np.repeat(tr, per) + first
+            cpy = np.arange(idx.size) - np.repeat(np.cumsum(per) - per, per)
+            ovs = np.repeat(np.where(ovflag[tr], per, 0), per)
+            skip = int(np.count_nonzero((idx[: first_copy + 1] == first_trial) & (cpy[: first_copy + 1] < first_copy)))
+            sel = slice(skip, skip + n - n_acc)
+            idx, cpy, ovs = idx[sel], cpy[sel], ovs[sel]
+            rec = K.build_events(idx, cpy, key[0], key[1], *cells, par, g, apar)[None]
             count = np.array([idx.size])
-            ovs = ov[idx - first]
+            skip = 0
         else:
             sel = [slice(0, int(c)) for c in count]
-            idx = np.concatenate([index[b, s] for b, s in enumerate(sel)])[: n - n_acc]
-            ovs = np.concatenate([over[b, s] for b, s in enumerate(sel)])[: idx.size]
-        m = K.records_to_columns(count, rec, par, apar, out, ids, n_acc, n - n_acc)
+            idx = np.concatenate([index[b, s] for b, s in enumerate(sel)])
+            cpy = np.concatenate([copy[b, s] for b, s in enumerate(sel)])
+            ovs = np.concatenate([over[b, s] for b, s in enumerate(sel)])
+            # resuming inside an overweight trial: its first copies were events of the last run
+            skip = int(np.count_nonzero((idx[: first_copy + 1] == first_trial) & (cpy[: first_copy + 1] < first_copy)))
+            keep = slice(skip, skip + n - n_acc)
+            idx, cpy, ovs = idx[keep], cpy[keep], ovs[keep]
+        m = K.records_to_columns(count, rec, par, apar, out, ids, n_acc, n - n_acc, skip)
         assert m == idx.size
         if m:
-            last = int(idx[-1])
-        n_over += int(ovs.sum())
+            last, last_copy, last_ncopy = int(idx[-1]), int(cpy[-1]), int(ovs[-1])
+        n_over += int(np.count_nonzero(ovs))
         n_acc += m
         first += size
+        first_copy = 0 if first > first_trial else first_copy
     n_trials = last + 1 - first_trial
+    finished = last_ncopy == 0 or last_copy + 1 >= last_ncopy  # all events of the last trial used
     stats = {
         "first_trial": first_trial,
         "last_trial": last,
+        "last_copy": last_copy,
+        "next_trial": last + 1 if finished else last,
+        "next_copy": 0 if finished else last_copy + 1,
         "n_trials": n_trials,
         "efficiency": n / n_trials,
         "n_overweight": n_over,

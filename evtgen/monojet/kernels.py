@@ -556,16 +556,34 @@ def cell_of(r, nc):
     return c
 
 
+@nb.njit(cache=True, inline="always")
+def _n_events(w, cmax_c, ua):
+    """Events made by a trial of weight w in a cell of maximum cmax_c with acceptance uniform ua:
+    1 with probability w/cmax_c when w <= cmax_c (accepted iff ua·cmax_c < w); an overweight
+    trial (k = w/cmax_c > 1) gives ⌊k⌋ events plus one more with probability k − ⌊k⌋ (the same
+    ua decides), so the expected number of events is w/cmax_c in every case: exact unweighting.
+    Returns (number of events, overweight)."""
+    if not (w > 0.0 and ua * cmax_c < w):
+        return 0, False
+    if w <= cmax_c:
+        return 1, False
+    k = w / cmax_c
+    nk = int(k)
+    if ua < k - nk:
+        nk += 1
+    return nk, True
+
+
 @nb.njit(cache=True, parallel=True)
 def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, par, g, apar):
-    """First pass of the unweighting: (accepted (n,) bool, overweight (n,) bool) for trials
-    first..first+ntrial-1; trial i uses the counter-based RNG stream (key, i).
+    """First pass of the unweighting: (events per trial (n,) int64, overweight (n,) bool) for
+    trials first..first+ntrial-1; trial i uses the counter-based RNG stream (key, i).
 
     Cell-wise unweighting: a cell c is proposed with probability ∝ cmax[c] (its maximum weight;
-    cells have equal volume in u), a point is drawn uniformly in it and accepted with probability
-    w/cmax[c]. Accepted points are distributed ∝ w (exactly, as long as w <= cmax[c])."""
+    cells have equal volume in u), a point is drawn uniformly in it and makes w/cmax[c] events
+    on average (:func:`_n_events`): the events are distributed ∝ w exactly, overweights included."""
     d = edges.shape[0]
-    acc = np.zeros(ntrial, dtype=np.bool_)
+    acc = np.zeros(ntrial, dtype=np.int64)
     over = np.zeros(ntrial, dtype=np.bool_)
     for blk in nb.prange(NBLOCK):
         x = np.empty(4)
@@ -578,9 +596,9 @@ def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, p
             w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             ua, st = rng.uniform(st)
-            if w > 0.0 and ua * cmax[c] < w:
-                acc[i] = True
-                over[i] = w > cmax[c]
+            ne, ov = _n_events(w, cmax[c], ua)
+            acc[i] = ne
+            over[i] = ov
     return acc, over
 
 
@@ -639,7 +657,9 @@ def _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw):
 @nb.njit(cache=True, inline="always")
 def _record(row, st, chw, x1, x2, shat, q2, cth, mur2):
     """Choose the partonic channel (probability ∝ its weight) and draw the remaining uniforms
-    of the event (azimuth, S* decay angles) from the trial's stream; store them in ``row``."""
+    of the event (azimuth, S* decay angles) from the trial's stream; store them in ``row``.
+    Draws 4 uniforms; returns the stream state after them (the next copy of an overweight trial
+    continues from there)."""
     uc, st = rng.uniform(st)
     tot = 0.0
     for k in range(NCH):
@@ -665,6 +685,7 @@ def _record(row, st, chw, x1, x2, shat, q2, cth, mur2):
     row[R_UC2] = uc2
     row[R_UP2] = up2
     row[R_CH] = kc
+    return st
 
 
 @nb.njit(cache=True, parallel=True)
@@ -672,14 +693,19 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
     """One-pass unweighting: as :func:`accept_trials`, and the accepted trials are recorded at
     once (:func:`_record`) into per-block buffers of capacity ``cap`` (blocks cover contiguous
     trial ranges, so concatenating them keeps the trial order). ``overflow`` > 0 means a block ran
-    out of space and the caller must fall back to the two-pass path for this chunk.
+    out of space and the caller must fall back to the two-pass path for this chunk. An overweight
+    trial gives several records (:func:`_n_events`), copy j drawing its channel, azimuth and
+    decay angles after those of copies 0..j-1.
 
-    Returns (count (NBLOCK,), index (NBLOCK, cap), rec (NBLOCK, cap, NREC), over, overflow)."""
+    Returns (count (NBLOCK,), index (NBLOCK, cap), copy (NBLOCK, cap), rec (NBLOCK, cap, NREC),
+    ncopy (NBLOCK, cap): 0 for a normal trial, else the number of events of the overweight trial,
+    overflow)."""
     d = edges.shape[0]
     count = np.zeros(NBLOCK, dtype=np.int64)
     index = np.empty((NBLOCK, cap), dtype=np.int64)
+    copy = np.empty((NBLOCK, cap), dtype=np.int64)
     rec = np.empty((NBLOCK, cap, NREC))
-    over = np.empty((NBLOCK, cap), dtype=np.bool_)
+    over = np.empty((NBLOCK, cap), dtype=np.int64)
     overflow = np.zeros(NBLOCK, dtype=np.int64)
     for blk in nb.prange(NBLOCK):
         x = np.empty(4)
@@ -694,24 +720,29 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
             w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             ua, st = rng.uniform(st)
-            if w > 0.0 and ua * cmax[c] < w:
+            ne, ov = _n_events(w, cmax[c], ua)
+            if ne == 0:
+                continue
+            if n_here + ne > cap:
+                overflow[blk] += 1
+                continue
+            cth = _cth(shat, q2, t)
+            _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw)
+            for jc in range(ne):
                 j = n_here
-                if j >= cap:
-                    overflow[blk] += 1
-                    continue
                 index[blk, j] = first + i
-                over[blk, j] = w > cmax[c]
-                cth = _cth(shat, q2, t)
-                _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw)
-                _record(rec[blk, j], st, chw, x1, x2, shat, q2, cth, mur2)
+                copy[blk, j] = jc
+                over[blk, j] = ne if ov else 0
+                st = _record(rec[blk, j], st, chw, x1, x2, shat, q2, cth, mur2)
                 n_here = j + 1
         count[blk] = n_here
-    return count, index, rec, over, overflow
+    return count, index, copy, rec, over, overflow
 
 
 @nb.njit(cache=True, parallel=True)
-def build_events(indices, key0, key1, edges, aprob, alias, nbits, par, g, apar):
-    """Second pass: records (n, NREC) of the accepted trials ``indices`` (same RNG streams)."""
+def build_events(indices, copies, key0, key1, edges, aprob, alias, nbits, par, g, apar):
+    """Second pass: records (n, NREC) of copy ``copies[i]`` of the accepted trials ``indices``
+    (same RNG streams as :func:`accept_and_build`)."""
     n = indices.size
     d = edges.shape[0]
     rec = np.empty((n, NREC))
@@ -729,27 +760,31 @@ def build_events(indices, key0, key1, edges, aprob, alias, nbits, par, g, apar):
             ua, st = rng.uniform(st)  # the acceptance draw of the first pass
             cth = _cth(shat, q2, t)
             channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
+            for _ in range(copies[i]):  # the draws of the earlier copies
+                st = _record(rec[i], st, chw, x1, x2, shat, q2, cth, mur2)
             _record(rec[i], st, chw, x1, x2, shat, q2, cth, mur2)
     return rec
 
 
 @nb.njit(cache=True, parallel=True)
-def records_to_columns(count, rec, par, apar, out, ids, offset, nmax):
+def records_to_columns(count, rec, par, apar, out, ids, offset, nmax, skip):
     """Events from the per-block records ``rec`` (nblock, cap, NREC) with ``count`` rows each,
-    written to columns out[:, offset + j] and ids[:, offset + j] (at most ``nmax`` events, in
-    block order). Returns the number written."""
+    in block order without the first ``skip``, written to columns out[:, offset + j] and
+    ids[:, offset + j] (at most ``nmax`` events). Returns the number written."""
     nblk = count.size
     start = np.zeros(nblk + 1, dtype=np.int64)
     for b in range(nblk):
         start[b + 1] = start[b] + count[b]
-    total = min(start[nblk], nmax)
+    total = min(start[nblk] - skip, nmax)
     for b in nb.prange(nblk):
         for j in range(count[b]):
-            k = start[b] + j
+            k = start[b] + j - skip
+            if k < 0:
+                continue
             if k >= total:
                 break
             _event_columns(rec[b, j], par, apar, out, ids, offset + k)
-    return total
+    return max(total, 0)
 
 
 @nb.njit(cache=True, inline="always")
