@@ -248,7 +248,7 @@ def atan2(y, x):
 
 
 #: events per block of :func:`emulate_kernel` (normals of a block drawn together; one scratch allocation per block)
-_BLOCK = 512
+_BLOCK = 2048
 #: jet normals per event drawn block-wise (events with more calorimeter jets continue on their stream)
 _BLOCK_JETS = 6
 #: relative margin around an |eta| threshold inside which eta itself is computed (asinh)
