@@ -12,10 +12,11 @@ Speed (issue 14): every random number sits at a fixed counter of its event's str
 "stream layout" below), so the kernel runs each step over a block of events: the first try
 of every accept-reject step, dGamma/dq2 (``evtgen.spectra``, branch-free per kind) and the
 kinematics are loops that LLVM vectorises (AVX-512/AVX2 across events); only the envelope
-look-up (gathers are not emitted on this target), the libm calls and the retries of rejected
-tries are scalar. The kinematics uses boosts by four-momenta (``boost_from_rest``), energies
-from q2 instead of square roots, and momentum conservation for the last daughter of each
-decay. This layout (2026-12) changed every event relative to the earlier sequential stream.
+look-up (gathers are not emitted on this target) and the retries of rejected tries are scalar;
+no libm call is left (log, exp and cos(2 pi u) of the NA62 frame and the K -> pi form factor
+are ``evtgen.kinematics``' vectorisable fdlibm polynomials, 2026-12). The kinematics uses
+boosts by four-momenta (``boost_from_rest``), energies from q2 instead of square roots, and
+momentum conservation for the last daughter of each decay. This layout (2026-12) changed every event relative to the earlier sequential stream.
 
 Compile time: :func:`generate_kernel` runs a kernel compiled for one (topology, spectrum kind,
 frame) only (``_kernel``: the three are closure constants, numba caches each specialisation
