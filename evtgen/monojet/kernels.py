@@ -26,10 +26,12 @@ range (see :func:`phase_space`); dx₁ dx₂ dt̂ = x₁x₂ dy_j dy_S dp_T², s
 boundary and x₁, x₂ ≤ 1 hold by construction.
 
 Unweighting: after the VEGAS grid is frozen, the u-cube is split into n_c^d equal cells and the
-maximum weight of each cell is found from a scan (× a safety factor); trials pick a cell with
-probability ∝ its maximum (Walker's alias table: O(1)) and are accepted with probability w/max_cell — exact except for the
-rare "overweight" trials (w > max_cell, counted and reported, ~1e-3 of the events), which are
-kept with unit weight.
+maximum weight of each cell is found from a scan (× a safety factor, 1.0 by default); trials pick
+a cell with probability ∝ its maximum (Walker's alias table: O(1)) and give w/max_cell events on
+average: 1 with probability w/max_cell, and an "overweight" trial (w > max_cell, ~0.5% of the
+events, counted and reported) ⌊w/max_cell⌋ or ⌊w/max_cell⌋ + 1 events, each with its own channel,
+azimuth and decay angles (:func:`_n_events`). The events are distributed ∝ w exactly, whatever the
+maxima (an overweight only makes a few events share one phase-space point).
 
 Scales (``scale_mode``): 0 = H_T/2 = (p_T + √(p_T² + Q²))/2 for μ_R = μ_F (the default);
 1 = Pythia 8's 2→2 default, μ_F² = min(m_T,j², m_T,S²) = p_T², μ_R² = √(m_T,j² m_T,S²).
@@ -625,8 +627,9 @@ C_J, C_S, C_PHI1, C_PHI2, C_SHAT, C_Q2, C_X1, C_X2, C_SCALE, C_PT, C_ALPHAS, NCO
 
 @nb.njit(cache=True, inline="always")
 def _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw):
-    """:func:`channel_weights` written out in the order of :data:`CHANNELS` without the table
-    look-ups and type branches: the same products in the same order (bit-identical values)."""
+    """The running sums chw[k] = Σ_{k' <= k} of the weights of :func:`channel_weights`, written
+    out in the order of :data:`CHANNELS` without the table look-ups and type branches (the same
+    products, summed in the same order: bit-identical to summing them afterwards)."""
     s = shat
     t = -0.5 * (shat - q2) * (1.0 - cth)
     u = -0.5 * (shat - q2) * (1.0 + cth)
@@ -641,37 +644,41 @@ def _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw):
     k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
     g1 = f1[6]
     g2 = f2[6]
-    chw[0] = g1 * g2 * k_gg * norm
+    run = 0.0 + g1 * g2 * k_gg * norm
+    chw[0] = run
     for q in range(1, 6):
         y = par[P_Y2 + q - 1]
         mq = k_qqc + k_qqy * y
-        chw[2 * q - 1] = f1[6 + q] * f2[6 - q] * mq * norm
-        chw[2 * q] = f1[6 - q] * f2[6 + q] * mq * norm
+        run += f1[6 + q] * f2[6 - q] * mq * norm
+        chw[2 * q - 1] = run
+        run += f1[6 - q] * f2[6 + q] * mq * norm
+        chw[2 * q] = run
     for j in range(10):
         q = j + 1 if j < 5 else j - 10  # 1..5, -5..-1 (the order of CHANNELS)
         y = par[P_Y2 + abs(q) - 1]
-        chw[11 + 2 * j] = f1[6 + q] * g2 * (k_qgc + k_qgy * y) * norm
-        chw[12 + 2 * j] = g1 * f2[6 + q] * (k_gqc + k_gqy * y) * norm
+        run += f1[6 + q] * g2 * (k_qgc + k_qgy * y) * norm
+        chw[11 + 2 * j] = run
+        run += g1 * f2[6 + q] * (k_gqc + k_gqy * y) * norm
+        chw[12 + 2 * j] = run
 
 
 @nb.njit(cache=True, inline="always")
 def _record(row, st, chw, x1, x2, shat, q2, cth, mur2):
-    """Choose the partonic channel (probability ∝ its weight) and draw the remaining uniforms
-    of the event (azimuth, S* decay angles) from the trial's stream; store them in ``row``.
+    """Choose the partonic channel (probability ∝ its weight; ``chw`` holds the running sums of
+    :func:`_channel_weights_fused`) and draw the remaining uniforms of the event (azimuth, S*
+    decay angles) from the trial's stream; store them in ``row``.
     Draws 4 uniforms; returns the stream state after them (the next copy of an overweight trial
     continues from there)."""
     uc, st = rng.uniform(st)
-    tot = 0.0
-    for k in range(NCH):
-        tot += chw[k]
-    target = uc * tot
-    run = 0.0
+    target = uc * chw[NCH - 1]
     kc = NCH - 1
+    prev = 0.0
     for k in range(NCH):
-        run += chw[k]
-        if run >= target and chw[k] > 0.0:
+        run = chw[k]
+        if run >= target and run > prev:  # the first channel of non-zero weight reaching the target
             kc = k
             break
+        prev = run
     uphi, st = rng.uniform(st)
     uc2, st = rng.uniform(st)
     up2, st = rng.uniform(st)
@@ -752,14 +759,13 @@ def build_events(indices, copies, key0, key1, edges, aprob, alias, nbits, par, g
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
-        me = np.empty(NCH)
         chw = np.empty(NCH)
         for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
             c, jv, st = _trial_point_alias(key0, key1, indices[i], edges, x, r, aprob, alias, nbits)
             w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
             ua, st = rng.uniform(st)  # the acceptance draw of the first pass
             cth = _cth(shat, q2, t)
-            channel_weights(f1, f2, shat, q2, cth, norm, par, me, chw)
+            _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw)
             for _ in range(copies[i]):  # the draws of the earlier copies
                 st = _record(rec[i], st, chw, x1, x2, shat, q2, cth, mur2)
             _record(rec[i], st, chw, x1, x2, shat, q2, cth, mur2)
