@@ -42,7 +42,7 @@ from .kinematics import (
     rotated_direction,
     two_body_momentum,
 )
-from .spectra import dgamma_dq2
+from .spectra import SCALAR_KPI, dgamma_dq2, dgamma_scalar_kpi_given_f0, kpi_f0_clamped
 
 jit_notice.announce(__file__, "the decay sampler of each channel at its first use, 5-20 s each")
 
@@ -200,11 +200,20 @@ def _q2_first(s0, kind, par, edges, heights, q2_out, h_out, ok_out, above_out, u
         b = _q2_bin(u_a[i], nbins)
         q2_out[i] = edges[b] + (edges[b + np.uint64(1)] - edges[b]) * u_b[i]
         h_out[i] = heights[b]
-    for i in range(s0.shape[0]):
-        f = dgamma_dq2(kind, q2_out[i], par)  # kind is constant per call: branches fold away
-        h = h_out[i]
-        ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 2) * h < f)
-        above_out[i] = f > h
+    if kind == SCALAR_KPI:  # f0 in a loop of its own (see spectra.dgamma_scalar_kpi_given_f0)
+        for i in range(s0.shape[0]):
+            u_a[i] = kpi_f0_clamped(q2_out[i], par)
+        for i in range(s0.shape[0]):
+            f = dgamma_scalar_kpi_given_f0(q2_out[i], u_a[i], par)
+            h = h_out[i]
+            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 2) * h < f)
+            above_out[i] = f > h
+    else:
+        for i in range(s0.shape[0]):
+            f = dgamma_dq2(kind, q2_out[i], par)  # kind is constant per call: branches fold away
+            h = h_out[i]
+            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 2) * h < f)
+            above_out[i] = f > h
 
 
 @nb.njit(cache=True, error_model="numpy")

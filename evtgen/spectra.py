@@ -98,6 +98,37 @@ def dgamma_scalar_kpi(q2, par):
 
 
 @nb.njit(cache=True, error_model="numpy")
+def kpi_f0_clamped(q2, par):
+    """The form factor f0 that :func:`dgamma_scalar_kpi` uses at ``q2`` (clamped to the range)."""
+    M = par[0]
+    m = par[1]
+    q2min = 4.0 * par[2] * par[2]
+    q2max = (M - m) * (M - m)
+    q2c = q2 if q2 > q2min else q2min
+    q2c = q2c if q2c < q2max else q2max
+    return _kpi_f0_at(q2c, par)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def dgamma_scalar_kpi_given_f0(q2, f, par):
+    """:func:`dgamma_scalar_kpi` with its form factor ``f`` = :func:`kpi_f0_clamped` given (the same
+    operations, so the same bits): the sampler computes f0 in a loop of its own, as the whole
+    function is too large for LLVM to inline into the q2 loop, which then stays scalar (~25 ns)."""
+    M = par[0]
+    m = par[1]
+    q2min = 4.0 * par[2] * par[2]
+    q2max = (M - m) * (M - m)
+    q2c = q2 if q2 > q2min else q2min
+    q2c = q2c if q2c < q2max else q2max
+    lam = _kallen(M * M, m * m, q2c)
+    sl = np.sqrt(lam if lam > 0.0 else 0.0)
+    b2 = 1.0 - q2min / (q2c if q2c > 1e-300 else 1e-300)
+    beta = np.sqrt(b2 if b2 > 0.0 else 0.0)
+    r = par[3] * f * f * sl * beta
+    return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
+
+
+@nb.njit(cache=True, error_model="numpy")
 def dgamma_pseudo_bsz(q2, par):
     """dGamma/dq2 of PSEUDO_BSZ (see :func:`dgamma_dq2`)."""
     M = par[0]
