@@ -40,7 +40,7 @@ import floor  # noqa: E402
 
 import evtgen  # noqa: E402
 from evtgen import sampler, spectra  # noqa: E402
-from evtgen.decays import DECAY_CHANNELS  # noqa: E402
+from evtgen.decays import DECAY_CHANNELS, OutputPool  # noqa: E402
 
 MASSES = {
     "b2kphiphi": 1.0,
@@ -72,19 +72,19 @@ def fmt(rates: list[float]) -> str:
     return f"{statistics.median(rates):.3e} [{min(rates):.2e}-{max(rates):.2e}]"
 
 
-def ours(name: str, threads: int, frame: str = "lab", keep: list | None = None):
-    """``evtgen.generate`` of ``name``; each result is dropped before the next call (its memory
-    is reused, as in a loop over chunks) unless ``keep`` is a list, which holds every result
-    (fresh output memory on every call, as for a program that keeps all its events)."""
+def ours(name: str, threads: int, frame: str = "lab", pool: OutputPool | None = None):
+    """``evtgen.generate`` of ``name``, each result dropped before the next call. Without a pool
+    every call writes fresh memory (page faults, as a plain call or a program keeping its events
+    does); with the caller's ``OutputPool`` a call reuses the memory of the previous result (a
+    loop over chunks that passes ``pool=``)."""
     ch = DECAY_CHANNELS[name]
     kw = {ch.mass_option: MASSES[name]} if ch.mass_option else {}
+    if pool is not None:
+        kw["pool"] = pool
 
     def run(n):
         numba.set_num_threads(threads)
-        events = evtgen.generate(name, n, seed=1, frame=frame, **kw)
-        if keep is not None:
-            keep.append(events)
-        return events
+        return evtgen.generate(name, n, seed=1, frame=frame, **kw)
 
     return run
 
@@ -163,23 +163,28 @@ def main() -> None:
     for k, v in cost.items():
         print(f"  {k:<22}{v:8.3f} ns")
 
-    print(f"\n{'channel':<15}{'1 thread ev/s':>32}{'CPU ns/ev':>10}{f'{two} threads ev/s':>34}{'CPU ns/ev':>10}")
-    results, cpu1 = {}, {}
+    print(
+        f"\n{'channel':<15}{'1 thread ev/s':>32}{'CPU ns/ev':>10}{f'{two} threads ev/s':>34}{'CPU ns/ev':>10}"
+        f"{f'{two} threads, pool= ev/s':>34}{'CPU ns/ev':>10}"
+    )
+    results, pooled, cpu1, cpu1_pool = {}, {}, {}, {}
     for name in DECAY_CHANNELS:
         r1, c1 = timings(ours(name, 1), args.n, args.repeat)
         r2, c2 = timings(ours(name, two), args.n, args.repeat)
-        results[name], cpu1[name] = r2, statistics.median(c1)
-        print(f"{name:<15}{fmt(r1):>32}{cpu1[name]:>10.1f}{fmt(r2):>34}{statistics.median(c2):>10.1f}")
+        rp, cp = timings(ours(name, two, pool=OutputPool()), args.n, args.repeat)
+        _, c1p = timings(ours(name, 1, pool=OutputPool()), args.n, 1)
+        results[name], pooled[name], cpu1[name], cpu1_pool[name] = r2, rp, statistics.median(c1), c1p[0]
+        print(
+            f"{name:<15}{fmt(r1):>32}{cpu1[name]:>10.1f}{fmt(r2):>34}{statistics.median(c2):>10.1f}"
+            f"{fmt(rp):>34}{statistics.median(cp):>10.1f}"
+        )
     rest, _ = timings(ours("b2kphiphi", two, "rest"), args.n, args.repeat)
     print(f"{'b2kphiphi rest':<15}{'':>42}{fmt(rest):>34}")
-    kept: list = []
-    fresh, fresh_cpu = timings(ours("b2kphiphi", two, keep=kept), args.n, min(args.repeat, 3))
-    print(f"{'b2kphiphi kept':<15}{'':>42}{fmt(fresh):>34}{statistics.median(fresh_cpu):>10.1f}")
-    print("  (kept: every result held, so each call writes fresh memory; the lines above drop each result")
-    print("   before the next call and evtgen.generate reuses its memory, as a loop over chunks does)")
-    del kept
+    print("  (without a pool each call writes fresh memory, with page faults: a plain evtgen.generate call;")
+    print("   pool=: the caller's evtgen.decays.OutputPool, each result dropped before the next call, as a")
+    print("   loop over chunks does: the memory of the previous result is reused)")
 
-    print("\nfloor per event (ns, one core; reused (warm) output memory) vs the measured CPU time per event:")
+    print("\nfloor per event (ns, one core; reused (warm) output memory) vs the measured CPU time per event (pool=):")
     print(
         f"{'channel':<15}{'eps_q2':>7}{'u/ev':>6}{'rng':>7}{'sqrt,/':>8}{'log..':>7}{'scalar':>8}{'memory':>8}"
         f"{'floor':>7}{'measured':>10}{'ratio':>7}"
@@ -190,7 +195,7 @@ def main() -> None:
         print(
             f"{name:<15}{eps:>7.3f}{f['uniforms_per_event']:>6.1f}{f['rng']:>7.1f}{f['sqrt_div']:>8.1f}"
             f"{f['other_transcendental']:>7.1f}{f['scalar']:>8.1f}{f['memory']:>8.1f}{f['total']:>7.1f}"
-            f"{cpu1[name]:>10.1f}{cpu1[name] / f['total']:>7.2f}"
+            f"{cpu1_pool[name]:>10.1f}{cpu1_pool[name] / f['total']:>7.2f}"
         )
     print(
         "  (floor: SIMD throughput of uniforms, sqrt, division and the own log/exp/cos; scalar cost of the q2 envelope"
@@ -200,8 +205,9 @@ def main() -> None:
     )
     print("   everything else overlapped for free)")
 
-    low = [n for n in DECAY_CHANNELS if n != "b2kphiphi" and statistics.median(results[n]) < TARGET_OTHER_RATE]
-    print(f"\nchannels below {TARGET_OTHER_RATE:.0e} ev/s on {two} threads: {', '.join(low) or 'none'}")
+    for label, rates in (("plain calls", results), ("pool=", pooled)):
+        low = [n for n in DECAY_CHANNELS if n != "b2kphiphi" and statistics.median(rates[n]) < TARGET_OTHER_RATE]
+        print(f"channels below {TARGET_OTHER_RATE:.0e} ev/s on {two} threads ({label}): {', '.join(low) or 'none'}")
     try:
         peer, peer_cpu = timings(phasespace_peer(), args.n, args.repeat)
     except ImportError:
@@ -211,11 +217,12 @@ def main() -> None:
         f"{'phasespace':<15}{'rest':<6}{fmt(peer):>36}   CPU {statistics.median(peer_cpu):.1f} ns/ev "
         "(flat phase space, weighted, TensorFlow CPU)"
     )
-    ratios = [a / b for a, b in zip(results["b2kphiphi"], peer)]
-    print(
-        f"ratio b2kphiphi lab / phasespace (wall, paired timings): median {statistics.median(ratios):.1f}x "
-        f"[{min(ratios):.1f}-{max(ratios):.1f}] (target >= {TARGET_B2KPHIPHI_RATIO:.0f}x)"
-    )
+    for label, rates in (("plain calls", results), ("pool=", pooled)):
+        ratios = [a / b for a, b in zip(rates["b2kphiphi"], peer)]
+        print(
+            f"ratio b2kphiphi lab / phasespace (wall, paired timings, {label}): median {statistics.median(ratios):.1f}x "
+            f"[{min(ratios):.1f}-{max(ratios):.1f}] (target >= {TARGET_B2KPHIPHI_RATIO:.0f}x)"
+        )
     print(f"ratio b2kphiphi rest / phasespace: {statistics.median(rest) / statistics.median(peer):.1f}x")
     print(
         f"ratio of CPU time per event, phasespace / b2kphiphi lab (1 thread): "

@@ -9,7 +9,7 @@ micro-kernels below price each of these the way the sampler executes them: SIMD 
 arrays (a uniform at a fixed counter of an event stream, sqrt, division, log_vec, exp_vec,
 cos_2pi), scalar loops (libm, the equal-area envelope look-up of a q2 candidate, a rejected
 try in the retry loop), and streaming float64 writes into an already touched buffer ("warm":
-evtgen.generate reuses the released output memory of earlier calls, decays.OutputPool) and
+a caller's decays.OutputPool reuses the released output memory of earlier results) and
 into a freshly allocated one ("fresh": page faults and the kernel's zeroing of new pages
 included, which a program that keeps every result pays).
 

@@ -82,11 +82,16 @@ def generate(
     seed: int | None = None,
     frame: str = "lab",
     options: dict | None = None,
+    pool: Any = None,
 ) -> ak.Array:
     """``n`` unweighted events in memory: one Momentum4D record per particle plus ``q2_true``
-    (and the decay vertex for kaons in the lab frame)."""
+    (and the decay vertex for kaons in the lab frame). ``pool``: an ``evtgen.decays.OutputPool``
+    of the caller's, for decay channels only: a loop that drops each result before the next call
+    reuses its memory (no page faults of fresh memory; the events are the same)."""
     n = check_positive_int("n", n)
     point = channel_point(name, mphi=mphi, mx=mx, ms=ms, couplings=couplings, seed=seed, options=options)
+    if pool is not None and channels.row(name).kind == "lhc":
+        raise PhiphiError(f"pool= is for the decay channels only, not for {name}")
     from .frames import check_frame
 
     check_frame(frame)
@@ -101,6 +106,7 @@ def generate(
         seed=point.seed,
         frame=frame,
         options=dict(point.options),
+        **({} if pool is None else {"pool": pool}),
     )
 
 

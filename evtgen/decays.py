@@ -346,11 +346,16 @@ class DecayChannel:
         seed: int | None = None,
         frame: str = "lab",
         options: dict | None = None,
+        pool: OutputPool | None = None,
     ) -> ak.Array:
+        """``n`` unweighted events as awkward records; with ``pool`` the output arrays come from
+        memory the caller's :class:`OutputPool` got back from earlier results (a loop over chunks
+        that drops each result before the next call skips the page faults of fresh memory)."""
         from .events import to_awkward
 
         key = rng.derive_key(seed)
-        cols = self.generate_block(0, n, key=key, mass=mass, couplings=couplings, frame=frame, allocate=_POOL.empty)
+        allocate = np.empty if pool is None else pool.empty
+        cols = self.generate_block(0, n, key=key, mass=mass, couplings=couplings, frame=frame, allocate=allocate)
         return to_awkward(cols, self.particles)
 
 
@@ -365,8 +370,9 @@ class _Lease:
 
 
 class OutputPool:
-    """Output arrays of :meth:`DecayChannel.generate` whose memory is reused once every array
-    made from it (the awkward record's columns, any view of them) has been released.
+    """Output arrays of :meth:`DecayChannel.generate` (``pool=``) whose memory is reused once
+    every array made from it (the awkward record's columns, any view of them) has been released.
+    The caller owns the pool (there is no process-wide one): memory it keeps is the caller's.
 
     Why: a fresh array of 10^6 events is 136 MB of new pages, which the OS faults in and zeroes
     before the kernel writes them: ~20% of a B+ -> K+ phi phi event (benchmarks/bench_evtgen.py).
@@ -406,9 +412,6 @@ class OutputPool:
         """Bytes of released memory held for reuse."""
         with self._lock:
             return sum(a.nbytes for a in self._free)
-
-
-_POOL = OutputPool()
 
 
 @functools.lru_cache(maxsize=1024)
