@@ -16,6 +16,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
+_BELOW_ONE = 1.0 - _INV53  # the largest double below 1
 
 
 def derive_key(seed: int | None) -> np.ndarray:
@@ -56,11 +57,19 @@ def bits(state):
 
 
 @nb.njit(cache=True, inline="always")
+def open_unit(z):
+    """The double in the open interval (0, 1) of a 64-bit word: (its top 53 bits + 1/2) 2^-53.
+    For the top word that sum rounds to 2^53, i.e. u = 1.0: it is mapped to 1 - 2^-53 (a select,
+    so loops stay vectorised; every other word gives the same double as before)."""
+    u = (np.float64(z >> np.uint64(11)) + 0.5) * _INV53
+    return u if u < 1.0 else _BELOW_ONE
+
+
+@nb.njit(cache=True, inline="always")
 def uniform(state):
     """(u, new_state) with u uniform in the open interval (0, 1)."""
     z, state = bits(state)
-    u = (np.float64(z >> np.uint64(11)) + 0.5) * _INV53
-    return u, state
+    return open_unit(z), state
 
 
 @nb.njit(cache=True, inline="always")
