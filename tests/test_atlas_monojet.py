@@ -157,10 +157,13 @@ def test_engine_em_limit_matches_pyhf_shapesys():
 def test_regression_published_checks_before_the_refactor():
     """Pinned before the refactor (pyhf shapesys engine, seed 1, 20000 events): m_phi = 10 GeV,
     CG = 1e-6: UL 5.837e-8, expected 4.611e-8, best IM region IM9 with 7.156e-8, truncated at
-    3 TeV 7.749e-8 GeV^-2. The events are the same; the detector smearing stream changed since
-    (per-event ziggurat streams, 2026-12-01), so the pins hold within the smearing's own MC spread:
-    the old code with detector seeds 2-4 on these events gave UL 7.53-7.79e-8 (+-1.7%), hence 3%.
-    The expected limit barely depends on the smearing (4.615e-8 now: 1%). The best IM region is the
+    3 TeV 7.749e-8 GeV^-2. Both streams changed since: the detector smearing (per-event ziggurat
+    streams, 2026-12-01) and the generator's (exact overweights, 2026-12-01 evening), so the pins
+    hold within the sample's own MC spread. Smearing: the old code with detector seeds 2-4 on the
+    old events gave UL 7.53-7.79e-8 (+-1.7%), hence 3%. The expected limit barely depends on the
+    smearing but moves with the events: over generator seeds 1-6 it averaged 4.503e-8 with the old
+    generator and 4.485e-8 with the new one (0.4% apart) with a +-2.5% spread from seed to seed,
+    hence 5% (seed 1 gives 4.529e-8 now, -1.8%). The best IM region is the
     one with the best expected limit; IM8 and IM9 are within a few % of each other, so the stream
     picks either and its observed limit moves with the region (IM8 7.60e-8): 10%."""
     from evtgen.model import model_point
@@ -170,7 +173,7 @@ def test_regression_published_checks_before_the_refactor():
     )
     assert r.upper_limit_95 == pytest.approx(7.749e-8, rel=0.03, abs=0)
     assert r.extras["upper_limit_untruncated"] == pytest.approx(5.837e-8, rel=0.03, abs=0)
-    assert r.extras["upper_limit_untruncated_expected"] == pytest.approx(4.611e-8, rel=0.01, abs=0)
+    assert r.extras["upper_limit_untruncated_expected"] == pytest.approx(4.611e-8, rel=0.05, abs=0)
     assert r.extras["upper_limit_im"] == pytest.approx(7.156e-8, rel=0.10, abs=0)
     assert r.extras["best_region"] in ("IM8", "IM9")
 
