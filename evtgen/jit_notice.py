@@ -1,4 +1,4 @@
-"""What the user sees while numba compiles: one line before, then a heartbeat every 3.5 s.
+"""What the user sees while numba compiles: one line before, then a heartbeat every 3 s.
 
 Every kernel is ``cache=True``: numba compiles it at its first call and writes the machine
 code to ``__pycache__`` (or ``NUMBA_CACHE_DIR``); later processes load it in milliseconds.
@@ -10,7 +10,7 @@ One kernel can take longer than a minute to compile, so a line at import is not 
 "no command silent for more than 5 s". :func:`announce` also registers (once per process) a
 listener on numba's own ``numba:compile`` event, which numba fires only for a real
 compilation (a cache load does not fire it). While compilations run, a daemon thread prints
-``phiphi: still compiling <kernel> (N s)...`` whenever 3.5 s have passed since its last line; the
+``phiphi: still compiling <kernel> (N s)...`` whenever 3 s have passed since its last line; the
 LLVM passes run in llvmlite's C library through ctypes, which releases the GIL, so the
 thread does tick during them. The registered listener is the one piece of process state in
 the package (a UI concern, like numba's own event registry); it holds no data.
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-HEARTBEAT_SECONDS = 3.5  # issue 14: no command silent for more than 5 s
+HEARTBEAT_SECONDS = 3.0  # issue 14: no command silent for more than 5 s
 _announced: set[str] = set()
 _heartbeat: list[Any] = []  # the one registered listener, once per process
 
