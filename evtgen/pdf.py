@@ -586,10 +586,11 @@ def _bucket_find(a, lo, n, v, bpar, btab, isub):
 
 
 @nb.njit(cache=True, inline="always")
-def _apply_fast(coef, c0, nq, logx, x0, ix, lx, iq, wll, wl, wh, whh, out):
-    """The 4×4 weighted sum of :func:`_apply` on the contiguous fast table (NPAD flavours),
-    written as one straight-line sum per flavour (vectorised over flavours). Q knots outside the
-    subgrid (weight exactly 0 there) are replaced by a valid neighbour with the same 0 weight."""
+def _apply_fast(coef, c0, nq, logx, x0, ix, lx, iq, wll, wl, wh, whh, out, nflav):
+    """The 4×4 weighted sum of :func:`_apply` on the contiguous fast table (NPAD flavours) for
+    the slots 0..nflav-1, written as one straight-line sum per flavour (vectorised over flavours).
+    Q knots outside the subgrid (weight exactly 0 there) are replaced by a valid neighbour with
+    the same 0 weight."""
     dlx = logx[x0 + ix + 1] - logx[x0 + ix]
     t = (lx - logx[x0 + ix]) / dlx
     t2 = t * t
@@ -613,7 +614,7 @@ def _apply_fast(coef, c0, nq, logx, x0, ix, lx, iq, wll, wl, wh, whh, out):
     r1 = coef[b1 : b1 + row]
     r2 = coef[b2 : b2 + row]
     r3 = coef[b3 : b3 + row]
-    for f in range(NPAD):
+    for f in range(nflav):
         v0 = a00 * r0[f] + a01 * r0[NPAD + f] + a02 * r0[2 * NPAD + f] + a03 * r0[3 * NPAD + f]
         v1 = a10 * r1[f] + a11 * r1[NPAD + f] + a12 * r1[2 * NPAD + f] + a13 * r1[3 * NPAD + f]
         v2 = a20 * r2[f] + a21 * r2[NPAD + f] + a22 * r2[2 * NPAD + f] + a23 * r2[3 * NPAD + f]
@@ -622,11 +623,10 @@ def _apply_fast(coef, c0, nq, logx, x0, ix, lx, iq, wll, wl, wh, whh, out):
 
 
 @nb.njit(cache=True, inline="always")
-def xfx_pair_try(g, xa, xb, q2, fa, fb):
-    """The fast path of :func:`xfx_pair_fast`: fills ``fa``/``fb`` and returns True when both
-    points are inside the grid (Q_min ≤ Q ≤ Q_max, x_min ≤ x ≤ 1, ≥ 4 Q knots), else returns
-    False without touching them (the caller then uses the general :func:`xfx_all_w`; keeping that
-    call out of this function keeps the inlined fast path lean)."""
+def _pair_in_grid(g, xa, xb, q2, lq, fa, fb, nflav):
+    """Fills the slots 0..nflav-1 of ``fa``/``fb`` and returns True when both points are inside
+    the grid (Q_min ≤ Q ≤ Q_max, x_min ≤ x ≤ 1, ≥ 4 Q knots), else returns False without touching
+    them; lq = ln Q²."""
     q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
     coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
     isub = 0
@@ -635,7 +635,6 @@ def xfx_pair_try(g, xa, xb, q2, fa, fb):
             isub = k
     nq = qoff[isub + 1] - qoff[isub]
     q0 = qoff[isub]
-    lq = np.log(q2)
     la = np.log(xa)
     lb = np.log(xb)
     x0 = xoff[isub]
@@ -648,9 +647,18 @@ def xfx_pair_try(g, xa, xb, q2, fa, fb):
     c0 = coff[isub]
     ia = _bucket_find(logx, x0, nx, la, xbp, xbt, isub)
     ib = _bucket_find(logx, x0, nx, lb, xbp, xbt, isub)
-    _apply_fast(coef, c0, nq, logx, x0, ia, la, iq, wll, wl, wh, whh, fa)
-    _apply_fast(coef, c0, nq, logx, x0, ib, lb, iq, wll, wl, wh, whh, fb)
+    _apply_fast(coef, c0, nq, logx, x0, ia, la, iq, wll, wl, wh, whh, fa, nflav)
+    _apply_fast(coef, c0, nq, logx, x0, ib, lb, iq, wll, wl, wh, whh, fb, nflav)
     return True
+
+
+@nb.njit(cache=True, inline="always")
+def xfx_pair_try(g, xa, xb, q2, fa, fb):
+    """The fast path of :func:`xfx_pair_fast`: fills ``fa``/``fb`` and returns True when both
+    points are inside the grid (see :func:`_pair_in_grid`), else returns False without touching
+    them (the caller then uses the general :func:`xfx_all_w`; keeping that call out of this
+    function keeps the inlined fast path lean)."""
+    return _pair_in_grid(g, xa, xb, q2, np.log(q2), fa, fb, NPAD)
 
 
 @nb.njit(cache=True, inline="always")
@@ -668,68 +676,14 @@ NTRIAL_FLAV = 12  # slots 0..11 (pid -6..5) written by the trial-path evaluation
 
 
 @nb.njit(cache=True, inline="always")
-def _apply_fast12(coef, c0, nq, logx, x0, ix, lx, iq, wll, wl, wh, whh, out):
-    """:func:`_apply_fast` for the slots 0..11 only (pid −6..5: all a light-quark/gluon process
-    reads, indices 1..11): the same per-flavour sums (bit-identical values), 3/4 of the work."""
-    dlx = logx[x0 + ix + 1] - logx[x0 + ix]
-    t = (lx - logx[x0 + ix]) / dlx
-    t2 = t * t
-    t3 = t2 * t
-    ha = 2 * t3 - 3 * t2 + 1
-    hb = t3 - 2 * t2 + t
-    hc = -2 * t3 + 3 * t2
-    hd = t3 - t2
-    row = 4 * NPAD
-    b1 = c0 + (ix * nq + iq) * row
-    b2 = b1 + row
-    b0 = b1 - row if iq > 0 else b1
-    b3 = b2 + row if iq + 2 < nq else b2
-    a00, a01, a02, a03 = wll * ha, wll * hb, wll * hc, wll * hd
-    a10, a11, a12, a13 = wl * ha, wl * hb, wl * hc, wl * hd
-    a20, a21, a22, a23 = wh * ha, wh * hb, wh * hc, wh * hd
-    a30, a31, a32, a33 = whh * ha, whh * hb, whh * hc, whh * hd
-    r0 = coef[b0 : b0 + row]
-    r1 = coef[b1 : b1 + row]
-    r2 = coef[b2 : b2 + row]
-    r3 = coef[b3 : b3 + row]
-    for f in range(NTRIAL_FLAV):
-        v0 = a00 * r0[f] + a01 * r0[NPAD + f] + a02 * r0[2 * NPAD + f] + a03 * r0[3 * NPAD + f]
-        v1 = a10 * r1[f] + a11 * r1[NPAD + f] + a12 * r1[2 * NPAD + f] + a13 * r1[3 * NPAD + f]
-        v2 = a20 * r2[f] + a21 * r2[NPAD + f] + a22 * r2[2 * NPAD + f] + a23 * r2[3 * NPAD + f]
-        v3 = a30 * r3[f] + a31 * r3[NPAD + f] + a32 * r3[2 * NPAD + f] + a33 * r3[3 * NPAD + f]
-        out[f] = v0 + v1 + v2 + v3
-
-
-@nb.njit(cache=True, inline="always")
 def xfx_pair_trial(g, xa, xb, q2, lq, fa, fb, work):
     """x·f at (xa, Q²) and (xb, Q²) for the slots 0..11 (pid −6..5; index pid + 6), with
     lq = ln Q² given by the caller (shared with alpha_s): the values of :func:`xfx_pair_fast`
     bit for bit at these slots. Outside the fast region (see :func:`xfx_pair_try`) the general
     :func:`xfx_all_w` fills all 13 flavours."""
-    q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
-    coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
-    isub = 0
-    for k in range(q2lo.size):
-        if q2 >= q2lo[k]:
-            isub = k
-    nq = qoff[isub + 1] - qoff[isub]
-    q0 = qoff[isub]
-    la = np.log(xa)
-    lb = np.log(xb)
-    x0 = xoff[isub]
-    xmin = logx[x0]
-    if nq < 4 or lq < logq2[q0] or lq > logq2[q0 + nq - 1] or la < xmin or lb < xmin or xa > 1.0 or xb > 1.0:
+    if not _pair_in_grid(g, xa, xb, q2, lq, fa, fb, NTRIAL_FLAV):
         xfx_all_w(g, xa, q2, fa, work)
         xfx_all_w(g, xb, q2, fb, work)
-        return
-    nx = xoff[isub + 1] - x0
-    iq = _bucket_find(logq2, q0, nq, lq, qbp, qbt, isub)
-    wll, wl, wh, whh = _qweights(logq2, q0, iq, nq, lq)
-    c0 = coff[isub]
-    ia = _bucket_find(logx, x0, nx, la, xbp, xbt, isub)
-    ib = _bucket_find(logx, x0, nx, lb, xbp, xbt, isub)
-    _apply_fast12(coef, c0, nq, logx, x0, ia, la, iq, wll, wl, wh, whh, fa)
-    _apply_fast12(coef, c0, nq, logx, x0, ib, lb, iq, wll, wl, wh, whh, fb)
 
 
 def alphas_params_logs(alphas_mz: float) -> np.ndarray:

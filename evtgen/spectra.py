@@ -81,20 +81,9 @@ def dgamma_scalar_bsz(q2, par):
 
 @nb.njit(cache=True, error_model="numpy")
 def dgamma_scalar_kpi(q2, par):
-    """dGamma/dq2 of SCALAR_KPI (see :func:`dgamma_dq2`)."""
-    M = par[0]
-    m = par[1]
-    q2min = 4.0 * par[2] * par[2]
-    q2max = (M - m) * (M - m)
-    q2c = q2 if q2 > q2min else q2min  # selects: numba's min/max keep loops scalar
-    q2c = q2c if q2c < q2max else q2max
-    lam = _kallen(M * M, m * m, q2c)
-    sl = np.sqrt(lam if lam > 0.0 else 0.0)
-    b2 = 1.0 - q2min / (q2c if q2c > 1e-300 else 1e-300)
-    beta = np.sqrt(b2 if b2 > 0.0 else 0.0)
-    f = _kpi_f0_at(q2c, par)
-    r = par[3] * f * f * sl * beta
-    return r if (q2 > q2min) & (q2 < q2max) & (lam > 0.0) else 0.0
+    """dGamma/dq2 of SCALAR_KPI (see :func:`dgamma_dq2`): :func:`dgamma_scalar_kpi_given_f0` at
+    the form factor :func:`kpi_f0_clamped` (defined below; numba resolves them at compile time)."""
+    return dgamma_scalar_kpi_given_f0(q2, kpi_f0_clamped(q2, par), par)
 
 
 @nb.njit(cache=True, error_model="numpy")

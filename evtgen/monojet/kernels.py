@@ -245,17 +245,10 @@ def point_weight(u, par, g, apar, nvar, wvar, chw, buf, work):
 
 
 @nb.njit(cache=True, inline="always")
-def lumi_total(f1, f2, s, t, u, m2, c2, y2):
-    """Σ_channels f1[a] f2[b] |M|²_k/g_s² (x·f values), summed in closed form: the flavour sums
-    are taken once per point, so this is Σ_k of :func:`_lumi_channels` without the 31 products."""
-    m4 = m2 * m2
-    k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
-    k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
-    k_qqy = 4.0 / 9.0 * (s * s + m4) / (t * u)
-    k_qgc = 2.0 / 3.0 * c2 * (s * s + u * u) / (-t)
-    k_qgy = 1.0 / 6.0 * (t * t + m4) / (-s * u)
-    k_gqc = 2.0 / 3.0 * c2 * (s * s + t * t) / (-u)
-    k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
+def _flavour_sums(f1, f2, y2):
+    """The flavour sums of :func:`lumi_total` (x·f values, slot pid + 6; y2[q-1] = (C_S of quark
+    q)²): (Σ_q f1_q + f1_q̄, the same weighted by y2, the same two for f2, Σ_q f1_q f2_q̄ + f1_q̄ f2_q,
+    the same weighted by y2, f1_g, f2_g)."""
     s1 = 0.0
     s1y = 0.0
     s2 = 0.0
@@ -273,8 +266,22 @@ def lumi_total(f1, f2, s, t, u, m2, c2, y2):
         s2y += y * a2
         qq += pq
         qqy += y * pq
-    g1 = f1[6]
-    g2 = f2[6]
+    return s1, s1y, s2, s2y, qq, qqy, f1[6], f2[6]
+
+
+@nb.njit(cache=True, inline="always")
+def lumi_total(f1, f2, s, t, u, m2, c2, y2):
+    """Σ_channels f1[a] f2[b] |M|²_k/g_s² (x·f values), summed in closed form: the flavour sums
+    are taken once per point, so this is Σ_k of :func:`_lumi_channels` without the 31 products."""
+    m4 = m2 * m2
+    k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
+    k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
+    k_qqy = 4.0 / 9.0 * (s * s + m4) / (t * u)
+    k_qgc = 2.0 / 3.0 * c2 * (s * s + u * u) / (-t)
+    k_qgy = 1.0 / 6.0 * (t * t + m4) / (-s * u)
+    k_gqc = 2.0 / 3.0 * c2 * (s * s + t * t) / (-u)
+    k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
+    s1, s1y, s2, s2y, qq, qqy, g1, g2 = _flavour_sums(f1, f2, y2)
     return g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy) + g1 * (s2 * k_gqc + s2y * k_gqy)
 
 
@@ -353,25 +360,7 @@ def lumi_total_trial(f1, f2, s, t, u, m2, par):
     k_qgy = -1.0 / 6.0 * (t2 + m4) * (t * inv)
     k_gqc = -2.0 / 3.0 * c2 * (s2 + t2) * (s * t * inv)
     k_gqy = -1.0 / 6.0 * (u2 + m4) * (u * inv)
-    s1 = 0.0
-    s1y = 0.0
-    s2_ = 0.0
-    s2y = 0.0
-    qq = 0.0
-    qqy = 0.0
-    for q in range(1, 6):
-        y = par[P_Y2 + q - 1]
-        a1 = f1[6 + q] + f1[6 - q]
-        a2 = f2[6 + q] + f2[6 - q]
-        pq = f1[6 + q] * f2[6 - q] + f1[6 - q] * f2[6 + q]
-        s1 += a1
-        s1y += y * a1
-        s2_ += a2
-        s2y += y * a2
-        qq += pq
-        qqy += y * pq
-    g1 = f1[6]
-    g2 = f2[6]
+    s1, s1y, s2_, s2y, qq, qqy, g1, g2 = _flavour_sums(f1, f2, par[P_Y2 : P_Y2 + 5])
     return (
         g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy) + g1 * (s2_ * k_gqc + s2y * k_gqy)
     )
