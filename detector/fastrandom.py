@@ -70,21 +70,27 @@ bits = rng.bits
 
 
 @nb.njit(cache=True)
-def _normal_slow(idx, rabs, x, state):
-    # rejected by the rectangle test: the wedge (idx > 0) or the tail beyond R (idx == 0)
+def _wedge_or_tail(idx, rabs, x, state, zf, r, inv_r):
+    # rejected by the rectangle test: the wedge (idx > 0) or the tail beyond r (idx == 0), on
+    # the tables zf of a ziggurat of base radius r
     if idx == 0:
         while True:
             u1, state = rng.uniform(state)
             u2, state = rng.uniform(state)
-            xx = -_INV_R * np.log(u1)
+            xx = -inv_r * np.log(u1)
             yy = -np.log(u2)
             if yy + yy > xx * xx:
-                t = _R + xx
+                t = r + xx
                 return (-t if (rabs >> np.uint64(8)) & np.uint64(1) else t), True, state
     u, state = rng.uniform(state)
-    if (_ZF[idx - 1] - _ZF[idx]) * u + _ZF[idx] < np.exp(-0.5 * x * x):
+    if (zf[idx - 1] - zf[idx]) * u + zf[idx] < np.exp(-0.5 * x * x):
         return x, True, state
     return 0.0, False, state
+
+
+@nb.njit(cache=True)
+def _normal_slow(idx, rabs, x, state):
+    return _wedge_or_tail(idx, rabs, x, state, _ZF, _R, _INV_R)
 
 
 @nb.njit(cache=True, inline="always")
@@ -174,19 +180,7 @@ _REJECT_TAG = np.uint64(0x7A1C_0E5D_2B94_F163)
 @nb.njit(cache=True)
 def _normal_slow1(idx, rabs, x, state):
     # as _normal_slow, on the 1024-layer tables
-    if idx == 0:
-        while True:
-            u1, state = rng.uniform(state)
-            u2, state = rng.uniform(state)
-            xx = -_INV_R1 * np.log(u1)
-            yy = -np.log(u2)
-            if yy + yy > xx * xx:
-                t = _R1 + xx
-                return (-t if (rabs >> np.uint64(8)) & np.uint64(1) else t), True, state
-    u, state = rng.uniform(state)
-    if (_ZF1[idx - 1] - _ZF1[idx]) * u + _ZF1[idx] < np.exp(-0.5 * x * x):
-        return x, True, state
-    return 0.0, False, state
+    return _wedge_or_tail(idx, rabs, x, state, _ZF1, _R1, _INV_R1)
 
 
 @nb.njit(cache=True, inline="always")

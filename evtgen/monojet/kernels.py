@@ -80,18 +80,27 @@ VAR_F = np.array([0, 1, 2, 0, 1, 0, 2], dtype=np.int64)  # mu_F factor 1, 2, 1/2
 FAC_F = np.array([1.0, 2.0, 0.5])
 
 
+@nb.njit(cache=True, inline="always")
+def me2_factors(s, t, u, m4, c2):
+    """The distinct kinematic factors of |M|²/g_s² (m4 = (m²)²; c2 = par[P_C2], the squared C_G term):
+    (gg, qq̄ via C_G, qq̄ via the quark couplings (times y² of the flavour), qg via C_G and via the
+    quark couplings with the quark from beam 1 (t_q = t), the same two from beam 2 (t_q = u))."""
+    k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
+    k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
+    k_qqy = 4.0 / 9.0 * (s * s + m4) / (t * u)
+    k_qgc = 2.0 / 3.0 * c2 * (s * s + u * u) / (-t)
+    k_qgy = 1.0 / 6.0 * (t * t + m4) / (-s * u)
+    k_gqc = 2.0 / 3.0 * c2 * (s * s + t * t) / (-u)
+    k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
+    return k_gg, k_qqc, k_qqy, k_qgc, k_qgy, k_gqc, k_gqy
+
+
 @nb.njit(cache=True)
 def me2_channels(s, t, u, m2, c2, y2, out):
     """Coupling-included |M|²/g_s² for every channel (spin/colour averaged)."""
     m4 = m2 * m2
     # the distinct kinematic factors, computed once
-    k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
-    k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
-    k_qqy = 4.0 / 9.0 * (s * s + m4) / (t * u)
-    k_qgc = 2.0 / 3.0 * c2 * (s * s + u * u) / (-t)  # quark from beam 1: t_q = t
-    k_qgy = 1.0 / 6.0 * (t * t + m4) / (-s * u)
-    k_gqc = 2.0 / 3.0 * c2 * (s * s + t * t) / (-u)  # quark from beam 2: t_q = u
-    k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
+    k_gg, k_qqc, k_qqy, k_qgc, k_qgy, k_gqc, k_gqy = me2_factors(s, t, u, m4, c2)
     for k in range(NCH):
         typ = CHANNELS[k, 3]
         if typ == 0:
@@ -274,13 +283,7 @@ def lumi_total(f1, f2, s, t, u, m2, c2, y2):
     """Σ_channels f1[a] f2[b] |M|²_k/g_s² (x·f values), summed in closed form: the flavour sums
     are taken once per point, so this is Σ_k of :func:`_lumi_channels` without the 31 products."""
     m4 = m2 * m2
-    k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
-    k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
-    k_qqy = 4.0 / 9.0 * (s * s + m4) / (t * u)
-    k_qgc = 2.0 / 3.0 * c2 * (s * s + u * u) / (-t)
-    k_qgy = 1.0 / 6.0 * (t * t + m4) / (-s * u)
-    k_gqc = 2.0 / 3.0 * c2 * (s * s + t * t) / (-u)
-    k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
+    k_gg, k_qqc, k_qqy, k_qgc, k_qgy, k_gqc, k_gqy = me2_factors(s, t, u, m4, c2)
     s1, s1y, s2, s2y, qq, qqy, g1, g2 = _flavour_sums(f1, f2, y2)
     return g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy) + g1 * (s2 * k_gqc + s2y * k_gqy)
 
@@ -624,13 +627,7 @@ def _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw):
     u = -0.5 * (shat - q2) * (1.0 + cth)
     m4 = q2 * q2
     c2 = par[P_C2]
-    k_gg = 1.5 * c2 * (m4 * m4 + s**4 + t**4 + u**4) / (s * t * u)
-    k_qqc = 16.0 / 9.0 * c2 * (t * t + u * u) / s
-    k_qqy = 4.0 / 9.0 * (s * s + m4) / (t * u)
-    k_qgc = 2.0 / 3.0 * c2 * (s * s + u * u) / (-t)
-    k_qgy = 1.0 / 6.0 * (t * t + m4) / (-s * u)
-    k_gqc = 2.0 / 3.0 * c2 * (s * s + t * t) / (-u)
-    k_gqy = 1.0 / 6.0 * (u * u + m4) / (-s * t)
+    k_gg, k_qqc, k_qqy, k_qgc, k_qgy, k_gqc, k_gqy = me2_factors(s, t, u, m4, c2)
     g1 = f1[6]
     g2 = f2[6]
     run = 0.0 + g1 * g2 * k_gg * norm
