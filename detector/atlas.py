@@ -225,6 +225,23 @@ def _atan_small(x):
     return x * (z * p / q) + x
 
 
+@nb.njit(cache=True, inline="always", error_model="numpy")
+def _atan2_finite(y, x):
+    # atan2 for 0 < |x| + |y| < inf without branches (selects only: the loops calling it vectorise);
+    # atan2 is this plus numpy's arctan2 for the other arguments (the block loops call this one
+    # and redo the other arguments with atan2)
+    ax, ay = abs(x), abs(y)
+    num = min(ax, ay)
+    den = max(ax, ay)
+    big = num > 0.4142135623730950488 * den
+    z = (num - den) / (num + den) if big else num / den
+    a = _atan_small(z)
+    r = 0.25 * np.pi + (a + 0.25 * _PI_LO) if big else a
+    r = 0.5 * np.pi + (0.5 * _PI_LO - r) if ay > ax else r
+    r = np.pi + (_PI_LO - r) if x < 0.0 else r
+    return np.copysign(r, y)
+
+
 @nb.njit(cache=True, inline="always")
 def atan2(y, x):
     """arctan2(y, x) in [-pi, pi] within 2 ulp of the correctly rounded value, for finite
@@ -234,18 +251,7 @@ def atan2(y, x):
     ax, ay = abs(x), abs(y)
     if not (ax + ay > 0.0 and ax + ay < np.inf):
         return np.arctan2(y, x)
-    swap = ay > ax
-    num = min(ax, ay)
-    den = max(ax, ay)
-    if num > 0.4142135623730950488 * den:  # tan(pi/8) < num/den <= 1: atan = pi/4 + atan((num-den)/(num+den))
-        r = 0.25 * np.pi + (_atan_small((num - den) / (num + den)) + 0.25 * _PI_LO)
-    else:
-        r = _atan_small(num / den)
-    if swap:
-        r = 0.5 * np.pi + (0.5 * _PI_LO - r)
-    if x < 0.0:
-        r = np.pi + (_PI_LO - r)
-    return np.copysign(r, y)
+    return _atan2_finite(y, x)
 
 
 _LN2 = 0.6931471805599453
@@ -360,22 +366,6 @@ def _block_events(
     fastrandom.fill_normals(key0, key1, first + i0, m, g, s0, redo)
     for j in range(m):
         _event(px, py, pz, e, tx, ty, veto, par, res, edges, sh, flt, ints, flags, jets, i0 + j, scratch, g, j, s0[j])
-
-
-@nb.njit(cache=True, inline="always", error_model="numpy")
-def _atan2_finite(y, x):
-    # atan2 for 0 < |x| + |y| < inf without branches (selects only: the loops calling it vectorise);
-    # the same operations as atan2, so the same bits; callers redo the other arguments with atan2
-    ax, ay = abs(x), abs(y)
-    num = min(ax, ay)
-    den = max(ax, ay)
-    big = num > 0.4142135623730950488 * den
-    z = (num - den) / (num + den) if big else num / den
-    a = _atan_small(z)
-    r = 0.25 * np.pi + (a + 0.25 * _PI_LO) if big else a
-    r = 0.5 * np.pi + (0.5 * _PI_LO - r) if ay > ax else r
-    r = np.pi + (_PI_LO - r) if x < 0.0 else r
-    return np.copysign(r, y)
 
 
 @nb.njit(cache=True, error_model="numpy")
