@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numba as nb
@@ -26,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, when not installed
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_detector  # noqa: E402
 from bench_detector import parton_jets, showered_jets  # noqa: E402
 
 from detector import atlas  # noqa: E402
@@ -33,14 +33,8 @@ from detector import atlas  # noqa: E402
 
 def timed(fn, n: int, repeat: int) -> tuple[float, float]:
     """(median events/s, median CPU ns per event) of ``repeat`` calls after one warm call."""
-    fn()
-    walls, cpus = [], []
-    for _ in range(repeat):
-        c, t = time.process_time(), time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c)
-    return n / float(np.median(walls)), 1e9 * float(np.median(cpus)) / n
+    rate, _, _, cpu = bench_detector.timed(fn, n, repeat)
+    return rate, cpu
 
 
 def show(label: str, r: tuple[float, float]) -> None:
