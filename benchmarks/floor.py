@@ -106,13 +106,13 @@ def _cos(x, out, reps):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _lookup(ua, ub, edges, heights, out):
-    # the equal-area envelope look-up of a q2 candidate from its two uniforms (gathers: scalar
-    # on this target; the uniforms are priced separately, as the sampler draws them in SIMD)
+def _lookup(ua, edges, heights, out):
+    # the equal-area envelope look-up of a q2 candidate from its uniform (gathers: scalar on
+    # this target; the uniform is priced separately, as the sampler draws it in SIMD)
     nbins = heights.shape[0]
     for i in range(ua.shape[0]):
-        b = sampler._q2_bin(ua[i], nbins)
-        out[i] = edges[b] + (edges[b + np.uint64(1)] - edges[b]) * ub[i] + heights[b]
+        b, f = sampler.q2_bin(ua[i], nbins)
+        out[i] = edges[b] + (edges[b + np.uint64(1)] - edges[b]) * f + heights[b]
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -138,8 +138,8 @@ def _cos_2pi(x, out, reps):
 
 @nb.njit(cache=True, error_model="numpy")
 def _retry(s0, out):
-    # the retry loop of a rejected isotropic direction (unpredictable branch per event):
-    # returns the number of tries beyond the first
+    # a retry loop of a rejected try (unpredictable branch per event; the q2 retries are of
+    # this kind, the old disk-point directions were): returns the number of tries beyond the first
     tries = 0
     for i in range(s0.shape[0]):
         t = 1
@@ -200,8 +200,8 @@ def measure(repeat: int = 5, n: int = 1 << 20) -> dict[str, float]:
         out[name] = max(_best(lambda fn=fn: fn(xs, os_, reps), repeat) / n - t_copy, 0.0)
     edges = np.linspace(4.0, 22.0, 513)
     heights = np.ones(512)
-    ua, ub = np.random.default_rng(2).uniform(size=(2, n))
-    out["q2_lookup"] = _best(lambda: _lookup(ua, ub, edges, heights, o), repeat) / n
+    ua = np.random.default_rng(2).uniform(size=n)
+    out["q2_lookup"] = _best(lambda: _lookup(ua, edges, heights, o), repeat) / n
     tries = _retry(s0, o)
     t_retry = _best(lambda: _retry(s0, o), repeat)
     out["rejection"] = t_retry / tries  # one retry: its two uniforms (scalar), the test, the branch
@@ -218,27 +218,29 @@ def measure(repeat: int = 5, n: int = 1 << 20) -> dict[str, float]:
     return {k: v * 1e9 for k, v in out.items()}
 
 
-#: expected number of uniforms of each accept-reject step (1/acceptance x uniforms per try)
-ISOTROPIC_U = 2 * 4 / math.pi  # Marsaglia: (u1, u2) in the unit disk
-CIRCLE_U = 2 * 4 / math.pi  # (cos phi, sin phi) by rejection in the unit disk
-SIN2_U = 3  # sin^2 theta: the median of 3 uniforms (no retries)
-NORMAL_U = 2  # Box-Muller
+#: 64-bit words per angle (since 2026-12 no angle is an accept-reject step: cos theta from one
+#: word, azimuths two per word, see evtgen.sampler "stream layout")
+ISOTROPIC_U = 1  # cos theta (its azimuth is a half of a STEP_AZIMUTHS word, counted below)
+SIN2_U = 3  # sin^2 theta: the median of 3 uniforms
+AZIMUTH_WORDS_TWO_BODY = 1  # word 0: decay axis + frame
+AZIMUTH_WORDS_PAIR = 2  # word 1: pair + K* (computed for every three-body topology)
 
 
 def expected_uniforms(channel: str, q2_efficiency: float) -> float:
-    """Expected uniforms per event of ``channel`` in the lab frame, for an envelope of
-    acceptance ``q2_efficiency`` (three uniforms per q2 try: bin, alias + position, test)."""
-    q2 = 0.0 if channel in ("b2kx", "k2pix") else 3.0 / q2_efficiency
-    n = q2 + ISOTROPIC_U
+    """Expected 64-bit words (uniforms) per event of ``channel`` in the lab frame, for an envelope
+    of acceptance ``q2_efficiency`` (two words per q2 try: bin and position, accept test)."""
+    two_body = channel in ("b2kx", "k2pix")
+    n = 0.0 if two_body else 2.0 / q2_efficiency
+    n += ISOTROPIC_U + (AZIMUTH_WORDS_TWO_BODY if two_body else AZIMUTH_WORDS_PAIR)
     if channel.startswith("b2"):
-        n += SIN2_U + CIRCLE_U  # Upsilon(4S) -> B B direction
+        n += SIN2_U  # Upsilon(4S) -> B B polar angle (its azimuth: word 0)
     else:
-        n += NORMAL_U + 1  # beam momentum + decay vertex
+        n += 2  # beam momentum (Box-Muller radius; its angle: word 0) + decay vertex
     if channel == "b2kstarphiphi":
-        n += 4 + CIRCLE_U  # K* helicity angle (largest of 3 uniforms, sign) + azimuth
+        n += 4  # K* helicity angle (largest of 3 uniforms, sign)
     if channel in ("b2knunu", "k2pinunu"):
-        n += SIN2_U + CIRCLE_U
-    elif channel not in ("b2kx", "k2pix"):
+        n += SIN2_U
+    elif not two_body:
         n += ISOTROPIC_U
     return n
 
@@ -247,28 +249,22 @@ def expected_uniforms(channel: str, q2_efficiency: float) -> float:
 #: exp), counted from generate_kernel and evtgen.spectra (Belle II lab frame for B, NA62 for K).
 #: Since 2026-12 the sampler calls no libm function: log, exp and cos are evtgen.kinematics'
 #: vectorised log_vec, exp_vec, cos_2pi and are priced as such (SIMD); cbrt is no longer used.
+#: "cos" counts the sincos_2pi of every azimuth (decay axis, B direction or Box-Muller angle,
+#: K* and pair azimuths), priced as one cos_2pi (the same reduction and both polynomials).
 OP_COUNTS = {
     # name: (sqrt, div, log, exp, cos, cbrt, sqrt per q2 try, div per q2 try, exp per q2 try)
-    "b2kphiphi": (6, 3, 0, 0, 0, 0, 3, 3, 0),
-    "b2kstarphiphi": (9, 6, 0, 0, 0, 0, 3, 3, 0),
-    "k2piphiphi": (7, 3, 2, 1, 1, 0, 2, 3, 1),
-    "b2kx": (3, 2, 0, 0, 0, 0, 0, 0, 0),
-    "k2pix": (4, 2, 2, 1, 1, 0, 0, 0, 0),
-    "b2knunu": (7, 5, 0, 0, 0, 0, 2, 2, 0),
-    "k2pinunu": (8, 5, 2, 1, 1, 0, 1, 1, 0),
+    "b2kphiphi": (6, 2, 0, 0, 3, 0, 3, 3, 0),
+    "b2kstarphiphi": (9, 4, 0, 0, 4, 0, 3, 3, 0),
+    "k2piphiphi": (7, 3, 2, 1, 3, 0, 2, 3, 1),
+    "b2kx": (3, 1, 0, 0, 2, 0, 0, 0, 0),
+    "k2pix": (4, 2, 2, 1, 2, 0, 0, 0, 0),
+    "b2knunu": (7, 3, 0, 0, 3, 0, 2, 2, 0),
+    "k2pinunu": (8, 4, 2, 1, 3, 0, 1, 1, 0),
 }
 
-#: expected retries (rejected tries) per event outside q2: isotropic and circle 4/pi - 1 each
-_ISO_R = 4 / math.pi - 1
-RETRIES = {
-    "b2kphiphi": 3 * _ISO_R,
-    "b2kstarphiphi": 4 * _ISO_R,
-    "k2piphiphi": 2 * _ISO_R,
-    "b2kx": 2 * _ISO_R,
-    "k2pix": _ISO_R,
-    "b2knunu": 3 * _ISO_R,
-    "k2pinunu": 2 * _ISO_R,
-}
+#: expected retries (rejected tries) per event outside q2: none since 2026-12 (directions and
+#: azimuths are drawn directly; Marsaglia's disk had 4/pi - 1 retries per direction)
+RETRIES = {name: 0.0 for name in OP_COUNTS}
 
 #: float64 written per event (four-momenta, q2, vertex for kaons in the lab)
 WORDS = {

@@ -40,6 +40,7 @@ from .kinematics import (
     exp_vec,
     log_vec,
     rotated_direction,
+    sincos_2pi,
     two_body_momentum,
 )
 from .spectra import SCALAR_KPI, dgamma_dq2, dgamma_scalar_kpi_given_f0, kpi_f0_clamped
@@ -136,30 +137,39 @@ def _equal_area_edges(x, g, area, nmax, edges):
 
 # --------------------------------------------------------------------------- stream layout
 # Every random number of an event sits at a fixed counter of the event's SplitMix64 stream
-# (``rng.event_state``): number k of step s is the uniform of state s0 + (s 2^32 + k) * gamma.
-# An accept-reject step of w uniforms per try uses k = w t + j on try t, so no step's numbers
-# depend on how many tries another step needed. The first try of every step is then computed
-# for a block of events in one branch-free loop (SIMD across events), and only the rejected
-# events retry, in a scalar loop. Steps:
-STEP_Q2 = 0  # 3 per try: bin (equal areas), position in the bin, accept test
-STEP_DIRECTION = 1  # 2 per try: the decay axis in the parent frame (isotropic)
-STEP_FRAME_POLAR = 2  # Belle II: cos of the B direction (sin^2: median of 3); NA62: Box-Muller pair
-STEP_FRAME_AZIMUTH = 3  # Belle II: azimuth of the B direction, 2 per try; NA62: the decay z
+# (``rng.event_state``): word k of step s is the output of state s0 + (s 2^32 + k + 1) gamma
+# (``word_at``; ``uniform_at`` is its 53-bit uniform). An accept-reject step of w words per try
+# uses k = w t + j on try t, so no step's numbers depend on how many tries another step needed.
+# The first try of every step is then computed for a block of events in one branch-free loop
+# (SIMD across events), and only the rejected events retry, in a scalar loop; q2 is the only
+# accept-reject step left (2026-12: directions and azimuths are drawn directly, see below). Steps:
+STEP_Q2 = 0  # 2 words per try: bin and position in the bin (one uniform, see _q2_candidate), accept test
+STEP_DIRECTION = 1  # cos theta of the decay axis in the parent frame (isotropic: uniform on [-1, 1])
+STEP_FRAME_POLAR = 2  # Belle II: cos of the B direction (sin^2: median of 3); NA62: Box-Muller radius
+STEP_FRAME_AZIMUTH = 3  # NA62: the decay z (Belle II: unused since 2026-12, its azimuth is in STEP_AZIMUTHS)
 STEP_KSTAR_POLAR = 4  # K* helicity angle: |cos| the largest of 3 uniforms, its sign from a 4th
-STEP_KSTAR_AZIMUTH = 5  # its azimuth, 2 per try
-STEP_PAIR_POLAR = 6  # phi phi: isotropic direction, 2 per try; nu nubar: sin^2 (median of 3)
-STEP_PAIR_AZIMUTH = 7  # nu nubar azimuth, 2 per try
+STEP_PAIR_POLAR = 6  # phi phi: cos theta (uniform); nu nubar: sin^2 (median of 3)
+STEP_AZIMUTHS = 7  # the azimuths, two per word (rng.open_unit_halves, 32 bits each):
+# word 0 = (decay axis, frame: the Belle II B direction or the NA62 Box-Muller angle),
+# word 1 = (pair: phi phi or nu nubar, K* helicity azimuth)
 BLOCK = 256  # events per block (the scratch of a block stays in L1)
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)  # the SplitMix64 increment of evtgen.rng
 
 
 @nb.njit(cache=True, error_model="numpy")
-def uniform_at(s0, step, k):
-    """Uniform number ``k`` of step ``step`` of the event whose stream starts at ``s0``."""
+def word_at(s0, step, k):
+    """64-bit word ``k`` of step ``step`` of the event whose stream starts at ``s0``."""
     c = (np.uint64(step) << np.uint64(32)) + np.uint64(k)
-    u, _ = rng.uniform(s0 + c * _GAMMA)
-    return u
+    z, _ = rng.bits(s0 + c * _GAMMA)
+    return z
+
+
+@nb.njit(cache=True, error_model="numpy")
+def uniform_at(s0, step, k):
+    """Uniform number ``k`` of step ``step`` of the event whose stream starts at ``s0`` (the
+    53-bit uniform of :func:`word_at`)."""
+    return rng.open_unit(word_at(s0, step, k))
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -168,37 +178,42 @@ def _pos(x):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _q2_bin(u, nbins):
-    """The bin int(u * nbins) of an equal-area envelope (u = 1 can occur: clamped by a select)."""
-    b = np.uint64(u * nbins)
-    return b if b < np.uint64(nbins) else np.uint64(nbins - 1)
+def q2_bin(u, nbins):
+    """(bin, position in the bin in [0, 1]) of an equal-area envelope from one uniform u: the bin
+    int(u n) and the fraction of u n above it, which is uniform in the bin given the bin (u has 53
+    bits, so the position keeps >= 44 of them: a grid of <= 2^-44 of a bin width). u n rounding to
+    n is clamped by selects."""
+    x = u * nbins
+    b = np.uint64(x)
+    b = b if b < np.uint64(nbins) else np.uint64(nbins - 1)
+    f = x - np.float64(b)
+    return b, (f if f < 1.0 else 1.0)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def _q2_candidate(s0, t, edges, heights):
     """(q2, envelope height) of try ``t`` of the q2 accept-reject."""
-    b = _q2_bin(uniform_at(s0, STEP_Q2, 3 * t), heights.shape[0])
-    return edges[b] + (edges[b + np.uint64(1)] - edges[b]) * uniform_at(s0, STEP_Q2, 3 * t + 1), heights[b]
+    b, f = q2_bin(uniform_at(s0, STEP_Q2, 2 * t), heights.shape[0])
+    return edges[b] + (edges[b + np.uint64(1)] - edges[b]) * f, heights[b]
 
 
 @nb.njit(cache=True, error_model="numpy")
 def _q2_test(s0, t, f, h):
     """(accepted, above the envelope) of try ``t`` with dGamma/dq2 = f under height h."""
     above = f > h
-    return above or uniform_at(s0, STEP_Q2, 3 * t + 2) * h < f, above
+    return above or uniform_at(s0, STEP_Q2, 2 * t + 1) * h < f, above
 
 
 @nb.njit(cache=True, error_model="numpy")
 def _q2_first(s0, kind, par, edges, heights, q2_out, h_out, ok_out, above_out, u_a, u_b):
-    """First q2 try of a block of events: its two uniforms (SIMD, into u_a, u_b), the table
-    look-ups (gathers: scalar), then dGamma/dq2 and the test (SIMD; ``kind`` a constant at the call site)."""
+    """First q2 try of a block of events: its uniform (SIMD, into u_a), the table look-ups
+    (gathers: scalar), then dGamma/dq2 and the test (SIMD; ``kind`` a constant at the call site)."""
     nbins = heights.shape[0]
     for i in range(s0.shape[0]):
         u_a[i] = uniform_at(s0[i], STEP_Q2, 0)
-        u_b[i] = uniform_at(s0[i], STEP_Q2, 1)
     for i in range(s0.shape[0]):
-        b = _q2_bin(u_a[i], nbins)
-        q2_out[i] = edges[b] + (edges[b + np.uint64(1)] - edges[b]) * u_b[i]
+        b, f = q2_bin(u_a[i], nbins)
+        q2_out[i] = edges[b] + (edges[b + np.uint64(1)] - edges[b]) * f
         h_out[i] = heights[b]
     if kind == SCALAR_KPI:  # f0 in a loop of its own (see spectra.dgamma_scalar_kpi_given_f0)
         for i in range(s0.shape[0]):
@@ -206,56 +221,25 @@ def _q2_first(s0, kind, par, edges, heights, q2_out, h_out, ok_out, above_out, u
         for i in range(s0.shape[0]):
             f = dgamma_scalar_kpi_given_f0(q2_out[i], u_a[i], par)
             h = h_out[i]
-            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 2) * h < f)
+            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 1) * h < f)
             above_out[i] = f > h
     else:
         for i in range(s0.shape[0]):
             f = dgamma_dq2(kind, q2_out[i], par)  # kind is constant per call: branches fold away
             h = h_out[i]
-            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 2) * h < f)
+            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 1) * h < f)
             above_out[i] = f > h
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _isotropic_try(s0, step, t):
-    """Marsaglia (1972) unit vector, try ``t``: (nx, ny, nz, accepted); no trigonometry."""
-    x1 = 2.0 * uniform_at(s0, step, 2 * t) - 1.0
-    x2 = 2.0 * uniform_at(s0, step, 2 * t + 1) - 1.0
-    s = x1 * x1 + x2 * x2
-    r = 2.0 * np.sqrt(1.0 - s if s < 1.0 else 0.0)
-    return x1 * r, x2 * r, 1.0 - 2.0 * s, s < 1.0
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _circle_try(s0, step, t):
-    """(cos phi, sin phi, accepted), phi uniform: a point in the unit disk and the double angle."""
-    x = 2.0 * uniform_at(s0, step, 2 * t) - 1.0
-    y = 2.0 * uniform_at(s0, step, 2 * t + 1) - 1.0
-    r2 = x * x + y * y
-    inv = 1.0 / r2
-    return (x * x - y * y) * inv, 2.0 * x * y * inv, (r2 > 0.0) & (r2 < 1.0)
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _isotropic_retry(s0, step):
-    """The first accepted :func:`_isotropic_try` from try 1 on (try 0 ran vectorised): (nx, ny, nz)."""
-    t = 1
-    while True:
-        a0, a1, a2, ok = _isotropic_try(s0, step, t)
-        if ok:
-            return a0, a1, a2
-        t += 1
-
-
-@nb.njit(cache=True, error_model="numpy")
-def _circle_retry(s0, step):
-    """The first accepted :func:`_circle_try` from try 1 on (try 0 ran vectorised): (cos phi, sin phi)."""
-    t = 1
-    while True:
-        cp, sp, ok = _circle_try(s0, step, t)
-        if ok:
-            return cp, sp
-        t += 1
+def _isotropic(c, u_azimuth):
+    """Unit vector (nx, ny, nz) with nz = c (uniform on [-1, 1] for an isotropic direction) and
+    azimuth 2 pi u_azimuth: drawn directly (sqrt and the own sincos polynomial, SIMD), no retries
+    (Marsaglia's point in the unit disk, which it replaced in 2026-12, rejected 21% of its tries
+    and left a scalar retry pass with an unpredictable branch per event)."""
+    cp, sp = sincos_2pi(u_azimuth)
+    s = np.sqrt(_pos(1.0 - c * c))
+    return s * cp, s * sp, c
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -288,8 +272,6 @@ def _cos2_polar(s0):
 # scratch rows of a block
 _Q2, _N0, _N1, _N2, _C0, _C1, _C2, _E0, _E1, _E2, _H0, _H1, _H2, _QX, _QY, _QZ, _QE, _IPM = range(18)
 _NSCRATCH = 18
-# bits of the retry mask
-_R_DIR, _R_FAZ, _R_KAZ, _R_PPOL, _R_PAZ = 1, 4, 8, 16, 32
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -342,7 +324,6 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
             m = min(BLOCK, n - lo)
             s0 = np.empty(m, dtype=np.uint64)
             sc = np.empty((_NSCRATCH, m))
-            retry = np.zeros(m, dtype=np.int64)
             for i in range(m):
                 s0[i] = rng.event_state(key0, key1, first + lo + i)
             # --- q2: first try for the block, then the rejected events ---
@@ -373,57 +354,38 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                         qok[i] = ok
                         violations[lo + i] = above
                         t += 1
-            # --- angles: first tries ---
+            # --- angles: drawn directly (no retries); the azimuths two per word ---
             for i in range(m):
-                a0, a1, a2, ok = _isotropic_try(s0[i], STEP_DIRECTION, 0)
+                u_axis, u_frame = rng.open_unit_halves(word_at(s0[i], STEP_AZIMUTHS, 0))
+                a0, a1, a2 = _isotropic(2.0 * uniform_at(s0[i], STEP_DIRECTION, 0) - 1.0, u_axis)
                 sc[_N0, i], sc[_N1, i], sc[_N2, i] = a0, a1, a2
-                retry[i] = 0 if ok else _R_DIR
+                sc[_C2, i] = u_frame
+            if TOPOLOGY != TWO_BODY:
+                for i in range(m):
+                    u_pair, u_kstar = rng.open_unit_halves(word_at(s0[i], STEP_AZIMUTHS, 1))
+                    sc[_E1, i], sc[_H1, i] = u_pair, u_kstar
             if FRAME == BELLE2:
                 for i in range(m):
                     c = _sin2_median(s0[i], STEP_FRAME_POLAR)
-                    cp, sp, ok2 = _circle_try(s0[i], STEP_FRAME_AZIMUTH, 0)
+                    cp, sp = sincos_2pi(sc[_C2, i])
                     sc[_C0, i], sc[_C1, i], sc[_C2, i] = c, cp, sp
-                    retry[i] |= 0 if ok2 else _R_FAZ
             elif FRAME == NA62:
                 for i in range(m):
                     u1 = uniform_at(s0[i], STEP_FRAME_POLAR, 0)
-                    u2 = uniform_at(s0[i], STEP_FRAME_POLAR, 1)
-                    sc[_C0, i] = np.sqrt(-2.0 * log_vec(u1)) * cos_2pi(u2)  # Box-Muller (no libm: SIMD)
+                    sc[_C0, i] = np.sqrt(-2.0 * log_vec(u1)) * cos_2pi(sc[_C2, i])  # Box-Muller (no libm: SIMD)
                     sc[_C1, i] = uniform_at(s0[i], STEP_FRAME_AZIMUTH, 0)
             if TOPOLOGY == KSTAR_PAIR:
                 for i in range(m):
-                    sc[_H0, i] = _cos2_polar(s0[i])
-                for i in range(m):
-                    cp, sp, ok = _circle_try(s0[i], STEP_KSTAR_AZIMUTH, 0)
-                    sc[_H1, i], sc[_H2, i] = cp, sp
-                    retry[i] |= 0 if ok else _R_KAZ
+                    cp, sp = sincos_2pi(sc[_H1, i])
+                    sc[_H0, i], sc[_H1, i], sc[_H2, i] = _cos2_polar(s0[i]), cp, sp
             if TOPOLOGY == NEUTRINO_PAIR:
                 for i in range(m):
-                    c = _sin2_median(s0[i], STEP_PAIR_POLAR)
-                    cp, sp, ok2 = _circle_try(s0[i], STEP_PAIR_AZIMUTH, 0)
-                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = c, cp, sp
-                    retry[i] |= 0 if ok2 else _R_PAZ
+                    cp, sp = sincos_2pi(sc[_E1, i])
+                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = _sin2_median(s0[i], STEP_PAIR_POLAR), cp, sp
             elif TOPOLOGY != TWO_BODY:
                 for i in range(m):
-                    a0, a1, a2, ok = _isotropic_try(s0[i], STEP_PAIR_POLAR, 0)
+                    a0, a1, a2 = _isotropic(2.0 * uniform_at(s0[i], STEP_PAIR_POLAR, 0) - 1.0, sc[_E1, i])
                     sc[_E0, i], sc[_E1, i], sc[_E2, i] = a0, a1, a2
-                    retry[i] |= 0 if ok else _R_PPOL
-            # --- angles: the rejected first tries ---
-            for i in range(m):
-                r = retry[i]
-                if r == 0:
-                    continue
-                s = s0[i]
-                if r & _R_DIR:
-                    sc[_N0, i], sc[_N1, i], sc[_N2, i] = _isotropic_retry(s, STEP_DIRECTION)
-                if r & _R_FAZ:
-                    sc[_C1, i], sc[_C2, i] = _circle_retry(s, STEP_FRAME_AZIMUTH)
-                if r & _R_KAZ:
-                    sc[_H1, i], sc[_H2, i] = _circle_retry(s, STEP_KSTAR_AZIMUTH)
-                if r & _R_PPOL:  # the isotropic pair (the nu nubar polar angle has no retries)
-                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = _isotropic_retry(s, STEP_PAIR_POLAR)
-                if r & _R_PAZ:
-                    sc[_E1, i], sc[_E2, i] = _circle_retry(s, STEP_PAIR_AZIMUTH)
             # --- the parent in the lab, and 1/(E + M) for boosts out of its rest frame ---
             if FRAME == BELLE2:
                 for i in range(m):
