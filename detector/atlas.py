@@ -457,9 +457,18 @@ def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1,
         p = pt_true[j]
         eta_j = asinh_vec(bz[j] / p)
         eta[j] = eta_j if sel[j] & (p > 0.0) else 0.0
-    for j in range(m):  # atan2 of the arguments _atan2_finite does not take; eta on the leading-jet cut: libm's
+    # atan2 of the arguments _atan2_finite does not take; eta on the leading-jet cut: libm's. Rare
+    # (never for finite jets off the cut): counted in a branch-free pass, then redone event by event
+    # only in a block that has one (a branch on the selection in every event mispredicts: ~15 ns/event)
+    lead_w = _ETA_MARGIN * sh_lead
+    n_fix = 0
+    for j in range(m):
+        a, am = abs(bx[j]) + abs(by[j]), abs(mx[j]) + abs(my[j])
+        jet_fix = sel[j] & ((abs(t[j] - sh_lead) <= lead_w) | (not ((a > 0.0) & (a < np.inf))))
+        n_fix += 1 if jet_fix | (not ((am > 0.0) & (am < np.inf))) else 0
+    for j in range(m if n_fix else 0):
         if sel[j]:
-            if abs(t[j] - sh_lead) <= _ETA_MARGIN * sh_lead:  # |eta| < lead_eta decided on the reference's eta
+            if abs(t[j] - sh_lead) <= lead_w:  # |eta| < lead_eta decided on the reference's eta
                 p = pt_true[j]
                 eta[j] = np.arcsinh(bz[j] / p) if p > 0.0 else 0.0
             a = abs(bx[j]) + abs(by[j])
