@@ -26,6 +26,7 @@ from evtgen.pdf import PDFGrid, alphas_params_logs, gev2_to_pb, load_pdf
 QUARKS = ("uu", "dd", "ss", "cc", "bb")  # PDG 2, 1, 3, 4, 5
 _QPID = {"uu": 2, "dd": 1, "ss": 3, "cc": 4, "bb": 5}
 COUPLING_NAMES = ("CG",) + tuple(f"CS_{q}" for q in QUARKS)
+MIN_SCAN_POINTS_PER_CELL = 8  # a scan with fewer points than this per cell uses coarser cells
 
 
 @lru_cache(maxsize=1)
@@ -226,15 +227,20 @@ def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options
     d = setup.ndim
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
     edges = integ.edges
-    # cell-wise maxima for the unweighting (nc^d equal cells of the VEGAS u-space)
+    # cell-wise maxima for the unweighting (nc^d equal cells of the VEGAS u-space), from a
+    # stratified scan with the same number of points in every cell
     key = np.random.SeedSequence([int(seed), 1]).generate_state(2, dtype=np.uint64)
     nc = int(ic["cells_per_dim"][d])
     if nc < 1 or nc & (nc - 1):
         raise PhiphiError(f"cells_per_dim {nc} in monojet.yaml must be a power of two")
-    n_scan = ic["wmax_points"][d] if isinstance(ic["wmax_points"], dict) else ic["wmax_points"]
-    cmax, csum, cnt = K.scan_cells(int(n_scan), key[0], key[1], edges, nc, par, g, apar)
+    n_scan = int(ic["wmax_points"][d] if isinstance(ic["wmax_points"], dict) else ic["wmax_points"])
+    while nc > 1 and nc**d * MIN_SCAN_POINTS_PER_CELL > n_scan:  # a small scan: fewer, larger cells
+        nc //= 2
+    per_cell = max(n_scan // nc**d, 1)
+    cmax, csum, cnt = K.scan_cells(per_cell, key[0], key[1], edges, nc.bit_length() - 1, par, g, apar)
     cmax = cmax * float(ic["cell_max_safety"])
-    eff = float((csum / max(cnt.sum(), 1)).sum() * len(cmax) / cmax.sum()) if cmax.sum() > 0 else 0.0
+    # trials per event = Σ_c mean_c / Σ_c max_c (equal cell volumes)
+    eff = float((csum / np.maximum(cnt, 1)).sum() / cmax.sum()) if cmax.sum() > 0 else 0.0
     aprob, alias = K.alias_table(cmax)
     return replace(
         integ,

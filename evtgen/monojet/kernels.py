@@ -536,20 +536,6 @@ def alias_table(p):
     return prob, alias
 
 
-@nb.njit(cache=True)
-def cell_of(r, nc):
-    """Index of the unweighting cell of a point of the unit hypercube."""
-    c = 0
-    m = 1
-    for k in range(r.size):
-        j = int(r[k] * nc)
-        if j >= nc:
-            j = nc - 1
-        c += j * m
-        m *= nc
-    return c
-
-
 @nb.njit(cache=True, inline="always")
 def _n_events(w, cmax_c, ua):
     """Events made by a trial of weight w in a cell of maximum cmax_c with acceptance uniform ua:
@@ -852,46 +838,47 @@ def _event_columns(row, par, apar, out, ids, i):
     out[C_ALPHAS, i] = alphas_lo(apar, mur2)
 
 
-SCAN_BLOCKS = 8  # blocks of the cell scan (each holds per-cell arrays: kept few)
-
-
 @nb.njit(cache=True, parallel=True)
-def scan_cells(n, key0, key1, edges, nc, par, g, apar):
-    """Uniform points on the frozen grid (counter RNG): per-cell (max, sum, count) of the weight."""
+def scan_cells(per_cell, key0, key1, edges, nbits, par, g, apar):
+    """Stratified scan of the frozen grid (counter RNG): ``per_cell`` uniform points in each of
+    the (2^nbits)^d equal cells of the u-cube (point j of cell c is stream (key, c·per_cell + j),
+    cell digits as in :func:`_trial_point_alias`); per-cell (max, sum, count) of the weight.
+    Every cell gets the same number of points and the cells are split among the threads, so no
+    per-thread copy of the per-cell arrays is needed (the scan's memory is the tables' own)."""
     d = edges.shape[0]
-    ncell = nc**d
-    cmax = np.zeros((SCAN_BLOCKS, ncell))
-    csum = np.zeros((SCAN_BLOCKS, ncell))
-    cnt = np.zeros((SCAN_BLOCKS, ncell), dtype=np.int64)
-    for blk in nb.prange(SCAN_BLOCKS):
+    ncell = 1 << (nbits * d)
+    mask = (1 << nbits) - 1
+    inv = 1.0 / (1 << nbits)
+    cmax = np.zeros(ncell)
+    csum = np.zeros(ncell)
+    cnt = np.zeros(ncell, dtype=np.int64)
+    for blk in nb.prange(NBLOCK):
         x = np.empty(4)
         r = np.empty(d)
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
-        for i in range(blk * n // SCAN_BLOCKS, (blk + 1) * n // SCAN_BLOCKS):
-            st = rng.event_state(key0, key1, i)
-            for k in range(d):
-                r[k], st = rng.uniform(st)
-            x[3] = 0.5
-            jv = vegas_map(r, edges, x)
-            w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
-            w *= jv
-            c = cell_of(r, nc)
-            if w > cmax[blk, c]:
-                cmax[blk, c] = w
-            csum[blk, c] += w
-            cnt[blk, c] += 1
-    mx = np.zeros(ncell)
-    sm = np.zeros(ncell)
-    ct = np.zeros(ncell, dtype=np.int64)
-    for blk in range(SCAN_BLOCKS):
-        for c in range(ncell):
-            if cmax[blk, c] > mx[c]:
-                mx[c] = cmax[blk, c]
-            sm[c] += csum[blk, c]
-            ct[c] += cnt[blk, c]
-    return mx, sm, ct
+        for c in range(blk * ncell // NBLOCK, (blk + 1) * ncell // NBLOCK):
+            mx = 0.0
+            sm = 0.0
+            for j in range(per_cell):
+                st = rng.event_state(key0, key1, c * per_cell + j)
+                cc = c
+                for k in range(d):
+                    u, st = rng.uniform(st)
+                    r[k] = ((cc & mask) + u) * inv
+                    cc >>= nbits
+                x[3] = 0.5
+                jv = vegas_map(r, edges, x)
+                w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+                w *= jv
+                if w > mx:
+                    mx = w
+                sm += w
+            cmax[c] = mx
+            csum[c] = sm
+            cnt[c] = per_cell
+    return cmax, csum, cnt
 
 
 @nb.njit(cache=True, parallel=True)
