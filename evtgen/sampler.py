@@ -271,7 +271,17 @@ def _cos2_polar(s0):
 
 # scratch rows of a block
 _Q2, _N0, _N1, _N2, _C0, _C1, _C2, _E0, _E1, _E2, _H0, _H1, _H2, _QX, _QY, _QZ, _QE, _IPM = range(18)
-_NSCRATCH = 18
+_P0 = 18  # the parent's four-momentum (rows _P0.._P0 + 3)
+_V0 = _P0 + 4  # the NA62 decay vertex (3 rows)
+_NSCRATCH = _V0 + 3
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _put_rows(sc, r, i, v0, v1, v2, v3):
+    sc[r, i] = v0
+    sc[r + 1, i] = v1
+    sc[r + 2, i] = v2
+    sc[r + 3, i] = v3
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -406,25 +416,35 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                         frame_par[7],
                         frame_par[8],
                     )
-                    _put(out, 0, lo + i, v[0], v[1], v[2], v[3])
+                    _put_rows(sc, _P0, i, v[0], v[1], v[2], v[3])
                     sc[_IPM, i] = 1.0 / (v[3] + M)
             elif FRAME == NA62:
                 for i in range(m):
                     pk = frame_par[0] * (1.0 + frame_par[1] * sc[_C0, i])
                     e = np.sqrt(pk * pk + m2)
-                    _put(out, 0, lo + i, pk * dir0, 0.0, pk * dir2, e)
+                    _put_rows(sc, _P0, i, pk * dir0, 0.0, pk * dir2, e)
                     sc[_IPM, i] = 1.0 / (e + M)
                     # decay z: exponential with decay length beta*gamma*c*tau, truncated to the fiducial volume
                     length = pk * inv_m * frame_par[5]
                     zmin, zmax = frame_par[3], frame_par[4]
                     z = zmin - length * log_vec(1.0 - sc[_C1, i] * (1.0 - exp_vec(-(zmax - zmin) / length)))
-                    vtx_out[0, lo + i] = frame_par[2] * z
-                    vtx_out[1, lo + i] = 0.0
-                    vtx_out[2, lo + i] = z
+                    sc[_V0, i] = frame_par[2] * z
+                    sc[_V0 + 1, i] = 0.0
+                    sc[_V0 + 2, i] = z
             else:
                 for i in range(m):
-                    _put(out, 0, lo + i, 0.0, 0.0, 0.0, M)
+                    _put_rows(sc, _P0, i, 0.0, 0.0, 0.0, M)
                     sc[_IPM, i] = inv_2m
+            # the parent and the vertex were written to the block scratch (with the three vertex
+            # rows and the parent's row of ``out`` in the same loop, the NA62 loop stayed scalar);
+            # one copy loop per row
+            for c in range(4):
+                for i in range(m):
+                    out[0, c, lo + i] = sc[_P0 + c, i]
+            if FRAME == NA62:
+                for c in range(3):
+                    for i in range(m):
+                        vtx_out[c, lo + i] = sc[_V0 + c, i]
             # --- parent -> a Q in the parent frame, a to the lab, Q = P - a ---
             for i in range(m):
                 q2 = sc[_Q2, i]
@@ -432,7 +452,7 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                 lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
                 p = np.sqrt(_pos(lam)) * inv_2m
                 ea = (m2 + ma2 - q2) * inv_2m
-                px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
+                px, py, pz, pe = sc[_P0, i], sc[_P0 + 1, i], sc[_P0 + 2, i], sc[_P0 + 3, i]
                 a = boost_from_rest(
                     p * sc[_N0, i], p * sc[_N1, i], p * sc[_N2, i], ea, px, py, pz, pe, inv_m, sc[_IPM, i]
                 )
@@ -464,7 +484,7 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                         inv_ma,
                         1.0 / (ea + ma),
                     )
-                    px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
+                    px, py, pz, pe = sc[_P0, i], sc[_P0 + 1, i], sc[_P0 + 2, i], sc[_P0 + 3, i]
                     k = boost_from_rest(kp[0], kp[1], kp[2], kp[3], px, py, pz, pe, inv_m, sc[_IPM, i])
                     _put(out, 2, lo + i, k[0], k[1], k[2], k[3])
                     _put(
@@ -490,7 +510,7 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                     h = 0.5 * mq
                     d = 1.0 / (mq * (eq + mq))
                     f = boost_from_rest(h * e0, h * e1, h * e2, h, p * n0, p * n1, p * n2, eq, (eq + mq) * d, mq * d)
-                    px, py, pz, pe = out[0, 0, lo + i], out[0, 1, lo + i], out[0, 2, lo + i], out[0, 3, lo + i]
+                    px, py, pz, pe = sc[_P0, i], sc[_P0 + 1, i], sc[_P0 + 2, i], sc[_P0 + 3, i]
                     v = boost_from_rest(f[0], f[1], f[2], f[3], px, py, pz, pe, inv_m, sc[_IPM, i])
                     _put(out, j_inv, lo + i, v[0], v[1], v[2], v[3])
                     _put(
