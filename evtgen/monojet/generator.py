@@ -308,7 +308,7 @@ def generate(
             skip = int(np.count_nonzero((idx[: first_copy + 1] == first_trial) & (cpy[: first_copy + 1] < first_copy)))
             sel = slice(skip, skip + n - n_acc)
             idx, cpy, ovs = idx[sel], cpy[sel], ovs[sel]
-            rec = K.build_events(idx, cpy, key[0], key[1], *cells, par, g, apar)[None]
+            rec = K.build_events(idx, cpy, key[0], key[1], *cells, par, g, apar)
             count = np.array([idx.size])
             skip = 0
         else:

@@ -50,6 +50,7 @@ import numba as nb
 import numpy as np
 
 from evtgen import jit_notice, rng
+from evtgen.kinematics import sincos_2pi
 from evtgen.pdf import NPAD, alphas_lo, alphas_lo_l, xfx_pair_fast, xfx_pair_trial
 
 jit_notice.announce(__file__, "the pp -> j phi phi kernels (about a minute)")
@@ -375,12 +376,12 @@ def trial_weight(x, par, g, apar, f1, f2, work):
     rounding: :func:`phase_space_trial`, :func:`lumi_total_trial`, ln μ² shared by the PDFs and
     alpha_s), without the per-channel split (done for accepted points only).
 
-    Returns (w, x1, x2, shat, q2, t̂, muR², norm) with norm = the factor turning
+    Returns (w, x1, x2, shat, q2, t̂, muR², norm, alpha_s(μ_R)) with norm = the factor turning
     f1[a] f2[b] |M|²_k/g_s² into channel weights; f1/f2 hold x·f at (x1, μ_F), (x2, μ_F) in the
     slots 1..11 (pid −5..5). ``apar`` from :func:`evtgen.pdf.alphas_params_logs`."""
     x1, x2, shat, q2, t, pt, mt, jac = phase_space_trial(x, par)
     if jac <= 0.0:
-        return 0.0, x1, x2, shat, q2, 0.0, 0.0, 0.0
+        return 0.0, x1, x2, shat, q2, 0.0, 0.0, 0.0, 0.0
     if par[P_SCALE] > 0.5:
         muf2 = pt * pt
         mur2 = pt * mt
@@ -400,7 +401,7 @@ def trial_weight(x, par, g, apar, f1, f2, work):
         a_s = alphas_lo_l(apar, mur2, lq)
     norm *= 4.0 * np.pi * a_s
     lum = lumi_total_trial(f1, f2, shat, t, uu, q2, par)
-    return lum * norm, x1, x2, shat, q2, t, mur2, norm
+    return lum * norm, x1, x2, shat, q2, t, mur2, norm, a_s
 
 
 @nb.njit(cache=True)
@@ -430,13 +431,6 @@ def vegas_map(r, edges, x):
         x[k] = edges[k, i] + (yy - i) * w
         jac *= nb_ * w
     return jac
-
-
-@nb.njit(cache=True)
-def _boost_z(px, py, pz, e, bz):
-    """Boost along z with velocity bz."""
-    gam = 1.0 / np.sqrt(1.0 - bz * bz)
-    return px, py, gam * (pz + bz * e), gam * (e + bz * pz)
 
 
 NBLOCK = 64  # blocks per parallel loop (each with its own work space)
@@ -573,7 +567,7 @@ def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, p
         work = np.empty((4, 13))
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
             c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
-            w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             ua, st = rng.uniform(st)
             ne, ov = _n_events(w, cmax[c], ua)
@@ -583,7 +577,8 @@ def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, p
 
 
 # compact record of an accepted trial (what the event kinematics need), one row per event
-R_X1, R_X2, R_SHAT, R_Q2, R_CTH, R_MUR2, R_UPHI, R_UC2, R_UP2, R_CH, NREC = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+# (stored field-major, rec[block, field, j], so the column step reads contiguous rows)
+R_X1, R_X2, R_SHAT, R_Q2, R_CTH, R_MUR2, R_UPHI, R_UC2, R_UP2, R_CH, R_AS, NREC = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 # event columns (float64, column-major: out[c, i]): jet, S, phi1, phi2 four-vectors (px, py, pz, E),
 # then ŝ, Q², x1, x2, scale = μ_R, parton p_T, alpha_s(μ_R). S columns are filled for pp2js,
 # phi columns for pp2jphiphi.
@@ -635,10 +630,10 @@ def _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw):
 
 
 @nb.njit(cache=True, inline="always")
-def _record(row, st, chw, x1, x2, shat, q2, cth, mur2):
+def _record(rec, b, j, st, chw, x1, x2, shat, q2, cth, mur2, a_s):
     """Choose the partonic channel (probability ∝ its weight; ``chw`` holds the running sums of
     :func:`_channel_weights_fused`) and draw the remaining uniforms of the event (azimuth, S*
-    decay angles) from the trial's stream; store them in ``row``.
+    decay angles) from the trial's stream; store them in record j of block b (rec[b, field, j]).
     Draws 4 uniforms; returns the stream state after them (the next copy of an overweight trial
     continues from there)."""
     uc, st = rng.uniform(st)
@@ -654,16 +649,17 @@ def _record(row, st, chw, x1, x2, shat, q2, cth, mur2):
     uphi, st = rng.uniform(st)
     uc2, st = rng.uniform(st)
     up2, st = rng.uniform(st)
-    row[R_X1] = x1
-    row[R_X2] = x2
-    row[R_SHAT] = shat
-    row[R_Q2] = q2
-    row[R_CTH] = cth
-    row[R_MUR2] = mur2
-    row[R_UPHI] = uphi
-    row[R_UC2] = uc2
-    row[R_UP2] = up2
-    row[R_CH] = kc
+    rec[b, R_X1, j] = x1
+    rec[b, R_X2, j] = x2
+    rec[b, R_SHAT, j] = shat
+    rec[b, R_Q2, j] = q2
+    rec[b, R_CTH, j] = cth
+    rec[b, R_MUR2, j] = mur2
+    rec[b, R_UPHI, j] = uphi
+    rec[b, R_UC2, j] = uc2
+    rec[b, R_UP2, j] = up2
+    rec[b, R_CH, j] = kc
+    rec[b, R_AS, j] = a_s
     return st
 
 
@@ -676,14 +672,14 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
     trial gives several records (:func:`_n_events`), copy j drawing its channel, azimuth and
     decay angles after those of copies 0..j-1.
 
-    Returns (count (NBLOCK,), index (NBLOCK, cap), copy (NBLOCK, cap), rec (NBLOCK, cap, NREC),
+    Returns (count (NBLOCK,), index (NBLOCK, cap), copy (NBLOCK, cap), rec (NBLOCK, NREC, cap),
     ncopy (NBLOCK, cap): 0 for a normal trial, else the number of events of the overweight trial,
     overflow)."""
     d = edges.shape[0]
     count = np.zeros(NBLOCK, dtype=np.int64)
     index = np.empty((NBLOCK, cap), dtype=np.int64)
     copy = np.empty((NBLOCK, cap), dtype=np.int64)
-    rec = np.empty((NBLOCK, cap, NREC))
+    rec = np.empty((NBLOCK, NREC, cap))
     over = np.empty((NBLOCK, cap), dtype=np.int64)
     overflow = np.zeros(NBLOCK, dtype=np.int64)
     for blk in nb.prange(NBLOCK):
@@ -696,7 +692,7 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
         n_here = 0
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
             c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
-            w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work)
             w *= jv
             ua, st = rng.uniform(st)
             ne, ov = _n_events(w, cmax[c], ua)
@@ -712,7 +708,7 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
                 index[blk, j] = first + i
                 copy[blk, j] = jc
                 over[blk, j] = ne if ov else 0
-                st = _record(rec[blk, j], st, chw, x1, x2, shat, q2, cth, mur2)
+                st = _record(rec, blk, j, st, chw, x1, x2, shat, q2, cth, mur2, a_s)
                 n_here = j + 1
         count[blk] = n_here
     return count, index, copy, rec, over, overflow
@@ -720,11 +716,11 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
 
 @nb.njit(cache=True, parallel=True)
 def build_events(indices, copies, key0, key1, edges, aprob, alias, nbits, par, g, apar):
-    """Second pass: records (n, NREC) of copy ``copies[i]`` of the accepted trials ``indices``
-    (same RNG streams as :func:`accept_and_build`)."""
+    """Second pass: records (1, NREC, n) (one block) of copy ``copies[i]`` of the accepted trials
+    ``indices`` (same RNG streams as :func:`accept_and_build`)."""
     n = indices.size
     d = edges.shape[0]
-    rec = np.empty((n, NREC))
+    rec = np.empty((1, NREC, n))
     for blk in nb.prange(NBLOCK):
         x = np.empty(4)
         r = np.empty(d)
@@ -734,88 +730,117 @@ def build_events(indices, copies, key0, key1, edges, aprob, alias, nbits, par, g
         chw = np.empty(NCH)
         for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
             c, jv, st = _trial_point_alias(key0, key1, indices[i], edges, x, r, aprob, alias, nbits)
-            w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work)
             ua, st = rng.uniform(st)  # the acceptance draw of the first pass
             cth = _cth(shat, q2, t)
             _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw)
             for _ in range(copies[i]):  # the draws of the earlier copies
-                st = _record(rec[i], st, chw, x1, x2, shat, q2, cth, mur2)
-            _record(rec[i], st, chw, x1, x2, shat, q2, cth, mur2)
+                st = _record(rec, 0, i, st, chw, x1, x2, shat, q2, cth, mur2, a_s)
+            _record(rec, 0, i, st, chw, x1, x2, shat, q2, cth, mur2, a_s)
     return rec
 
 
 @nb.njit(cache=True, parallel=True)
 def records_to_columns(count, rec, par, apar, out, ids, offset, nmax, skip):
-    """Events from the per-block records ``rec`` (nblock, cap, NREC) with ``count`` rows each,
-    in block order without the first ``skip``, written to columns out[:, offset + j] and
-    ids[:, offset + j] (at most ``nmax`` events). Returns the number written."""
+    """Events from the per-block records ``rec`` (nblock, NREC, cap) with ``count`` records each,
+    in block order without the first ``skip``, written to columns out[:, offset + k] and
+    ids[:, offset + k] (at most ``nmax`` events). Returns the number written.
+
+    One straight loop per block over contiguous records, branch-free (selects), with the
+    vectorisable :func:`evtgen.kinematics.sincos_2pi` for the two azimuths, the lab boost along z
+    from x₁, x₂ (γ = (x₁ + x₂)/(2√(x₁x₂)), no square root of 1 − β²), the S* → φφ boost from
+    (E_S, p_S, m) and alpha_s(μ_R) recorded by the trial: the loops vectorise."""
     nblk = count.size
     start = np.zeros(nblk + 1, dtype=np.int64)
     for b in range(nblk):
         start[b + 1] = start[b] + count[b]
     total = min(start[nblk] - skip, nmax)
+    phiphi = par[P_MODE] > 0.5
+    mphi2x4 = 4.0 * par[P_MPHI2]
+    sqrts = par[P_SQRTS]
     for b in nb.prange(nblk):
-        for j in range(count[b]):
-            k = start[b] + j - skip
-            if k < 0:
-                continue
-            if k >= total:
-                break
-            _event_columns(rec[b, j], par, apar, out, ids, offset + k)
+        jlo = max(skip - start[b], 0)
+        jhi = min(count[b], total + skip - start[b])
+        base = offset + start[b] - skip
+        if phiphi:
+            _columns_phiphi(rec[b], jlo, jhi, base, sqrts, mphi2x4, out, ids)
+        else:
+            _columns_js(rec[b], jlo, jhi, base, sqrts, out, ids)
     return max(total, 0)
 
 
 @nb.njit(cache=True, inline="always")
-def _event_columns(row, par, apar, out, ids, i):
-    """Four-vectors and event quantities of record ``row`` into column i of out / ids."""
-    x1 = row[R_X1]
-    x2 = row[R_X2]
-    shat = row[R_SHAT]
-    q2 = row[R_Q2]
-    cth = row[R_CTH]
-    mur2 = row[R_MUR2]
-    kc = int(row[R_CH])
+def _cm_and_boost(r, j, sqrts):
+    """Partonic kinematics of record j (r = rec[block]): (p, cosθ*, sinθ*, cos φ, sin φ, γ, γβ of
+    the boost along z, √ŝ)."""
+    x1 = r[R_X1, j]
+    x2 = r[R_X2, j]
+    shat = r[R_SHAT, j]
+    q2 = r[R_Q2, j]
+    cth = r[R_CTH, j]
+    rs = np.sqrt(shat)
+    p = (shat - q2) * (0.5 / rs)
+    sth = np.sqrt(max(0.0, 1.0 - cth * cth))
+    cph, sph = sincos_2pi(r[R_UPHI, j])
+    # boost of the partonic frame along z: β = (x1 − x2)/(x1 + x2), γ = (x1 + x2)/(2√(x1 x2)),
+    # √(x1 x2) = √ŝ/√s
+    h = 0.5 * sqrts / rs
+    return p, cth, sth, cph, sph, (x1 + x2) * h, (x1 - x2) * h
+
+
+@nb.njit(cache=True, inline="always")
+def _common_columns(r, j, i, p, sth, out, ids):
+    kc = int(r[R_CH, j])
     ids[0, i] = CHANNELS[kc, 0]
     ids[1, i] = CHANNELS[kc, 1]
     ids[2, i] = CHANNELS[kc, 2]
-    # partonic CM kinematics, then boost to the lab along z
-    rs = np.sqrt(shat)
-    p = (shat - q2) / (2.0 * rs)
-    sth = np.sqrt(max(0.0, 1.0 - cth * cth))
-    phi = 2.0 * np.pi * row[R_UPHI]
-    cph = np.cos(phi)
-    sph = np.sin(phi)
-    bz = (x1 - x2) / (x1 + x2)
-    jx, jy, jz, je = _boost_z(p * sth * cph, p * sth * sph, p * cth, p, bz)
-    es = np.sqrt(p * p + q2)
-    sx, sy, sz, se = _boost_z(-p * sth * cph, -p * sth * sph, -p * cth, es, bz)
-    out[C_J, i] = jx
-    out[C_J + 1, i] = jy
-    out[C_J + 2, i] = jz
-    out[C_J + 3, i] = je
-    if par[P_MODE] > 0.5:
-        # S* -> phi phi, isotropic in the S* rest frame
+    out[C_SHAT, i] = r[R_SHAT, j]
+    out[C_Q2, i] = r[R_Q2, j]
+    out[C_X1, i] = r[R_X1, j]
+    out[C_X2, i] = r[R_X2, j]
+    out[C_SCALE, i] = np.sqrt(r[R_MUR2, j])
+    out[C_PT, i] = p * sth
+    out[C_ALPHAS, i] = r[R_AS, j]
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _columns_phiphi(r, jlo, jhi, base, sqrts, mphi2x4, out, ids):
+    """The columns of the pp2jphiphi events jlo..jhi-1 of one block (see :func:`records_to_columns`)."""
+    for j in range(jlo, jhi):
+        i = base + j
+        p, cth, sth, cph, sph, gam, gb = _cm_and_boost(r, j, sqrts)
+        q2 = r[R_Q2, j]
+        pt = p * sth
+        px = pt * cph
+        py = pt * sph
+        pz = p * cth
+        es = np.sqrt(p * p + q2)
+        out[C_J, i] = px
+        out[C_J + 1, i] = py
+        out[C_J + 2, i] = gam * pz + gb * p
+        out[C_J + 3, i] = gam * p + gb * pz
+        sx = -px
+        sy = -py
+        sz = gam * (-pz) + gb * es
+        se = gam * es - gb * pz
+        # S* -> phi phi, isotropic in the S* rest frame: v = (m/2, p* n̂), p* = √(Q² − 4m_φ²)/2,
+        # boosted to the frame where S has (E, P): p' = v + P ((P·v)/(m (E + m)) + 1/2),
+        # E' = E/2 + (P·v)/m
         m = np.sqrt(q2)
-        pst = 0.5 * m * np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2))
-        c2 = 2.0 * row[R_UC2] - 1.0
+        pst = 0.5 * np.sqrt(max(0.0, q2 - mphi2x4))
+        c2 = 2.0 * r[R_UC2, j] - 1.0
         s2 = np.sqrt(max(0.0, 1.0 - c2 * c2))
-        ph2 = 2.0 * np.pi * row[R_UP2]
-        vx = pst * s2 * np.cos(ph2)
-        vy = pst * s2 * np.sin(ph2)
+        cp2, sp2 = sincos_2pi(r[R_UP2, j])
+        vx = pst * s2 * cp2
+        vy = pst * s2 * sp2
         vz = pst * c2
-        ve = 0.5 * m
-        # boost (vx, vy, vz, ve) from the S* rest frame by beta = p_S/E_S (no allocation)
-        bx = sx / se
-        by = sy / se
-        bzz = sz / se
-        b2 = bx * bx + by * by + bzz * bzz
-        gam = 1.0 / np.sqrt(1.0 - b2)
-        bp = bx * vx + by * vy + bzz * vz
-        g2 = (gam - 1.0) / b2 if b2 > 0.0 else 0.0
-        p1x = vx + g2 * bp * bx + gam * bx * ve
-        p1y = vy + g2 * bp * by + gam * by * ve
-        p1z = vz + g2 * bp * bzz + gam * bzz * ve
-        p1e = gam * (ve + bp)
+        pv = sx * vx + sy * vy + sz * vz
+        im = 1.0 / m
+        k = pv * im / (se + m) + 0.5
+        p1x = vx + k * sx
+        p1y = vy + k * sy
+        p1z = vz + k * sz
+        p1e = 0.5 * se + pv * im
         out[C_PHI1, i] = p1x
         out[C_PHI1 + 1, i] = p1y
         out[C_PHI1 + 2, i] = p1z
@@ -824,18 +849,30 @@ def _event_columns(row, par, apar, out, ids, i):
         out[C_PHI2 + 1, i] = sy - p1y
         out[C_PHI2 + 2, i] = sz - p1z
         out[C_PHI2 + 3, i] = se - p1e
-    else:
-        out[C_S, i] = sx
-        out[C_S + 1, i] = sy
-        out[C_S + 2, i] = sz
-        out[C_S + 3, i] = se
-    out[C_SHAT, i] = shat
-    out[C_Q2, i] = q2
-    out[C_X1, i] = x1
-    out[C_X2, i] = x2
-    out[C_SCALE, i] = np.sqrt(mur2)
-    out[C_PT, i] = p * sth
-    out[C_ALPHAS, i] = alphas_lo(apar, mur2)
+        _common_columns(r, j, i, p, sth, out, ids)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _columns_js(r, jlo, jhi, base, sqrts, out, ids):
+    """The columns of the pp2js events jlo..jhi-1 of one block (see :func:`records_to_columns`)."""
+    for j in range(jlo, jhi):
+        i = base + j
+        p, cth, sth, cph, sph, gam, gb = _cm_and_boost(r, j, sqrts)
+        q2 = r[R_Q2, j]
+        pt = p * sth
+        px = pt * cph
+        py = pt * sph
+        pz = p * cth
+        es = np.sqrt(p * p + q2)
+        out[C_J, i] = px
+        out[C_J + 1, i] = py
+        out[C_J + 2, i] = gam * pz + gb * p
+        out[C_J + 3, i] = gam * p + gb * pz
+        out[C_S, i] = -px
+        out[C_S + 1, i] = -py
+        out[C_S + 2, i] = gam * (-pz) + gb * es
+        out[C_S + 3, i] = gam * es - gb * pz
+        _common_columns(r, j, i, p, sth, out, ids)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -870,7 +907,7 @@ def scan_cells(per_cell, key0, key1, edges, nbits, par, g, apar):
                     cc >>= nbits
                 x[3] = 0.5
                 jv = vegas_map(r, edges, x)
-                w, x1, x2, shat, q2, t, mur2, norm = trial_weight(x, par, g, apar, f1, f2, work)
+                w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work)
                 w *= jv
                 if w > mx:
                     mx = w
