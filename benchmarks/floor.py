@@ -237,7 +237,7 @@ def expected_uniforms(channel: str, q2_efficiency: float) -> float:
     else:
         n += 2  # beam momentum (Box-Muller radius; its angle: word 0) + decay vertex
     if channel == "b2kstarphiphi":
-        n += 4  # K* helicity angle (largest of 3 uniforms, sign)
+        n += 3  # K* helicity angle (largest of 3 uniforms; the sign is a spare bit of the first)
     if channel in ("b2knunu", "k2pinunu"):
         n += SIN2_U
     elif not two_body:

@@ -18,6 +18,17 @@ are ``evtgen.kinematics``' vectorisable fdlibm polynomials, 2026-12). The kinema
 boosts by four-momenta (``boost_from_rest``), energies from q2 instead of square roots, and
 momentum conservation for the last daughter of each decay. This layout (2026-12) changed every event relative to the earlier sequential stream.
 
+Angles without accept-reject (2026-12, second round): an isotropic direction is cos theta = 2u - 1
+and an azimuth 2 pi v through ``kinematics.sincos_2pi`` (SIMD), not Marsaglia's point in the unit
+disk, whose 21% rejected tries left a scalar retry pass with an unpredictable branch per event
+(~8 ns of a B event); the azimuths take 32 bits each, two per 64-bit word
+(``rng.open_unit_halves``: a grid of 1.5e-9 rad), polar angles and q2 keep 53-bit uniforms; a q2 try
+takes its bin and its position in the bin from one uniform (``q2_bin``). B+ -> K+ phi phi needs
+9.1 words per event instead of 13.8, and q2 is the only accept-reject step left. Stream changed
+(every channel). The NA62 parent and vertex loop writes only the block scratch (written to
+``out`` and ``vtx_out`` directly, that loop touched 8 arrays and LLVM left it scalar, with its
+log and exp): the rows are copied out afterwards.
+
 Compile time: :func:`generate_kernel` runs a kernel compiled for one (topology, spectrum kind,
 frame) only (``_kernel``: the three are closure constants, numba caches each specialisation
 under their values), so a channel compiles its own code in a few seconds instead of one ~100 s
@@ -147,7 +158,7 @@ STEP_Q2 = 0  # 2 words per try: bin and position in the bin (one uniform, see _q
 STEP_DIRECTION = 1  # cos theta of the decay axis in the parent frame (isotropic: uniform on [-1, 1])
 STEP_FRAME_POLAR = 2  # Belle II: cos of the B direction (sin^2: median of 3); NA62: Box-Muller radius
 STEP_FRAME_AZIMUTH = 3  # NA62: the decay z (Belle II: unused since 2026-12, its azimuth is in STEP_AZIMUTHS)
-STEP_KSTAR_POLAR = 4  # K* helicity angle: |cos| the largest of 3 uniforms, its sign from a 4th
+STEP_KSTAR_POLAR = 4  # K* helicity angle: |cos| the largest of 3 uniforms, its sign the low bit of the 1st
 STEP_PAIR_POLAR = 6  # phi phi: cos theta (uniform); nu nubar: sin^2 (median of 3)
 STEP_AZIMUTHS = 7  # the azimuths, two per word (rng.open_unit_halves, 32 bits each):
 # word 0 = (decay axis, frame: the Belle II B direction or the NA62 Box-Muller angle),
@@ -259,14 +270,16 @@ def _sin2_median(s0, step):
 @nb.njit(cache=True, error_model="numpy")
 def _cos2_polar(s0):
     """cos(theta) with density (3/2) cos^2(theta) on [-1, 1] (longitudinal K*): |cos| has the
-    density 3 x^2 of the largest of three uniforms, the sign is a fourth. Exact, no cbrt (libm's
-    cbrt, scalar, took ~20% of a b2kstarphiphi event); replaced the inverse CDF in 2026-12."""
-    a = uniform_at(s0, STEP_KSTAR_POLAR, 0)
+    density 3 x^2 of the largest of three uniforms, the sign is the lowest bit of the first word
+    (``rng.open_unit`` uses only its top 53 bits: an independent fair coin; a fourth uniform
+    until 2026-12). Exact, no cbrt (libm's cbrt, scalar, took ~20% of a b2kstarphiphi event)."""
+    z = word_at(s0, STEP_KSTAR_POLAR, 0)
+    a = rng.open_unit(z)
     b = uniform_at(s0, STEP_KSTAR_POLAR, 1)
     c = uniform_at(s0, STEP_KSTAR_POLAR, 2)
     x = a if a > b else b
     x = x if x > c else c
-    return x if uniform_at(s0, STEP_KSTAR_POLAR, 3) < 0.5 else -x
+    return x if (z & np.uint64(1)) == np.uint64(0) else -x
 
 
 # scratch rows of a block

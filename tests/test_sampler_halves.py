@@ -3,7 +3,8 @@ directly drawn directions of the sampler (no accept-reject since 2026-12).
 
 Tolerances: the chi2 tests use fixed seeds and ask for a p-value above 1e-3 (a correct sampler
 fails one of them with probability 1e-3); they have power against the breakages named in
-each docstring (checked by hand: a half-range azimuth, cos theta on [0, 1], the two halves
+each docstring (checked by hand: a half-range azimuth, cos theta on [0, 1], an always positive K*
+helicity cosine, the two halves
 taken from the same bits)."""
 
 from __future__ import annotations
@@ -106,4 +107,17 @@ def test_belle2_b_azimuth_is_flat_about_the_beam_axis():
     counts, edges = np.histogram(c, bins=20, range=(-1.0, 1.0))
     cdf = 0.75 * (edges - edges**3 / 3.0)
     expect = np.diff(cdf) / (cdf[-1] - cdf[0]) * counts.sum()
+    assert stats.chisquare(counts, expect).pvalue > 1e-3
+
+
+def test_kstar_helicity_sign_is_a_fair_coin():
+    """The sign of the K* helicity cosine is the spare low bit of a word: cos theta symmetric
+    (half of the events on each side within 4 sigma; always one sign fails), and |cos| ~ 3 x^2."""
+    ev = evtgen.generate("b2kstarphiphi", 40_000, mphi=0.5, seed=13, frame="rest")
+    d, a = ev.K.boostCM_of_p4(ev.Kstar), ev.Kstar  # the K in the K* frame, the K* direction
+    c = np.asarray((d.px * a.px + d.py * a.py + d.pz * a.pz) / (d.p * a.p))
+    n = c.size
+    assert abs(np.count_nonzero(c > 0) - n / 2) < 4 * np.sqrt(n / 4)
+    counts, edges = np.histogram(np.abs(c), bins=20, range=(0.0, 1.0))
+    expect = np.diff(edges**3) * n
     assert stats.chisquare(counts, expect).pvalue > 1e-3
