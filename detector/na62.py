@@ -249,7 +249,8 @@ def _event(kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, xb, state):
     in_straw, selected, m2_band, region)."""
     # --- GTK: kaon momentum and slopes ---
     pk = np.sqrt(kpx * kpx + kpy * kpy + kpz * kpz)
-    ktx, kty = kpx / kpz, kpy / kpz
+    inv_kpz = 1.0 / kpz  # one division for both slopes (and 1/p for both pion terms below)
+    ktx, kty = kpx * inv_kpz, kpy * inv_kpz
     g = fastrandom.normal_at(state, 0)
     pk_r = pk * (1.0 + par[_GTK_SP] * g)
     g = fastrandom.normal_at(state, 1)
@@ -258,11 +259,12 @@ def _event(kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, xb, state):
     kty_r = kty + par[_GTK_ST] * g
     # --- STRAW: pion momentum and slopes ---
     pp = np.sqrt(ppx * ppx + ppy * ppy + ppz * ppz)
-    ptx, pty = ppx / ppz, ppy / ppz
+    inv_ppz, inv_pp = 1.0 / ppz, 1.0 / pp
+    ptx, pty = ppx * inv_ppz, ppy * inv_ppz
     rel = np.sqrt(par[_S_A] * par[_S_A] + (par[_S_B] * pp) ** 2)
     g = fastrandom.normal_at(state, 3)
     pp_r = pp * (1.0 + rel * g)
-    sth = par[_S_TH] / pp
+    sth = par[_S_TH] * inv_pp
     g = fastrandom.normal_at(state, 4)
     ptx_r = ptx + sth * g
     g = fastrandom.normal_at(state, 5)
@@ -286,7 +288,7 @@ def _event(kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz, par, straw_z, xb, state):
     inside = True
     rin2, rout2 = par[_S_RIN] * par[_S_RIN], par[_S_ROUT] * par[_S_ROUT]
     zm = par[_MAG_Z]
-    ptx_kicked = ptx - par[_MAG_KICK] / pp  # slope after MNP33 (as _x_at)
+    ptx_kicked = ptx - par[_MAG_KICK] * inv_pp  # slope after MNP33 (as _x_at, with 1/p)
     for c in range(straw_z.shape[0]):
         zc = straw_z[c]
         if zc <= zm or vz >= zm:
@@ -363,15 +365,17 @@ def _smear_block(w, m, par, straw_z, xb):
         z = a0 * 0.0 + a1 * 0.0 + a2 * 0.0 + a3 * 0.0 + a4 * 0.0 + a5 * 0.0 + a6 * 0.0 + a7 * 0.0 + a8 * 0.0
         n_bad += 0 if (z == 0.0) & (a2 > 0.0) & (a5 > 0.0) else 1
         pk = np.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
-        ktx, kty = a0 / a2, a1 / a2
+        inv_kpz = 1.0 / a2
+        ktx, kty = a0 * inv_kpz, a1 * inv_kpz
         pk_r = pk * (1.0 + gsp * w[0 * B + i])
         ktx_r = ktx + gst * w[1 * B + i]
         kty_r = kty + gst * w[2 * B + i]
         pp = np.sqrt(a3 * a3 + a4 * a4 + a5 * a5)
-        ptx, pty = a3 / a5, a4 / a5
+        inv_ppz, inv_pp = 1.0 / a5, 1.0 / pp
+        ptx, pty = a3 * inv_ppz, a4 * inv_ppz
         rel = np.sqrt(sa * sa + (sb * pp) ** 2)
         pp_r = pp * (1.0 + rel * w[3 * B + i])
-        sth = sth0 / pp
+        sth = sth0 * inv_pp
         ptx_r = ptx + sth * w[4 * B + i]
         pty_r = pty + sth * w[5 * B + i]
         dxm = ktx * (zg - a8) - ptx * (z1 - a8) + vsx * w[6 * B + i]
@@ -402,7 +406,7 @@ def _smear_block(w, m, par, straw_z, xb):
         w[(_W_OUT + 7) * B + i] = 1.0
         w[(_W_PION + 0) * B + i] = ptx
         w[(_W_PION + 1) * B + i] = pty
-        w[(_W_PION + 2) * B + i] = ptx - kick / pp  # slope after MNP33 (as _x_at)
+        w[(_W_PION + 2) * B + i] = ptx - kick * inv_pp  # slope after MNP33 (as _event)
     # STRAW annular acceptance around the beam trajectory (true pion path), chamber by chamber
     rin2, rout2 = par[_S_RIN] * par[_S_RIN], par[_S_ROUT] * par[_S_ROUT]
     zm = par[_MAG_Z]
