@@ -93,23 +93,31 @@ def with_fields(events, columns: dict[str, np.ndarray]):
     return events
 
 
-def simulate(events, name: str, *, seed: int = 0, card: dict | None = None, first: int = 0):
+def simulate(events, name: str, *, seed: int = 0, card: dict | None = None, first: int = 0, pool: Any = None):
     """Run emulation ``name`` on in-memory events (``card``: a card dict, None = packaged).
 
     ``first``: index of the first of ``events`` in the run. Every event has its own smearing
     stream (run seed, event index), so emulating a run in blocks (``first`` = offset of the
-    block) gives the same output as emulating it in one call."""
+    block) gives the same output as emulating it in one call. ``pool`` (NA62 and ATLAS): the
+    caller's output pool (e.g. ``evtgen.decays.OutputPool``) whose released memory the output
+    columns reuse, for a loop over chunks that drops each result before the next call; the
+    values do not depend on it."""
     from evtgen.model import check_seed
 
     seed = check_seed(seed)
     if isinstance(first, bool) or not isinstance(first, (int, np.integer)) or first < 0:
         raise PhiphiError(f"first = {first!r} must be an integer >= 0 (index of the first event in the run)")
     module = get(name)
+    extra = {}
+    if pool is not None:
+        if "pool" not in inspect.signature(module.simulate).parameters:
+            raise PhiphiError(f"emulation {name} does not take an output pool; pool= works for na62 and atlas")
+        extra["pool"] = pool
     if card is None:
-        return module.simulate(events, seed=seed, first=first)
+        return module.simulate(events, seed=seed, first=first, **extra)
     if "card" not in inspect.signature(module.simulate).parameters:
         raise PhiphiError(f"emulation {name} does not take a card yet")
-    return module.simulate(events, seed=seed, card=card, first=first)
+    return module.simulate(events, seed=seed, card=card, first=first, **extra)
 
 
 def simulate_file(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import awkward as ak
 import numba as nb
@@ -630,21 +631,27 @@ def _event(px, py, pz, e, tx, ty, veto, par, res, edges, sh, flt, ints, flags, j
             jets[r, m, i] = scratch[r, m] if have else 0.0
 
 
-def simulate(events: ak.Array, *, seed: int = 0, card: dict | None = None, first: int = 0) -> ak.Array:
+def simulate(
+    events: ak.Array, *, seed: int = 0, card: dict | None = None, first: int = 0, pool: Any = None
+) -> ak.Array:
     """Reconstructed-level monojet quantities (flat fields) for ``events`` (``card``: a card
     dict of the same layout as detector/data/atlas_card.yaml; None = the packaged one;
-    ``first``: index of the first event in the run, i.e. of its smearing stream)."""
+    ``first``: index of the first event in the run, i.e. of its smearing stream; ``pool``: None
+    (fresh arrays) or the caller's output pool (an object with ``empty(shape, dtype)``, e.g.
+    ``evtgen.decays.OutputPool``) whose released memory the outputs reuse; the values do not
+    depend on it)."""
     c = packaged_card() if card is None else card
     px, py, pz, e, tx, ty, veto, sign = _columns(events, c)
     n = px.shape[0]
     par, res, edges = parameters(c)
     par[_MET_SIGN] = sign
     key = detector_key(seed)
-    flt = np.empty((4, n))
-    ints = np.empty((2, n), dtype=np.int32)
-    flags = np.empty((2, n), dtype=np.bool_)
+    empty = np.empty if pool is None else pool.empty
+    flt = empty((4, n), np.float64)
+    ints = empty((2, n), np.int32)
+    flags = empty((2, n), np.bool_)
     k_out = min(NJ, px.shape[1])  # the kernel writes the first k_out jets (an event has at most k)
-    jets = np.empty((4, k_out, n))
+    jets = empty((4, k_out, n), np.float64)
     if n:
         emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key[0], key[1], int(first), flt, ints, flags, jets)
     out = {

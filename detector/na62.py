@@ -550,8 +550,13 @@ def reconstruct(
     card: dict | None = None,
     p_pi_window: tuple[float, float] | None = None,
     first: int = 0,
+    pool: Any = None,
 ) -> dict[str, np.ndarray]:
-    """Reconstructed columns (numpy) of the NA62 emulation; see the module docstring."""
+    """Reconstructed columns (numpy) of the NA62 emulation; see the module docstring.
+
+    ``pool``: None (fresh arrays) or the caller's output pool (an object with ``empty(shape,
+    dtype)``, e.g. ``evtgen.decays.OutputPool``) whose released memory the outputs reuse (no
+    page faults and zeroing of new pages); the values do not depend on it."""
     for f in ("vtx_x", "vtx_y", "vtx_z"):
         if f not in events.fields:
             raise PhiphiError(f"events have no {f!r}: generate the K+ decays with frame='lab' for the NA62 emulation")
@@ -565,11 +570,10 @@ def reconstruct(
     par, straw_z = parameters(card, p_pi_window=p_pi_window)
     key = detector_key(seed)
     n = len(cols[0])
-    out = np.empty((5, n))
-    in_straw = np.empty(n, dtype=np.bool_)
-    selected = np.empty(n, dtype=np.bool_)
-    band = np.empty(n, dtype=np.int8)
-    region = np.empty(n, dtype=np.int8)
+    empty = np.empty if pool is None else pool.empty
+    out = empty((5, n), np.float64)
+    flags = empty((4, n), np.int8)  # in_straw, selected (viewed as bool), band, region
+    in_straw, selected, band, region = flags[0].view(np.bool_), flags[1].view(np.bool_), flags[2], flags[3]
     if n:
         n_bad = smear_columns(*cols, par, straw_z, key[0], key[1], int(first), out, in_straw, selected, band, region)
         if n_bad:
@@ -596,9 +600,12 @@ def simulate(
     card: dict | None = None,
     p_pi_window: tuple[float, float] | None = None,
     first: int = 0,
+    pool: Any = None,
 ) -> ak.Array:
     """The input events plus the reconstructed NA62 fields (see the module docstring);
-    ``first``: index of the first event in the run (its smearing stream)."""
+    ``first``: index of the first event in the run (its smearing stream); ``pool``: the caller's
+    output pool (see :func:`reconstruct`)."""
     from detector import with_fields
 
-    return with_fields(events, reconstruct(events, seed=seed, card=card, p_pi_window=p_pi_window, first=first))
+    cols = reconstruct(events, seed=seed, card=card, p_pi_window=p_pi_window, first=first, pool=pool)
+    return with_fields(events, cols)
