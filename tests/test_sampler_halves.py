@@ -4,8 +4,7 @@ directly drawn directions of the sampler (no accept-reject since 2026-12).
 Tolerances: the chi2 tests use fixed seeds and ask for a p-value above 1e-3 (a correct sampler
 fails one of them with probability 1e-3); they have power against the breakages named in
 each docstring (checked by hand: a half-range azimuth, cos theta on [0, 1], an always positive K*
-helicity cosine, the two halves
-taken from the same bits)."""
+helicity cosine, the two halves taken from the same bits)."""
 
 from __future__ import annotations
 
