@@ -261,3 +261,31 @@ def normals_at(key0, key1, first, n, per_event):
         for j in range(per_event):
             out[i, j] = normal_at(s, j)
     return out
+
+
+@nb.njit(cache=True, inline="always")
+def fill_8_normals_at(key0, key1, first, m, w, stride, s0, redo):
+    """w[k * stride + i] = :func:`normal_at` (state of event first + i, k) for k < 8 and i < m
+    (the numbers of :func:`fill_normals_at` with 8 rows): events in the outer loop and the 8
+    draws unrolled inside it, so each event's state is computed once and its rejection mask
+    kept in a register (one vectorised pass instead of 8; ~7 ns an event less for the NA62
+    kernel). w: flat float64 with rows ``stride >= m`` apart (a constant stride after inlining
+    lets LLVM see the rows do not overlap); s0 (uint64), redo (uint64): scratch of length >= m."""
+    for i in range(m):
+        s = rng.event_state(key0, key1, first + i)
+        s0[i] = s
+        mask = np.uint64(0)
+        for k in range(8):
+            x = rng.bits(s + np.uint64(k) * _GOLDEN)[0]
+            idx = x & _MASK10
+            rabs = (x >> np.uint64(11)) & _MASK52
+            v = np.float64(rabs) * _ZW1[idx]
+            w[k * stride + i] = -v if (x >> np.uint64(10)) & np.uint64(1) else v
+            mask |= (np.uint64(1) << np.uint64(k)) if rabs >= _ZK1[idx] else np.uint64(0)
+        redo[i] = mask
+    for i in range(m):
+        if redo[i]:
+            for k in range(8):
+                if (redo[i] >> np.uint64(k)) & np.uint64(1):
+                    x = rng.bits(s0[i] + np.uint64(k) * _GOLDEN)[0]
+                    w[k * stride + i] = _normal_rejected(x, s0[i], k)

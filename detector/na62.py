@@ -333,7 +333,7 @@ def _bad(a):
 #: events per block of :func:`smear_columns`
 _BLOCK = 512
 #: normals per event: GTK p, slopes x/y; STRAW p, slopes x/y; GTK3 - STRAW1 position x/y
-_NORMALS = 8
+_NORMALS = 8  # the 8 rows fastrandom.fill_8_normals_at draws
 # rows of the flat per-block scratch (row r of event j at r * _BLOCK + j: constant offsets, so
 # LLVM sees that the rows do not overlap and vectorises the loops without run-time checks)
 _W_IN = _NORMALS  # 9 input columns kpx, kpy, kpz, ppx, ppy, ppz, vx, vy, vz
@@ -460,7 +460,7 @@ def smear_columns(
     or pz <= 0 (their outputs are meaningless; the caller raises).
 
     Events run in blocks of :data:`_BLOCK`: the normals of a block first
-    (:func:`fastrandom.fill_normals_at`, the same numbers as event-by-event draws), the inputs
+    (:func:`fastrandom.fill_8_normals_at`, the same numbers as event-by-event draws), the inputs
     copied into one flat scratch, then the arithmetic as vectorised loops
     (:func:`_smear_block`); every output equals :func:`smear_kernel`'s (the event-by-event
     reference) bit for bit. ``error_model="numpy"``: a division by zero gives inf/NaN
@@ -475,7 +475,7 @@ def smear_columns(
         redo = np.empty(B, dtype=np.uint64)
         i0 = b * B
         m = min(B, n - i0)
-        fastrandom.fill_normals_at(key0, key1, first + i0, m, w[: _NORMALS * B].reshape((_NORMALS, B)), s0, redo)
+        fastrandom.fill_8_normals_at(key0, key1, first + i0, m, w, B, s0, redo)  # rows 0-7 of w
         e = i0 + m
         _copy(w[(_W_IN + 0) * B : (_W_IN + 0) * B + m], kpx[i0:e])
         _copy(w[(_W_IN + 1) * B : (_W_IN + 1) * B + m], kpy[i0:e])
