@@ -90,7 +90,7 @@ def main() -> None:
         show("jets_from_events", timed(lambda ev=ev: atlas.jets_from_events(ev, card), m, rep))
         cols = atlas.jets_from_events(ev, card)
         k_out = min(atlas.NJ, cols[0].shape[1])
-        flt, ints = np.empty((4, m)), np.empty((2, m), np.int32)
+        flt, ints = np.empty((4, m)), np.empty((2, m), np.int16)
         flags, jets = np.empty((2, m), np.bool_), np.empty((4, k_out, m))
         for t in (1, 2):
             nb.set_num_threads(t)
@@ -103,7 +103,7 @@ def main() -> None:
                 show(f"{tag}kernel on prepared columns, warm outputs, {t} thread(s)", timed(kern, m, rep))
 
                 def kern_fresh(cols=cols, m=m, k_out=k_out, mod=mod):
-                    f, i = np.empty((4, m)), np.empty((2, m), np.int32)
+                    f, i = np.empty((4, m)), np.empty((2, m), np.int16)
                     fl, j = np.empty((2, m), np.bool_), np.empty((4, k_out, m))
                     mod.emulate_kernel(*cols, par[: len(mod.parameters(card)[0])], res, edges, key[0], key[1], 0,
                                        f, i, fl, j)  # fmt: skip

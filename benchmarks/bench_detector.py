@@ -196,7 +196,7 @@ def main() -> None:
     px, py, pz, e, tx, ty, veto = atlas.jets_from_events(partons, atlas.packaged_card())
     apar, res, edges = atlas.parameters(atlas.packaged_card())
     akey = atlas.detector_key(1)
-    flt, ints = np.empty((4, n)), np.empty((2, n), np.int32)
+    flt, ints = np.empty((4, n)), np.empty((2, n), np.int16)
     flags, jets = np.empty((2, n), np.bool_), np.empty((4, atlas.NJ, n))
     show("peer: numpy Generator.standard_normal, 3 per event", timed(lambda: gen.standard_normal((3, n)), n, rep))
     for t in threads:

@@ -304,7 +304,7 @@ def emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, fir
 
     Stream of an event: two normals for the soft term (x, y), then one per jet inside the
     calorimeter, in input order. Outputs: flt (4, n) met, met_phi, met_true, min_dphi;
-    ints (2, n) int32 n_jets, em_bin; flags (2, n) bool veto, pass_sr; jets (4, NJ, n)
+    ints (2, n) integers (simulate: int16) n_jets, em_bin; flags (2, n) bool veto, pass_sr; jets (4, NJ, n)
     p_T, eta, phi, true p_T of the leading selected jets: rows m >= k are not written (the
     caller passes zeros there, e.g. ``np.zeros``, whose untouched pages cost nothing).
     True p_T^miss = par[_MET_SIGN] * (tx, ty).
@@ -455,9 +455,9 @@ def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1,
     for j in range(m):
         phi[j] = _atan2_finite(by[j], bx[j])
     for j in range(m):  # eta of the selected jet (asinh_vec: vectorised; p_T > 0 as the smeared p_T passed a cut)
-        p = pt_true[j]
-        eta_j = asinh_vec(bz[j] / p)
-        eta[j] = eta_j if sel[j] & (p > 0.0) else 0.0
+        # p_z / p_T is t with the sign of p_z when p_T > 0 (abs and copysign are exact: no second division)
+        eta_j = asinh_vec(np.copysign(t[j], bz[j]))
+        eta[j] = eta_j if sel[j] & (pt_true[j] > 0.0) else 0.0
     # atan2 of the arguments _atan2_finite does not take; eta on the leading-jet cut: libm's. Rare
     # (never for finite jets off the cut): counted in a branch-free pass, then redone event by event
     # only in a block that has one (a branch on the selection in every event mispredicts: ~15 ns/event)
@@ -648,7 +648,8 @@ def simulate(
     key = detector_key(seed)
     empty = np.empty if pool is None else pool.empty
     flt = empty((4, n), np.float64)
-    ints = empty((2, n), np.int32)
+    # n_jets <= k and em_bin in [-1, len(edges)): int16 when they fit (4 bytes an event less to write)
+    ints = empty((2, n), np.int16 if max(px.shape[1], len(edges)) < 2**15 else np.int32)
     flags = empty((2, n), np.bool_)
     k_out = min(NJ, px.shape[1])  # the kernel writes the first k_out jets (an event has at most k)
     jets = empty((4, k_out, n), np.float64)
