@@ -127,8 +127,7 @@ class Integration:
     cell_max: np.ndarray = None
     n_cells_per_dim: int = 1
     unweighting_efficiency: float = 0.0
-    cell_prob: np.ndarray = None  # Walker alias table of the cell proposal (∝ cell_max)
-    cell_alias: np.ndarray = None
+    cell_table: np.ndarray = None  # the cell proposal ∝ cell_max (kernels.cell_table: alias table and maxima)
 
     @property
     def cell_bits(self) -> int:
@@ -220,6 +219,17 @@ def integrate_vegas(setup: Setup, seed: int = 12345, options: dict | None = None
     return Integration(sigma, err, var_pb, chi2, edges, float("nan"), n_it * int(ic["points"]))
 
 
+def _cell_table(cmax: np.ndarray) -> np.ndarray:
+    """:func:`evtgen.monojet.kernels.cell_table` of ``cmax`` in a 64-byte aligned array (each
+    32-byte row within one cache line)."""
+    nbytes = cmax.size * 4 * 8
+    buf = np.empty(nbytes + 64, dtype=np.uint8)
+    off = (-buf.ctypes.data) % 64
+    table = buf[off : off + nbytes].view(np.float64).reshape(cmax.size, 4)
+    K.cell_table(cmax, table)
+    return table
+
+
 def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options: dict | None = None) -> Integration:
     """A copy of ``integ`` (from :func:`integrate_vegas` with the same ``seed``) with the cell
     maxima of the cell-wise unweighting, found by a scan of the frozen grid (counter RNG)."""
@@ -241,15 +251,13 @@ def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options
     cmax = cmax * float(ic["cell_max_safety"])
     # trials per event = Σ_c mean_c / Σ_c max_c (equal cell volumes)
     eff = float((csum / np.maximum(cnt, 1)).sum() / cmax.sum()) if cmax.sum() > 0 else 0.0
-    aprob, alias = K.alias_table(cmax)
     return replace(
         integ,
         wmax=float(cmax.max()),
         cell_max=cmax,
         n_cells_per_dim=nc,
         unweighting_efficiency=eff,
-        cell_prob=aprob,
-        cell_alias=alias,
+        cell_table=_cell_table(cmax),
     )
 
 
@@ -286,7 +294,7 @@ def generate(
     # large chunks: each parallel call has a fixed cost (allocation, thread start-up)
     max_chunk = int(chunk) if chunk is not None else 2_000_000
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
-    cells = (integ.edges, integ.cell_prob, integ.cell_alias, integ.cell_bits)
+    cells = (integ.edges, integ.cell_table, integ.cell_bits)
     out = np.empty((K.NCOL, n))
     ids = np.empty((3, n), dtype=np.int32)
     first, n_acc, n_over, last, last_copy, last_ncopy = first_trial, 0, 0, first_trial - 1, -1, 0
@@ -296,10 +304,10 @@ def generate(
         size = int(min(max((n - n_acc + first_copy) / eff_guess * 1.03, 20000), max_chunk))
         cap = int(1.3 * eff_guess * size / K.NBLOCK) + 256
         count, index, copy, rec, over, overflow = K.accept_and_build(
-            first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar, cap
+            first, size, key[0], key[1], *cells, par, g, apar, cap
         )
         if overflow.any():  # rare: fall back to accept + rebuild for this chunk
-            ncp, ovflag = K.accept_trials(first, size, key[0], key[1], *cells, integ.cell_max, par, g, apar)
+            ncp, ovflag = K.accept_trials(first, size, key[0], key[1], *cells, par, g, apar)
             tr = np.nonzero(ncp)[0]
             per = ncp[tr]
             idx = np.repeat(tr, per) + first

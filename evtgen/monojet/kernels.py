@@ -70,6 +70,7 @@ def _channel_table():
 
 CHANNELS = _channel_table()  # (id1, id2, id_jet, type), immutable process structure
 NCH = CHANNELS.shape[0]
+assert NCH == 31  # the binary search of _record covers 2^5 - 1 channels
 
 # parameter vector layout (float64 array ``par``)
 P_SQRTS, P_PTMIN, P_M2MIN, P_MODE, P_SCALE, P_C2, P_Y2 = 0, 1, 2, 3, 4, 5, 6  # y² at 6..10
@@ -348,9 +349,9 @@ def _cth(shat, q2, t):
 
 
 @nb.njit(cache=True, inline="always")
-def lumi_total_trial(f1, f2, s, t, u, m2, par):
+def lumi_total_trial(f1, f2, s, t, u, m2, par, kf):
     """:func:`lumi_total` (equal to rounding) with one division: 1/(ŝ t̂ û) gives all the
-    inverse Mandelstam products."""
+    inverse Mandelstam products. Stores the factors of :func:`me2_factors` in kf[0:7]."""
     m4 = m2 * m2
     c2 = par[P_C2]
     inv = 1.0 / (s * t * u)
@@ -365,18 +366,26 @@ def lumi_total_trial(f1, f2, s, t, u, m2, par):
     k_gqc = -2.0 / 3.0 * c2 * (s2 + t2) * (s * t * inv)
     k_gqy = -1.0 / 6.0 * (u2 + m4) * (u * inv)
     s1, s1y, s2_, s2y, qq, qqy, g1, g2 = _flavour_sums(f1, f2, par[P_Y2 : P_Y2 + 5])
-    return (
-        g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy) + g1 * (s2_ * k_gqc + s2y * k_gqy)
-    )
+    lum = g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy) + g1 * (s2_ * k_gqc + s2y * k_gqy)
+    kf[0] = k_gg
+    kf[1] = k_qqc
+    kf[2] = k_qqy
+    kf[3] = k_qgc
+    kf[4] = k_qgy
+    kf[5] = k_gqc
+    kf[6] = k_gqy
+    return lum
 
 
 @nb.njit(cache=True, inline="always")
-def trial_weight(x, par, g, apar, f1, f2, work):
+def trial_weight(x, par, g, apar, f1, f2, work, kf):
     """Cross-section weight (pb) of point x, as :func:`point_weight` with nvar = 1 (equal to
     rounding: :func:`phase_space_trial`, :func:`lumi_total_trial`, ln μ² shared by the PDFs and
     alpha_s), without the per-channel split (done for accepted points only).
 
-    Returns (w, x1, x2, shat, q2, t̂, muR², norm, alpha_s(μ_R)) with norm = the factor turning
+    Returns (w, x1, x2, shat, q2, t̂, muR², norm, alpha_s(μ_R)) and fills kf[0:7] with the |M|²
+    factors of :func:`me2_factors` at this point (for :func:`_channel_weights_fused`; not touched
+    when w = 0 outside the phase space); norm = the factor turning
     f1[a] f2[b] |M|²_k/g_s² into channel weights; f1/f2 hold x·f at (x1, μ_F), (x2, μ_F) in the
     slots 1..11 (pid −5..5). ``apar`` from :func:`evtgen.pdf.alphas_params_logs`."""
     x1, x2, shat, q2, t, pt, mt, jac = phase_space_trial(x, par)
@@ -400,7 +409,7 @@ def trial_weight(x, par, g, apar, f1, f2, work):
     else:
         a_s = alphas_lo_l(apar, mur2, lq)
     norm *= 4.0 * np.pi * a_s
-    lum = lumi_total_trial(f1, f2, shat, t, uu, q2, par)
+    lum = lumi_total_trial(f1, f2, shat, t, uu, q2, par, kf)
     return lum * norm, x1, x2, shat, q2, t, mur2, norm, a_s
 
 
@@ -467,21 +476,25 @@ def vegas_iteration(rand, edges, par, g, apar, nvar):
 
 
 @nb.njit(cache=True, inline="always")
-def _trial_point_alias(key0, key1, idx, edges, x, r, aprob, alias, nbits):
+def _trial_point_alias(key0, key1, idx, edges, x, r, table, nbits):
     """Trial ``idx``: cell chosen with probability ∝ its maximum by Walker's alias method (one
     uniform: integer part = column, fraction = the coin; O(1), no search), uniforms inside it
     (2^nbits cells per dimension, cell digits in bits of the index) mapped through the VEGAS grid.
-    Returns (cell, jacobian, rng state)."""
+    ``table`` from :func:`cell_table` (one cache line per column: alias choice and maximum).
+    Returns (cell, its maximum, jacobian, rng state)."""
     d = edges.shape[0]
     st = rng.event_state(key0, key1, idx)
     uc, st = rng.uniform(st)
-    ncell = aprob.size
+    ncell = table.shape[0]
     yc = uc * ncell
     c = int(yc)
     if c >= ncell:
         c = ncell - 1
-    if yc - c >= aprob[c]:
-        c = alias[c]
+    if yc - c >= table[c, T_PROB]:
+        cm = table[c, T_MAX_ALIAS]
+        c = int(table[c, T_ALIAS])
+    else:
+        cm = table[c, T_MAX]
     mask = (1 << nbits) - 1
     inv = 1.0 / (1 << nbits)
     cc = c
@@ -490,7 +503,24 @@ def _trial_point_alias(key0, key1, idx, edges, x, r, aprob, alias, nbits):
         r[k] = ((cc & mask) + u) * inv
         cc >>= nbits
     x[3] = 0.5
-    return c, vegas_map(r, edges, x), st
+    return c, cm, vegas_map(r, edges, x), st
+
+
+T_PROB, T_ALIAS, T_MAX, T_MAX_ALIAS = 0, 1, 2, 3  # columns of the cell table
+
+
+@nb.njit(cache=True)
+def cell_table(cmax, t):
+    """Fills ``t`` (ncell, 4) with the cell proposal of the trials: column c's alias probability,
+    its alias (an integer stored exactly as a double), cmax[c] and cmax[alias] (:func:`alias_table`
+    of ``cmax``): a trial reads one 32-byte row (one cache line when ``t`` is 32-byte aligned),
+    not three tables."""
+    prob, alias = alias_table(cmax)
+    for c in range(cmax.size):
+        t[c, T_PROB] = prob[c]
+        t[c, T_ALIAS] = alias[c]
+        t[c, T_MAX] = cmax[c]
+        t[c, T_MAX_ALIAS] = cmax[alias[c]]
 
 
 @nb.njit(cache=True)
@@ -549,12 +579,13 @@ def _n_events(w, cmax_c, ua):
 
 
 @nb.njit(cache=True, parallel=True)
-def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, par, g, apar):
+def accept_trials(first, ntrial, key0, key1, edges, table, nbits, par, g, apar):
     """First pass of the unweighting: (events per trial (n,) int64, overweight (n,) bool) for
     trials first..first+ntrial-1; trial i uses the counter-based RNG stream (key, i).
 
-    Cell-wise unweighting: a cell c is proposed with probability ∝ cmax[c] (its maximum weight;
-    cells have equal volume in u), a point is drawn uniformly in it and makes w/cmax[c] events
+    Cell-wise unweighting (``table`` from :func:`cell_table`): a cell c is proposed with
+    probability ∝ cmax[c] (its maximum weight; cells have equal volume in u), a point is drawn
+    uniformly in it and makes w/cmax[c] events
     on average (:func:`_n_events`): the events are distributed ∝ w exactly, overweights included."""
     d = edges.shape[0]
     acc = np.zeros(ntrial, dtype=np.int64)
@@ -565,12 +596,13 @@ def accept_trials(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, p
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
+        kf = np.empty(7)
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
-            c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
-            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work)
+            c, cm, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, table, nbits)
+            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
             w *= jv
             ua, st = rng.uniform(st)
-            ne, ov = _n_events(w, cmax[c], ua)
+            ne, ov = _n_events(w, cm, ua)
             acc[i] = ne
             over[i] = ov
     return acc, over
@@ -599,16 +631,18 @@ C_J, C_S, C_PHI1, C_PHI2, C_SHAT, C_Q2, C_X1, C_X2, C_SCALE, C_PT, C_ALPHAS, NCO
 
 
 @nb.njit(cache=True, inline="always")
-def _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw):
+def _channel_weights_fused(f1, f2, kf, norm, par, chw):
     """The running sums chw[k] = Σ_{k' <= k} of the weights of :func:`channel_weights`, written
-    out in the order of :data:`CHANNELS` without the table look-ups and type branches (the same
-    products, summed in the same order: bit-identical to summing them afterwards)."""
-    s = shat
-    t = -0.5 * (shat - q2) * (1.0 - cth)
-    u = -0.5 * (shat - q2) * (1.0 + cth)
-    m4 = q2 * q2
-    c2 = par[P_C2]
-    k_gg, k_qqc, k_qqy, k_qgc, k_qgy, k_gqc, k_gqy = me2_factors(s, t, u, m4, c2)
+    out in the order of :data:`CHANNELS` without the table look-ups and type branches, from the
+    |M|² factors kf[0:7] the trial computed (:func:`lumi_total_trial`; equal to rounding to
+    :func:`me2_factors`, so no division is repeated)."""
+    k_gg = kf[0]
+    k_qqc = kf[1]
+    k_qqy = kf[2]
+    k_qgc = kf[3]
+    k_qgy = kf[4]
+    k_gqc = kf[5]
+    k_gqy = kf[6]
     g1 = f1[6]
     g2 = f2[6]
     run = 0.0 + g1 * g2 * k_gg * norm
@@ -637,15 +671,15 @@ def _record(rec, b, j, st, chw, x1, x2, shat, q2, cth, mur2, a_s):
     Draws 4 uniforms; returns the stream state after them (the next copy of an overweight trial
     continues from there)."""
     uc, st = rng.uniform(st)
-    target = uc * chw[NCH - 1]
-    kc = NCH - 1
-    prev = 0.0
-    for k in range(NCH):
-        run = chw[k]
-        if run >= target and run > prev:  # the first channel of non-zero weight reaching the target
-            kc = k
-            break
-        prev = run
+    target = uc * chw[NCH - 1]  # > 0
+    # the first channel whose running sum reaches the target (it has a non-zero weight, as the
+    # sum before it is below the target): a branch-free binary search over the NCH = 31 sums
+    pos = -1  # the last channel with a running sum below the target
+    step = 16
+    while step > 0:
+        pos = pos + step if chw[pos + step] < target else pos
+        step >>= 1
+    kc = min(pos + 1, NCH - 1)
     uphi, st = rng.uniform(st)
     uc2, st = rng.uniform(st)
     up2, st = rng.uniform(st)
@@ -664,7 +698,7 @@ def _record(rec, b, j, st, chw, x1, x2, shat, q2, cth, mur2, a_s):
 
 
 @nb.njit(cache=True, parallel=True)
-def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax, par, g, apar, cap):
+def accept_and_build(first, ntrial, key0, key1, edges, table, nbits, par, g, apar, cap):
     """One-pass unweighting: as :func:`accept_trials`, and the accepted trials are recorded at
     once (:func:`_record`) into per-block buffers of capacity ``cap`` (blocks cover contiguous
     trial ranges, so concatenating them keeps the trial order). ``overflow`` > 0 means a block ran
@@ -688,21 +722,22 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
+        kf = np.empty(7)
         chw = np.empty(NCH)
         n_here = 0
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
-            c, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, aprob, alias, nbits)
-            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work)
+            c, cm, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, table, nbits)
+            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
             w *= jv
             ua, st = rng.uniform(st)
-            ne, ov = _n_events(w, cmax[c], ua)
+            ne, ov = _n_events(w, cm, ua)
             if ne == 0:
                 continue
             if n_here + ne > cap:
                 overflow[blk] += 1
                 continue
             cth = _cth(shat, q2, t)
-            _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw)
+            _channel_weights_fused(f1, f2, kf, norm, par, chw)
             for jc in range(ne):
                 j = n_here
                 index[blk, j] = first + i
@@ -715,7 +750,7 @@ def accept_and_build(first, ntrial, key0, key1, edges, aprob, alias, nbits, cmax
 
 
 @nb.njit(cache=True, parallel=True)
-def build_events(indices, copies, key0, key1, edges, aprob, alias, nbits, par, g, apar):
+def build_events(indices, copies, key0, key1, edges, table, nbits, par, g, apar):
     """Second pass: records (1, NREC, n) (one block) of copy ``copies[i]`` of the accepted trials
     ``indices`` (same RNG streams as :func:`accept_and_build`)."""
     n = indices.size
@@ -727,13 +762,14 @@ def build_events(indices, copies, key0, key1, edges, aprob, alias, nbits, par, g
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
+        kf = np.empty(7)
         chw = np.empty(NCH)
         for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
-            c, jv, st = _trial_point_alias(key0, key1, indices[i], edges, x, r, aprob, alias, nbits)
-            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work)
+            c, cm, jv, st = _trial_point_alias(key0, key1, indices[i], edges, x, r, table, nbits)
+            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
             ua, st = rng.uniform(st)  # the acceptance draw of the first pass
             cth = _cth(shat, q2, t)
-            _channel_weights_fused(f1, f2, shat, q2, cth, norm, par, chw)
+            _channel_weights_fused(f1, f2, kf, norm, par, chw)
             for _ in range(copies[i]):  # the draws of the earlier copies
                 st = _record(rec, 0, i, st, chw, x1, x2, shat, q2, cth, mur2, a_s)
             _record(rec, 0, i, st, chw, x1, x2, shat, q2, cth, mur2, a_s)
@@ -895,6 +931,7 @@ def scan_cells(per_cell, key0, key1, edges, nbits, par, g, apar):
         f1 = np.zeros(NPAD)
         f2 = np.zeros(NPAD)
         work = np.empty((4, 13))
+        kf = np.empty(7)
         for c in range(blk * ncell // NBLOCK, (blk + 1) * ncell // NBLOCK):
             mx = 0.0
             sm = 0.0
@@ -907,7 +944,7 @@ def scan_cells(per_cell, key0, key1, edges, nbits, par, g, apar):
                     cc >>= nbits
                 x[3] = 0.5
                 jv = vegas_map(r, edges, x)
-                w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work)
+                w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
                 w *= jv
                 if w > mx:
                     mx = w
