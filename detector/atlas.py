@@ -406,6 +406,11 @@ def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1,
         scale[j] = 1.0
     for c in range(sh.shape[0]):
         s, w = sh[c], _ETA_MARGIN * sh[c]
+        seen = False  # a threshold met before (4.9 is three of the card's nine): its pass would repeat
+        for c0 in range(c):
+            seen |= sh[c0] == s
+        if seen:
+            continue
         for j in range(m):
             near[j] |= abs(t[j] - s) <= w
     rbin = np.full(_BLOCK, -1, dtype=np.int64)
