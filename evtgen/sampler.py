@@ -216,12 +216,15 @@ def _q2_test(s0, t, f, h):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _q2_first(s0, kind, par, edges, heights, q2_out, h_out, ok_out, above_out, u_a, u_b):
-    """First q2 try of a block of events: its uniform (SIMD, into u_a), the table look-ups
-    (gathers: scalar), then dGamma/dq2 and the test (SIMD; ``kind`` a constant at the call site)."""
+def _q2_first(s0, kind, par, edges, heights, q2_out, h_out, ok_out, above_out, u_a, u_b, t=0):
+    """Try ``t`` of the q2 accept-reject for a block of events (the first try of every event, or
+    try t of the events still rejected, gathered into ``s0``): its uniform (SIMD, into u_a), the
+    table look-ups (gathers: scalar), then dGamma/dq2 and the test (SIMD; ``kind`` a constant at
+    the call site)."""
     nbins = heights.shape[0]
+    k0 = 2 * t
     for i in range(s0.shape[0]):
-        u_a[i] = uniform_at(s0[i], STEP_Q2, 0)
+        u_a[i] = uniform_at(s0[i], STEP_Q2, k0)
     for i in range(s0.shape[0]):
         b, f = q2_bin(u_a[i], nbins)
         q2_out[i] = edges[b] + (edges[b + np.uint64(1)] - edges[b]) * f
@@ -232,13 +235,13 @@ def _q2_first(s0, kind, par, edges, heights, q2_out, h_out, ok_out, above_out, u
         for i in range(s0.shape[0]):
             f = dgamma_scalar_kpi_given_f0(q2_out[i], u_a[i], par)
             h = h_out[i]
-            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 1) * h < f)
+            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, k0 + 1) * h < f)
             above_out[i] = f > h
     else:
         for i in range(s0.shape[0]):
             f = dgamma_dq2(kind, q2_out[i], par)  # kind is constant per call: branches fold away
             h = h_out[i]
-            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, 1) * h < f)
+            ok_out[i] = (f > h) | (uniform_at(s0[i], STEP_Q2, k0 + 1) * h < f)
             above_out[i] = f > h
 
 
@@ -368,15 +371,31 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                     sc[_C0],
                     sc[_C1],
                 )
+                # the rejected events: gathered (their indices and stream states), try t for all of
+                # them in the same SIMD loops, scattered back; until none is left (a scalar retry
+                # per event, with dGamma/dq2 scalar and an unpredictable loop exit, cost more)
+                ridx = np.empty(m, dtype=np.int64)
+                nrej = 0
                 for i in range(m):
-                    t = 1
-                    while not qok[i]:
-                        q2, h = _q2_candidate(s0[i], t, edges, heights)
-                        ok, above = _q2_test(s0[i], t, dgamma_dq2(KIND, q2, par), h)
-                        sc[_Q2, i] = q2
-                        qok[i] = ok
-                        violations[lo + i] = above
-                        t += 1
+                    ridx[nrej] = i
+                    nrej += 0 if qok[i] else 1
+                t = 1
+                while nrej > 0:
+                    rs0 = np.empty(nrej, dtype=np.uint64)
+                    rok = np.empty(nrej, dtype=np.bool_)
+                    rabove = np.empty(nrej, dtype=np.int8)
+                    for j in range(nrej):
+                        rs0[j] = s0[ridx[j]]
+                    _q2_first(rs0, KIND, par, edges, heights, sc[_N0], sc[_N1], rok, rabove, sc[_N2], sc[_E0], t)
+                    left = 0
+                    for j in range(nrej):
+                        i = ridx[j]
+                        sc[_Q2, i] = sc[_N0, j]
+                        violations[lo + i] = rabove[j]
+                        ridx[left] = i
+                        left += 0 if rok[j] else 1
+                    nrej = left
+                    t += 1
             # --- angles: drawn directly (no retries); the azimuths two per word ---
             for i in range(m):
                 u_axis, u_frame = rng.open_unit_halves(word_at(s0[i], STEP_AZIMUTHS, 0))
