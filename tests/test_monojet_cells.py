@@ -41,8 +41,9 @@ def test_cell_table_proposal_is_proportional_to_the_cell_maxima():
 
 
 def test_stratified_scan_and_its_efficiency_estimate():
-    setup = G.make_setup("S", 250.0, {"CG": 1e-5, "CS_uu": 1e-3}, OPTS)
-    integ = G.add_unweighting(setup, G.integrate_vegas(setup, seed=4, options=OPTS), seed=4, options=OPTS)
+    opts = {**OPTS, "cell_scan": "stratified"}
+    setup = G.make_setup("S", 250.0, {"CG": 1e-5, "CS_uu": 1e-3}, opts)
+    integ = G.add_unweighting(setup, G.integrate_vegas(setup, seed=4, options=opts), seed=4, options=opts)
     nc = integ.n_cells_per_dim
     assert integ.cell_max.size == nc**3 and integ.cell_table.shape == (nc**3, 4)
     assert integ.cell_table.ctypes.data % 64 == 0  # one cache line per row

@@ -115,6 +115,8 @@ def _key_opts(options: dict | None) -> tuple:
         "vegas_warmup_points",
         "vegas_iterations",
         "vegas_wmax_points",
+        "cell_scan",
+        "cells_per_dim",
     )
     return tuple(sorted((k, v) for k, v in (options or {}).items() if k in keep and v is not None))
 

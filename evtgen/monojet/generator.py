@@ -174,6 +174,10 @@ def _integration_config(options: dict | None) -> dict:
     for key in ("warmup_points", "points", "iterations", "wmax_points"):
         if options and options.get(f"vegas_{key}") is not None:
             ic[key] = int(options[f"vegas_{key}"])
+    if options and options.get("cell_scan") is not None:
+        ic["cell_scan"] = str(options["cell_scan"])
+    if options and options.get("cells_per_dim") is not None:  # the same for pp2js and pp2jphiphi
+        ic["cells_per_dim"] = {3: int(options["cells_per_dim"]), 4: int(options["cells_per_dim"])}
     if options and options.get("cell_max_safety") is not None:  # for tests of the overweight treatment
         ic["cell_max_safety"] = float(options["cell_max_safety"])
         if not ic["cell_max_safety"] > 0:
@@ -237,20 +241,27 @@ def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options
     d = setup.ndim
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
     edges = integ.edges
-    # cell-wise maxima for the unweighting (nc^d equal cells of the VEGAS u-space), from a
-    # stratified scan with the same number of points in every cell
+    # cell-wise maxima for the unweighting (nc^d equal cells of the VEGAS u-space)
     key = np.random.SeedSequence([int(seed), 1]).generate_state(2, dtype=np.uint64)
     nc = int(ic["cells_per_dim"][d])
     if nc < 1 or nc & (nc - 1):
         raise PhiphiError(f"cells_per_dim {nc} in monojet.yaml must be a power of two")
     n_scan = int(ic["wmax_points"][d] if isinstance(ic["wmax_points"], dict) else ic["wmax_points"])
-    while nc > 1 and nc**d * MIN_SCAN_POINTS_PER_CELL > n_scan:  # a small scan: fewer, larger cells
-        nc //= 2
-    per_cell = max(n_scan // nc**d, 1)
-    cmax, csum, cnt = K.scan_cells(per_cell, key[0], key[1], edges, nc.bit_length() - 1, par, g, apar)
-    cmax = cmax * float(ic["cell_max_safety"])
-    # trials per event = Σ_c mean_c / Σ_c max_c (equal cell volumes)
-    eff = float((csum / np.maximum(cnt, 1)).sum() / cmax.sum()) if cmax.sum() > 0 else 0.0
+    scan = ic.get("cell_scan", "random")
+    if scan == "stratified":  # the same number of points in every cell
+        while nc > 1 and nc**d * MIN_SCAN_POINTS_PER_CELL > n_scan:  # a small scan: fewer, larger cells
+            nc //= 2
+        per_cell = max(n_scan // nc**d, 1)
+        cmax, csum, cnt = K.scan_cells(per_cell, key[0], key[1], edges, nc.bit_length() - 1, par, g, apar)
+        cmax = cmax * float(ic["cell_max_safety"])
+        # trials per event = Σ_c mean_c / Σ_c max_c (equal cell volumes)
+        eff = float((csum / np.maximum(cnt, 1)).sum() / cmax.sum()) if cmax.sum() > 0 else 0.0
+    elif scan == "random":  # n_scan uniform points in the whole cube
+        cmax, csum, cnt = K.scan_cells_random(n_scan, key[0], key[1], edges, nc, par, g, apar)
+        cmax = cmax * float(ic["cell_max_safety"])
+        eff = float((csum / max(cnt.sum(), 1)).sum() * len(cmax) / cmax.sum()) if cmax.sum() > 0 else 0.0
+    else:
+        raise PhiphiError(f"cell_scan {scan!r} in monojet.yaml is not one of: random, stratified")
     return replace(
         integ,
         wmax=float(cmax.max()),

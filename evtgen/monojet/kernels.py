@@ -955,6 +955,64 @@ def scan_cells(per_cell, key0, key1, edges, nbits, par, g, apar):
     return cmax, csum, cnt
 
 
+@nb.njit(cache=True)
+def cell_of(r, nc):
+    """Index of the unweighting cell of a point of the unit hypercube."""
+    c = 0
+    m = 1
+    for k in range(r.size):
+        j = int(r[k] * nc)
+        if j >= nc:
+            j = nc - 1
+        c += j * m
+        m *= nc
+    return c
+
+
+SCAN_BLOCKS = 8  # blocks of the cell scan (each holds per-cell arrays: kept few)
+
+
+@nb.njit(cache=True, parallel=True)
+def scan_cells_random(n, key0, key1, edges, nc, par, g, apar):
+    """Uniform points on the frozen grid (counter RNG): per-cell (max, sum, count) of the weight
+    (the scan of ``cell_scan: random``; :func:`scan_cells` is the stratified one)."""
+    d = edges.shape[0]
+    ncell = nc**d
+    cmax = np.zeros((SCAN_BLOCKS, ncell))
+    csum = np.zeros((SCAN_BLOCKS, ncell))
+    cnt = np.zeros((SCAN_BLOCKS, ncell), dtype=np.int64)
+    for blk in nb.prange(SCAN_BLOCKS):
+        x = np.empty(4)
+        r = np.empty(d)
+        f1 = np.zeros(NPAD)
+        f2 = np.zeros(NPAD)
+        work = np.empty((4, 13))
+        kf = np.empty(7)
+        for i in range(blk * n // SCAN_BLOCKS, (blk + 1) * n // SCAN_BLOCKS):
+            st = rng.event_state(key0, key1, i)
+            for k in range(d):
+                r[k], st = rng.uniform(st)
+            x[3] = 0.5
+            jv = vegas_map(r, edges, x)
+            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
+            w *= jv
+            c = cell_of(r, nc)
+            if w > cmax[blk, c]:
+                cmax[blk, c] = w
+            csum[blk, c] += w
+            cnt[blk, c] += 1
+    mx = np.zeros(ncell)
+    sm = np.zeros(ncell)
+    ct = np.zeros(ncell, dtype=np.int64)
+    for blk in range(SCAN_BLOCKS):
+        for c in range(ncell):
+            if cmax[blk, c] > mx[c]:
+                mx[c] = cmax[blk, c]
+            sm[c] += csum[blk, c]
+            ct[c] += cnt[blk, c]
+    return mx, sm, ct
+
+
 @nb.njit(cache=True, parallel=True)
 def weighted_points(rand, edges, par, g, apar):
     """Weighted sample on uniforms ``rand`` (n, d): columns (w, p_T, Q², ŝ) (for validation)."""
