@@ -653,8 +653,11 @@ def simulate(
     key = detector_key(seed)
     empty = np.empty if pool is None else pool.empty
     flt = empty((4, n), np.float64)
-    # n_jets <= k and em_bin in [-1, len(edges)): int16 when they fit (4 bytes an event less to write)
-    ints = empty((2, n), np.int16 if max(px.shape[1], len(edges)) < 2**15 else np.int32)
+    # n_jets <= k and em_bin in [-1, len(edges)): int16 always (one schema for every chunk; 4 bytes
+    # an event less to write than int32)
+    if max(px.shape[1], len(edges)) >= 2**15:
+        raise PhiphiError(f"{px.shape[1]} jets in an event or {len(edges)} E_T^miss bins: at most 32767 are allowed")
+    ints = empty((2, n), np.int16)
     flags = empty((2, n), np.bool_)
     k_out = min(NJ, px.shape[1])  # the kernel writes the first k_out jets (an event has at most k)
     jets = empty((4, k_out, n), np.float64)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 from scipy import optimize
+from scipy.stats import chi2 as stats_chi2
 
 import evtgen
 from analyses import na62_kpinunu_2025 as na62a
@@ -34,12 +35,20 @@ def test_calibration_reproduces_published_sm_yield(data):
     # BR_SM / SES = 8.4e-11 / 0.839e-11 = 10.01; NA62 quotes 10.0 (arXiv:2103.15389)
     assert calib[0].expected_sm == pytest.approx(10.0, abs=0.05)
     assert calib[0].expected_sm == pytest.approx(meas.expected_sm_published, abs=0.05)
-    # not a tautology of one sample: an independent SM sample (other seed) through the same
-    # emulation gives the same yield within its binomial error (3 sigma)
-    other = na62a.sm_calibration(meas, seed=6, n_events=400_000, data=data)[0][0]
-    yield_other = calib[0].nk_eps * meas.sm_br * other.a_sm
-    err = 10.0 * math.hypot(other.a_sm_err / other.a_sm, calib[0].a_sm_err / calib[0].a_sm)
-    assert abs(yield_other - 10.0) < 3 * err
+    # not a tautology of one sample: independent SM samples (seeds 5-8) through the same emulation
+    # agree within their binomial errors: chi2 around their mean (3 dof) with 1e-3 < p < 0.999 (p
+    # below: errors too small or samples inconsistent; above: samples not independent). Until
+    # 2026-12-01 (late) this compared seed 6 with seed 5 at 3 sigma; under the sampler's new stream
+    # the pair differs by 3.1 sigma, and a 12-seed study (seeds 5-16, 400k events each) gave a
+    # spread 1.11x the binomial error and the old stream's mean acceptance to 1e-6 (0.141975): a
+    # -2.5 sigma fluctuation of seed 5, not a bias. Here (new stream): chi2 = 9.9, p = 0.02.
+    samples = [calib[0]] + [na62a.sm_calibration(meas, seed=s, n_events=400_000, data=data)[0][0] for s in (6, 7, 8)]
+    a = np.array([c.a_sm for c in samples])
+    err = np.array([c.a_sm_err for c in samples])
+    w = 1.0 / err**2
+    chi2 = float((w * (a - (w * a).sum() / w.sum()) ** 2).sum())
+    p = stats_chi2.sf(chi2, len(a) - 1)
+    assert 1e-3 < p < 0.999, (a, err, chi2)
     assert 0.02 < calib[0].a_sm < 0.5  # a fraction, not a yield
 
 
@@ -180,9 +189,9 @@ def _na62_2016_18_kpix_limit(mx: float) -> float:
 #: 1.5 of NA62's observed 2016-18 limit, and where it does not (with the direction): see
 #: docs/kaon_recasts.md ("K+ -> pi+ X mass by mass") for why the latter cannot be fixed with
 #: the published inputs.
-KPIX_AGREE_MEV = (0, 20, 40, 60, 80, 110, 160, 170, 180, 190, 200, 220, 230, 250)
+KPIX_AGREE_MEV = (0, 20, 40, 60, 80, 110, 160, 170, 180, 190, 220, 230, 250)
 KPIX_RECAST_STRONGER_MEV = (90, 95, 100, 105, 240, 255)  # ratio < 1/1.5
-KPIX_RECAST_WEAKER_MEV = (155, 210)  # ratio > 1.5
+KPIX_RECAST_WEAKER_MEV = (155, 200, 210)  # ratio > 1.5 (200 MeV: at the boundary, see below)
 
 
 def test_k2pix_expected_limits_versus_na62_2016_18_mass_by_mass():
@@ -194,6 +203,11 @@ def test_k2pix_expected_limits_versus_na62_2016_18_mass_by_mass():
     # 110: 1.12, 155: 3.13, 160: 1.30, 170: 1.11, 180: 0.72, 190: 0.86, 200: 1.49, 210: 1.62,
     # 220: 1.28, 230: 0.89, 240: 0.61, 250: 0.84, 255: 0.64 -> 14 of 22 agree. The test pins the
     # classification, so a change that moves any mass across the factor 1.5 shows up here.
+    # 2026-12-01 (late), the sampler's new angle/q2 stream: 0: 0.73, 20: 0.74, 40: 0.94, 60: 1.07,
+    # 80: 0.84, 90: 0.54, 95: 0.43, 100: 0.47, 105: 0.47, 110: 1.18, 155: 3.12, 160: 1.27, 170: 1.12,
+    # 180: 0.72, 190: 0.87, 200: 1.508 (1.496 on the stream before), 210: 1.64, 220: 1.29, 230: 0.91,
+    # 240: 0.62, 250: 0.84, 255: 0.66: every ratio moved by <= 3% (the binomial error of a 60k-event
+    # acceptance), and 200 MeV crossed the factor 1.5 by 0.5% -> 13 of 22 agree.
     ratios = {}
     for mev in sorted(KPIX_AGREE_MEV + KPIX_RECAST_STRONGER_MEV + KPIX_RECAST_WEAKER_MEV):
         mx = mev / 1000
