@@ -825,6 +825,24 @@ def _cm_and_boost(r, j, sqrts):
 
 
 @nb.njit(cache=True, inline="always")
+def _jet_and_recoil(r, j, i, sqrts, out):
+    """Writes the lab jet of record j (r = rec[block]) to event i of ``out`` and returns (p, sinθ*,
+    Q², the lab four-momentum (x, y, z, E) of the recoiling S* of mass √Q²)."""
+    p, cth, sth, cph, sph, gam, gb = _cm_and_boost(r, j, sqrts)
+    q2 = r[R_Q2, j]
+    pt = p * sth
+    px = pt * cph
+    py = pt * sph
+    pz = p * cth
+    es = np.sqrt(p * p + q2)
+    out[C_J, i] = px
+    out[C_J + 1, i] = py
+    out[C_J + 2, i] = gam * pz + gb * p
+    out[C_J + 3, i] = gam * p + gb * pz
+    return p, sth, q2, -px, -py, gam * (-pz) + gb * es, gam * es - gb * pz
+
+
+@nb.njit(cache=True, inline="always")
 def _common_columns(r, j, i, p, sth, out, ids):
     kc = int(r[R_CH, j])
     ids[0, i] = CHANNELS[kc, 0]
@@ -844,21 +862,7 @@ def _columns_phiphi(r, jlo, jhi, base, sqrts, mphi2x4, out, ids):
     """The columns of the pp2jphiphi events jlo..jhi-1 of one block (see :func:`records_to_columns`)."""
     for j in range(jlo, jhi):
         i = base + j
-        p, cth, sth, cph, sph, gam, gb = _cm_and_boost(r, j, sqrts)
-        q2 = r[R_Q2, j]
-        pt = p * sth
-        px = pt * cph
-        py = pt * sph
-        pz = p * cth
-        es = np.sqrt(p * p + q2)
-        out[C_J, i] = px
-        out[C_J + 1, i] = py
-        out[C_J + 2, i] = gam * pz + gb * p
-        out[C_J + 3, i] = gam * p + gb * pz
-        sx = -px
-        sy = -py
-        sz = gam * (-pz) + gb * es
-        se = gam * es - gb * pz
+        p, sth, q2, sx, sy, sz, se = _jet_and_recoil(r, j, i, sqrts, out)
         # S* -> phi phi, isotropic in the S* rest frame: v = (m/2, p* n̂), p* = √(Q² − 4m_φ²)/2,
         # boosted to the frame where S has (E, P): p' = v + P ((P·v)/(m (E + m)) + 1/2),
         # E' = E/2 + (P·v)/m
@@ -893,21 +897,11 @@ def _columns_js(r, jlo, jhi, base, sqrts, out, ids):
     """The columns of the pp2js events jlo..jhi-1 of one block (see :func:`records_to_columns`)."""
     for j in range(jlo, jhi):
         i = base + j
-        p, cth, sth, cph, sph, gam, gb = _cm_and_boost(r, j, sqrts)
-        q2 = r[R_Q2, j]
-        pt = p * sth
-        px = pt * cph
-        py = pt * sph
-        pz = p * cth
-        es = np.sqrt(p * p + q2)
-        out[C_J, i] = px
-        out[C_J + 1, i] = py
-        out[C_J + 2, i] = gam * pz + gb * p
-        out[C_J + 3, i] = gam * p + gb * pz
-        out[C_S, i] = -px
-        out[C_S + 1, i] = -py
-        out[C_S + 2, i] = gam * (-pz) + gb * es
-        out[C_S + 3, i] = gam * es - gb * pz
+        p, sth, _, sx, sy, sz, se = _jet_and_recoil(r, j, i, sqrts, out)
+        out[C_S, i] = sx
+        out[C_S + 1, i] = sy
+        out[C_S + 2, i] = sz
+        out[C_S + 3, i] = se
         _common_columns(r, j, i, p, sth, out, ids)
 
 
