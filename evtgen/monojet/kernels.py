@@ -578,6 +578,13 @@ def _n_events(w, cmax_c, ua):
     return nk, True
 
 
+@nb.njit(cache=True, inline="always")
+def trial_scratch(d):
+    """One thread's scratch of a trial (:func:`trial_weight`): (x (4,), r (d,), the two PDF slot
+    rows f1, f2 (NPAD,) zeroed, work (4, 13), kf (7,))."""
+    return np.empty(4), np.empty(d), np.zeros(NPAD), np.zeros(NPAD), np.empty((4, 13)), np.empty(7)
+
+
 @nb.njit(cache=True, parallel=True)
 def accept_trials(first, ntrial, key0, key1, edges, table, nbits, par, g, apar):
     """First pass of the unweighting: (events per trial (n,) int64, overweight (n,) bool) for
@@ -591,12 +598,7 @@ def accept_trials(first, ntrial, key0, key1, edges, table, nbits, par, g, apar):
     acc = np.zeros(ntrial, dtype=np.int64)
     over = np.zeros(ntrial, dtype=np.bool_)
     for blk in nb.prange(NBLOCK):
-        x = np.empty(4)
-        r = np.empty(d)
-        f1 = np.zeros(NPAD)
-        f2 = np.zeros(NPAD)
-        work = np.empty((4, 13))
-        kf = np.empty(7)
+        x, r, f1, f2, work, kf = trial_scratch(d)
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
             c, cm, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, table, nbits)
             w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
@@ -717,12 +719,7 @@ def accept_and_build(first, ntrial, key0, key1, edges, table, nbits, par, g, apa
     over = np.empty((NBLOCK, cap), dtype=np.int64)
     overflow = np.zeros(NBLOCK, dtype=np.int64)
     for blk in nb.prange(NBLOCK):
-        x = np.empty(4)
-        r = np.empty(d)
-        f1 = np.zeros(NPAD)
-        f2 = np.zeros(NPAD)
-        work = np.empty((4, 13))
-        kf = np.empty(7)
+        x, r, f1, f2, work, kf = trial_scratch(d)
         chw = np.empty(NCH)
         n_here = 0
         for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
@@ -757,12 +754,7 @@ def build_events(indices, copies, key0, key1, edges, table, nbits, par, g, apar)
     d = edges.shape[0]
     rec = np.empty((1, NREC, n))
     for blk in nb.prange(NBLOCK):
-        x = np.empty(4)
-        r = np.empty(d)
-        f1 = np.zeros(NPAD)
-        f2 = np.zeros(NPAD)
-        work = np.empty((4, 13))
-        kf = np.empty(7)
+        x, r, f1, f2, work, kf = trial_scratch(d)
         chw = np.empty(NCH)
         for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
             c, cm, jv, st = _trial_point_alias(key0, key1, indices[i], edges, x, r, table, nbits)
@@ -920,12 +912,7 @@ def scan_cells(per_cell, key0, key1, edges, nbits, par, g, apar):
     csum = np.zeros(ncell)
     cnt = np.zeros(ncell, dtype=np.int64)
     for blk in nb.prange(NBLOCK):
-        x = np.empty(4)
-        r = np.empty(d)
-        f1 = np.zeros(NPAD)
-        f2 = np.zeros(NPAD)
-        work = np.empty((4, 13))
-        kf = np.empty(7)
+        x, r, f1, f2, work, kf = trial_scratch(d)
         for c in range(blk * ncell // NBLOCK, (blk + 1) * ncell // NBLOCK):
             mx = 0.0
             sm = 0.0
@@ -976,12 +963,7 @@ def scan_cells_random(n, key0, key1, edges, nc, par, g, apar):
     csum = np.zeros((SCAN_BLOCKS, ncell))
     cnt = np.zeros((SCAN_BLOCKS, ncell), dtype=np.int64)
     for blk in nb.prange(SCAN_BLOCKS):
-        x = np.empty(4)
-        r = np.empty(d)
-        f1 = np.zeros(NPAD)
-        f2 = np.zeros(NPAD)
-        work = np.empty((4, 13))
-        kf = np.empty(7)
+        x, r, f1, f2, work, kf = trial_scratch(d)
         for i in range(blk * n // SCAN_BLOCKS, (blk + 1) * n // SCAN_BLOCKS):
             st = rng.event_state(key0, key1, i)
             for k in range(d):
