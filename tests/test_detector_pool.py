@@ -86,3 +86,19 @@ def test_pool_refused_by_an_emulation_without_one():
     ev = _partons(5)
     with pytest.raises(detector.PhiphiError, match="pool"):
         detector.simulate(ev, "belle2", pool=OutputPool())
+
+
+def test_atlas_integer_columns_are_int16_and_overflow_is_one_line_error():
+    """n_jets and em_bin are int16 for every input (one schema for all chunks); an event with more
+    jets than int16 holds is refused in one line instead of wrapping around."""
+    out = detector.simulate(_showered(50), "atlas", seed=1)
+    assert ak.to_numpy(out.n_jets).dtype == np.int16 and ak.to_numpy(out.em_bin).dtype == np.int16
+    n = 2**15
+    flat = ak.zip({"px": np.full(n, 1.0), "py": np.zeros(n), "pz": np.zeros(n), "E": np.full(n, 1.0)},
+                  with_name="Momentum4D")  # fmt: skip
+    jets = ak.unflatten(flat, np.array([n]))
+    ev = ak.zip({"jets": jets, "electrons": jets[:, :0], "muons": jets[:, :0], "photons": jets[:, :0],
+                 "met_true_x": np.array([-float(n)]), "met_true_y": np.array([0.0])}, depth_limit=1)  # fmt: skip
+    with pytest.raises(detector.PhiphiError, match="32767") as e:
+        detector.simulate(ev, "atlas", seed=1)
+    assert "\n" not in str(e.value)
