@@ -83,3 +83,35 @@ def test_phiphi_columns_decay_isotropic_and_four_momentum_conserved():
     np.testing.assert_allclose(tot.px.to_numpy(), 0.0, rtol=0, atol=1e-9 * e.max())
     np.testing.assert_allclose(ev.j.E.to_numpy(), ev.j.p.to_numpy(), rtol=1e-9, atol=0)
     np.testing.assert_allclose(tot.mass.to_numpy() ** 2, ev.shat.to_numpy(), rtol=1e-7, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("opts", "where", "value"),
+    [
+        ({"cell_scan": "grid"}, "given as options['cell_scan']", "'grid'"),
+        ({"cells_per_dim": 12}, "given as options['cells_per_dim']", "12"),
+        ({"cells_per_dim": "16"}, "given as options['cells_per_dim']", "'16'"),
+    ],
+)
+def test_bad_cell_option_error_names_the_option_not_the_yaml(opts, where, value):
+    """A bad cell_scan / cells_per_dim from the channel's options= gets one line naming the option
+    (it used to say "in monojet.yaml" whatever the source)."""
+    from evtgen.errors import PhiphiError
+
+    with pytest.raises(PhiphiError) as err:
+        PP2JPhiPhi().generate(10, mass=10.0, couplings={"CG": 1e-6}, seed=1, options={**OPTS, **opts})
+    msg = str(err.value)
+    assert "\n" not in msg and where in msg and value in msg and "monojet.yaml" not in msg
+
+
+def test_bad_cell_setting_from_the_yaml_says_monojet_yaml(monkeypatch):
+    """The same check on a value of the YAML file names the file."""
+    from evtgen.errors import PhiphiError
+
+    cfg = G.config()
+    bad = {**cfg, "integration": {**cfg["integration"], "cell_scan": "grid"}}
+    monkeypatch.setattr(G, "config", lambda: bad)
+    setup = G.make_setup("S", 250.0, {"CG": 1e-5}, OPTS)
+    integ = G.integrate_vegas(setup, seed=4, options=OPTS)
+    with pytest.raises(PhiphiError, match=r"cell_scan 'grid' in evtgen/data/monojet.yaml is not one of"):
+        G.add_unweighting(setup, integ, seed=4, options=OPTS)

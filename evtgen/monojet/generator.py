@@ -174,10 +174,17 @@ def _integration_config(options: dict | None) -> dict:
     for key in ("warmup_points", "points", "iterations", "wmax_points"):
         if options and options.get(f"vegas_{key}") is not None:
             ic[key] = int(options[f"vegas_{key}"])
+    # where each unweighting setting came from, for the one-line error of a bad value
+    ic["source"] = {"cell_scan": "in evtgen/data/monojet.yaml", "cells_per_dim": "in evtgen/data/monojet.yaml"}
     if options and options.get("cell_scan") is not None:
         ic["cell_scan"] = str(options["cell_scan"])
+        ic["source"]["cell_scan"] = "given as options['cell_scan']"
     if options and options.get("cells_per_dim") is not None:  # the same for pp2js and pp2jphiphi
-        ic["cells_per_dim"] = {3: int(options["cells_per_dim"]), 4: int(options["cells_per_dim"])}
+        v = options["cells_per_dim"]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise PhiphiError(f"cells_per_dim {v!r} given as options['cells_per_dim'] must be an integer power of two")
+        ic["cells_per_dim"] = {3: int(v), 4: int(v)}
+        ic["source"]["cells_per_dim"] = "given as options['cells_per_dim']"
     if options and options.get("cell_max_safety") is not None:  # for tests of the overweight treatment
         ic["cell_max_safety"] = float(options["cell_max_safety"])
         if not ic["cell_max_safety"] > 0:
@@ -245,7 +252,7 @@ def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options
     key = np.random.SeedSequence([int(seed), 1]).generate_state(2, dtype=np.uint64)
     nc = int(ic["cells_per_dim"][d])
     if nc < 1 or nc & (nc - 1):
-        raise PhiphiError(f"cells_per_dim {nc} in monojet.yaml must be a power of two")
+        raise PhiphiError(f"cells_per_dim {nc} {ic['source']['cells_per_dim']} must be a power of two")
     n_scan = int(ic["wmax_points"][d] if isinstance(ic["wmax_points"], dict) else ic["wmax_points"])
     scan = ic.get("cell_scan", "random")
     if scan == "stratified":  # the same number of points in every cell
@@ -261,7 +268,7 @@ def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options
         cmax = cmax * float(ic["cell_max_safety"])
         eff = float((csum / max(cnt.sum(), 1)).sum() * len(cmax) / cmax.sum()) if cmax.sum() > 0 else 0.0
     else:
-        raise PhiphiError(f"cell_scan {scan!r} in monojet.yaml is not one of: random, stratified")
+        raise PhiphiError(f"cell_scan {scan!r} {ic['source']['cell_scan']} is not one of: random, stratified")
     return replace(
         integ,
         wmax=float(cmax.max()),
