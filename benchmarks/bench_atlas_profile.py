@@ -2,10 +2,14 @@
 (jets_from_events, output allocation, record building) against the numba kernel, on the
 inputs of ``benchmarks/bench_detector.py`` (parton-level and showered), with 1 and 2 threads.
 
-    python benchmarks/bench_atlas_profile.py [--n 2000000] [--repeat 5] [--baseline OLD_ATLAS.py]
+    python benchmarks/bench_atlas_profile.py [--n 2000000] [--repeat 5] [--baseline OLD_ATLAS.py [--alternate 15]]
 
 ``--baseline``: a former detector/atlas.py (e.g. ``git show a9685a1:detector/atlas.py >
 /tmp/atlas_before.py``) timed in the same run (kernel and simulate), for before/after ratios.
+``--alternate R``: with ``--baseline``, R rounds of old and new calls alternated one after the
+other (kernel on warm outputs, 1 thread; plain ``simulate``, 2 threads): median CPU ns per event of
+each and the median of the per-round ratios new/old (on a shared machine the paired ratio is the
+number to quote: both sides of a round see the same load).
 
 Every line: median wall events/s over ``--repeat`` runs and median CPU ns per event (the
 machine is shared: compare lines of the same run; the load average is printed at start and
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import numba as nb
@@ -56,11 +61,52 @@ def _libm(x, which):
     return s
 
 
+def cpu_ns(fn, n: int) -> float:
+    """CPU ns per event of one call."""
+    c = time.process_time()
+    fn()
+    return 1e9 * (time.process_time() - c) / n
+
+
+def alternate(base, partons, card, key, rounds: int) -> None:
+    """Old (``base``) and new :mod:`detector.atlas` called alternately, ``rounds`` times: median CPU
+    ns/event of each and the median paired ratio new/old, for the kernel on warm outputs (1 thread)
+    and the plain ``simulate`` (2 threads)."""
+    n = len(partons)
+    cols = atlas.jets_from_events(partons, card)
+    par, res, edges = atlas.parameters(card)
+    flt, ints = np.empty((4, n)), np.empty((2, n), np.int16)
+    flags, jets = np.empty((2, n), np.bool_), np.empty((4, 1, n))
+    cases = []
+    for tag, mod in (("old", base), ("new", atlas)):
+
+        def kern(mod=mod):
+            mod.emulate_kernel(*cols, par, res, edges, key[0], key[1], 0, flt, ints, flags, jets)
+
+        cases.append((f"{tag} kernel, warm outputs, 1 thread", 1, kern))
+    for tag, mod in (("old", base), ("new", atlas)):
+        cases.append((f"{tag} simulate(events), plain call, 2 threads", 2, lambda mod=mod: mod.simulate(partons)))
+    print(f"old/new alternated, {rounds} rounds of {n} parton-level events")
+    for i in (0, 2):
+        (l_old, t, f_old), (l_new, _, f_new) = cases[i], cases[i + 1]
+        nb.set_num_threads(t)
+        f_old(), f_new()  # warm
+        old, new = [], []
+        for _ in range(rounds):
+            old.append(cpu_ns(f_old, n))
+            new.append(cpu_ns(f_new, n))
+        ratio = np.median(np.array(new) / np.array(old))
+        print(f"  {l_old:<50} {np.median(old):7.1f} CPU ns/ev [{min(old):.1f}-{max(old):.1f}]", flush=True)
+        print(f"  {l_new:<50} {np.median(new):7.1f} CPU ns/ev [{min(new):.1f}-{max(new):.1f}]", flush=True)
+        print(f"  paired ratio new/old (median of {rounds}) {ratio:.3f}; load {os.getloadavg()}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2_000_000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--baseline", default=None, help="a former detector/atlas.py to time beside the current one")
+    ap.add_argument("--alternate", type=int, default=0, help="rounds of old/new alternation (with --baseline)")
     args = ap.parse_args()
     n, rep = args.n, args.repeat
     print(f"load average at start: {os.getloadavg()}; numba threads {nb.config.NUMBA_NUM_THREADS}")
@@ -81,6 +127,10 @@ def main() -> None:
         base.__file__ = args.baseline
         exec(compile(src, args.baseline, "exec"), base.__dict__)
         mods["baseline "] = base
+    if args.alternate and args.baseline:
+        alternate(mods["baseline "], partons, card, key, args.alternate)
+        print(f"load average at end: {os.getloadavg()}")
+        return
     print("libm calls alone (1 thread, one per event)")
     for w, name in enumerate(("log1p", "exp", "sqrt", "arcsinh")):
         show(name, timed(lambda w=w: _libm(x, w), n, rep))

@@ -281,6 +281,8 @@ def asinh_vec(x):
 
 #: events per block of :func:`emulate_kernel` (normals of a block drawn together; one scratch allocation per block)
 _BLOCK = 2048
+#: events per sub-block of :func:`_block_one_jet` (its ~30 scratch rows, 8 bytes an event each, fit in L1)
+_SUB = 256
 #: jet normals per event drawn block-wise (events with more calorimeter jets continue on their stream)
 _BLOCK_JETS = 6
 #: relative margin around an |eta| threshold inside which eta itself is computed (asinh)
@@ -324,11 +326,14 @@ def emulate_kernel(px, py, pz, e, tx, ty, veto, par, res, edges, key0, key1, fir
     n, k = px.shape
     kn = 2 + min(k, _BLOCK_JETS)
     sh = _thresholds(par, res)
+    # the jet columns flat (C order): for k = 1 element i is event i's jet (1-D contiguous loads in
+    # _block_one_jet: indexing the (n, 1) arrays cost a stride multiply and a wrap-around test a load)
+    px1, py1, pz1, e1 = px.reshape(n * k), py.reshape(n * k), pz.reshape(n * k), e.reshape(n * k)
     for b in nb.prange((n + _BLOCK - 1) // _BLOCK):
         i0 = b * _BLOCK
         m = min(_BLOCK, n - i0)
         if k == 1:
-            _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1, first, flt, ints, flags,
+            _block_one_jet(px1, py1, pz1, e1, tx, ty, veto, par, res, edges, sh, key0, key1, first, flt, ints, flags,
                            jets, i0, m)  # fmt: skip
         else:  # as _block_events, written out (a call per block of it was slower)
             scratch = np.empty((4, k))
@@ -370,16 +375,18 @@ def _block_events(
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1, first, flt, ints, flags, jets, i0, m):
-    # events i0..i0+m-1 of emulate_kernel with one jet slot (k = 1), step by step over the block
-    # (j: event in the block); the steps do what _event does for k = 1, in the same operations.
+def _block_one_jet(px1, py1, pz1, e1, tx, ty, veto, par, res, edges, sh, key0, key1, first, flt, ints, flags, jets, i0_block,
+                   m_block):  # fmt: skip
+    # events i0_block..i0_block+m_block-1 of emulate_kernel with one jet slot (k = 1; px1..e1: the
+    # (n, 1) columns flat), in sub-blocks of _SUB events i0..i0+m-1 (scratch allocated once per block),
+    # step by step over a sub-block (j: event in the sub-block); the steps do what _event does for
+    # k = 1, in the same operations.
     # error_model numpy: no division-by-zero checks (their branches stop vectorisation); every
     # division whose result is used has the divisor the reference guards.
     n_res = res.shape[0]
-    g = np.empty((3, _BLOCK))
-    s0 = np.empty(_BLOCK, dtype=np.uint64)
-    redo = np.empty(_BLOCK, dtype=np.uint8)
-    fastrandom.fill_normals(key0, key1, first + i0, m, g, s0, redo)
+    g = np.empty((3, _SUB))
+    s0 = np.empty(_SUB, dtype=np.uint64)
+    redo = np.empty(_SUB, dtype=np.uint8)
     # scalars out of the arrays (loops whose loads may alias their stores do not vectorise)
     sh_cal, sh_sel, sh_clamp = sh[0], sh[1], sh[2]
     sign, soft, response = par[_MET_SIGN], par[_SOFT], par[_RESPONSE]
@@ -387,153 +394,172 @@ def _block_one_jet(px, py, pz, e, tx, ty, veto, par, res, edges, sh, key0, key1,
     low_met, dphi_low, dphi, met_min = par[_LOW_MET], par[_DPHI_LOW], par[_DPHI], par[_MET_MIN]
     lead_pt, lead_eta, max_jets = par[_LEAD_PT], par[_LEAD_ETA], par[_MAX_JETS]
     sh_lead = np.sinh(lead_eta)
-    bx, by, bz, be = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
-    pt_true, t, rel, scale = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
-    pt, eta, phi = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
-    mx, my, met, met_phi = np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK)
-    inside, central, near, sel = (np.empty(_BLOCK, np.bool_), np.empty(_BLOCK, np.bool_),
-                                  np.empty(_BLOCK, np.bool_), np.empty(_BLOCK, np.bool_))  # fmt: skip
-    for j in range(m):
-        bx[j], by[j], bz[j], be[j] = px[i0 + j, 0], py[i0 + j, 0], pz[i0 + j, 0], e[i0 + j, 0]
-    for j in range(m):  # p_T, sinh|eta|, calorimeter and selection |eta| on sinh|eta|
-        jx, jy, ej = bx[j], by[j], be[j]
-        p = np.sqrt(jx * jx + jy * jy)
-        tt = abs(bz[j] / p) if p > 0.0 else 0.0
-        pt_true[j], t[j] = p, tt
-        inside[j] = (ej > 0.0) & (tt < sh_cal)  # & not and: no branches, the loop vectorises
-        central[j] = tt < sh_sel
-        near[j] = False
-        scale[j] = 1.0
-    for c in range(sh.shape[0]):
-        s, w = sh[c], _ETA_MARGIN * sh[c]
-        seen = False  # a threshold met before (4.9 is three of the card's nine): its pass would repeat
-        for c0 in range(c):
-            seen |= sh[c0] == s
-        if seen:
-            continue
+    bx, by, bz, be = np.empty(_SUB), np.empty(_SUB), np.empty(_SUB), np.empty(_SUB)
+    pt_true, t, rel, scale = np.empty(_SUB), np.empty(_SUB), np.empty(_SUB), np.empty(_SUB)
+    pt, eta, phi = np.empty(_SUB), np.empty(_SUB), np.empty(_SUB)
+    mx, my, met, met_phi = np.empty(_SUB), np.empty(_SUB), np.empty(_SUB), np.empty(_SUB)
+    inside, central, near, sel = (np.empty(_SUB, np.bool_), np.empty(_SUB, np.bool_),
+                                  np.empty(_SUB, np.bool_), np.empty(_SUB, np.bool_))  # fmt: skip
+    in_bin = np.empty(_SUB, dtype=np.bool_)
+    ra2, rb2, rc2 = np.empty(_SUB), np.empty(_SUB), np.empty(_SUB)
+    md, ok = np.empty(_SUB), np.empty(_SUB, np.bool_)
+    em = np.empty(_SUB, dtype=np.int64)
+    for i0 in range(i0_block, i0_block + m_block, _SUB):  # sub-blocks: the scratch rows stay in L1
+        m = min(_SUB, i0_block + m_block - i0)
+        fastrandom.fill_normals(key0, key1, first + i0, m, g, s0, redo)
+        sx, sy, sz, se = px1[i0 : i0 + m], py1[i0 : i0 + m], pz1[i0 : i0 + m], e1[i0 : i0 + m]
+        stx, sty, sveto = tx[i0 : i0 + m], ty[i0 : i0 + m], veto[i0 : i0 + m]
+        for j in range(m):  # one loop per column: each a contiguous copy
+            bx[j] = sx[j]
         for j in range(m):
-            near[j] |= abs(t[j] - s) <= w
-    rbin = np.full(_BLOCK, -1, dtype=np.int64)
-    for r in range(n_res):  # the last resolution bin containing min(|eta|, 4.9), -1 if none
-        lo, hi = sh[3 + 2 * r], sh[4 + 2 * r]
+            by[j] = sy[j]
         for j in range(m):
-            tc = min(t[j], sh_clamp)
-            rbin[j] = r if (tc >= lo) & (tc <= hi) else rbin[j]
-    res2 = np.empty((3, n_res))  # squared a, b, c of each bin
-    for r in range(n_res):
-        res2[0, r], res2[1, r], res2[2, r] = res[r, 2] ** 2, res[r, 3] ** 2, res[r, 4] ** 2
-    for j in range(m):  # sigma(E)/E of that bin (one sqrt per jet), 0 outside all bins
-        ej = be[j]
-        r = max(rbin[j], 0)
-        v = np.sqrt(res2[0, r] + res2[1, r] / ej + res2[2, r] / (ej * ej))
-        rel[j] = v if rbin[j] >= 0 else 0.0
-    for j in range(m):  # within rounding of a threshold (rare): decide on eta itself, libm's as the reference
-        ej = be[j]
-        if near[j] and ej > 0.0:
-            p = pt_true[j]
-            eta_j = np.arcsinh(bz[j] / p) if p > 0.0 else 0.0
-            inside[j] = abs(eta_j) < max_eta
-            rel[j] = _rel_resolution(ej, min(abs(eta_j), 4.9), res)
-            central[j] = abs(eta_j) < jet_eta
-    g_jet = g[2]  # normal 3 of each event's stream (a row view: the loop below vectorises)
-    for j in range(m):  # log-normal scale (log1p_vec, exp_vec: no libm call)
-        s2 = log1p_vec(rel[j] * rel[j])
-        sc = response * exp_vec(g_jet[j] * np.sqrt(s2) - 0.5 * s2)  # log-normal, mean 1
-        scale[j] = sc if inside[j] else 1.0
-    # short loops over few arrays: each vectorises (with many arrays the alias checks fail)
-    for j in range(m):  # E_T^miss with the hard term
-        sc = scale[j]
-        hard = inside[j] & (pt_true[j] * sc > met_min_pt)
-        x = sign * tx[i0 + j] + soft * g[0, j]
-        y = sign * ty[i0 + j] + soft * g[1, j]
-        mx[j] = x - (sc - 1.0) * bx[j] if hard else x
-        my[j] = y - (sc - 1.0) * by[j] if hard else y
-    for j in range(m):  # the selected jet
-        ptj = pt_true[j] * scale[j]
-        sel[j] = inside[j] & central[j] & (ptj > jet_pt)
-        pt[j] = ptj
-    for j in range(m):
-        x, y = mx[j], my[j]
-        met[j] = np.sqrt(x * x + y * y)
-    for j in range(m):
-        met_phi[j] = _atan2_finite(my[j], mx[j])
-    for j in range(m):
-        phi[j] = _atan2_finite(by[j], bx[j])
-    for j in range(m):  # eta of the selected jet (asinh_vec: vectorised; p_T > 0 as the smeared p_T passed a cut)
-        # p_z / p_T is t with the sign of p_z when p_T > 0 (abs and copysign are exact: no second division)
-        eta_j = asinh_vec(np.copysign(t[j], bz[j]))
-        eta[j] = eta_j if sel[j] & (pt_true[j] > 0.0) else 0.0
-    # atan2 of the arguments _atan2_finite does not take; eta on the leading-jet cut: libm's. Rare
-    # (never for finite jets off the cut): counted in a branch-free pass, then redone event by event
-    # only in a block that has one (a branch on the selection in every event mispredicts: ~15 ns/event)
-    lead_w = _ETA_MARGIN * sh_lead
-    n_fix = 0
-    for j in range(m):
-        a, am = abs(bx[j]) + abs(by[j]), abs(mx[j]) + abs(my[j])
-        jet_fix = sel[j] & ((abs(t[j] - sh_lead) <= lead_w) | (not ((a > 0.0) & (a < np.inf))))
-        n_fix += 1 if jet_fix | (not ((am > 0.0) & (am < np.inf))) else 0
-    for j in range(m if n_fix else 0):
-        if sel[j]:
-            if abs(t[j] - sh_lead) <= lead_w:  # |eta| < lead_eta decided on the reference's eta
+            bz[j] = sz[j]
+        for j in range(m):
+            be[j] = se[j]
+        for j in range(m):  # p_T, sinh|eta|, calorimeter and selection |eta| on sinh|eta|
+            jx, jy, ej = bx[j], by[j], be[j]
+            p = np.sqrt(jx * jx + jy * jy)
+            tt = abs(bz[j] / p) if p > 0.0 else 0.0
+            pt_true[j], t[j] = p, tt
+            inside[j] = (ej > 0.0) & (tt < sh_cal)  # & not and: no branches, the loop vectorises
+            central[j] = tt < sh_sel
+            near[j] = False
+            scale[j] = 1.0
+        for c in range(sh.shape[0]):
+            s, w = sh[c], _ETA_MARGIN * sh[c]
+            seen = False  # a threshold met before (4.9 is three of the card's nine): its pass would repeat
+            for c0 in range(c):
+                seen |= sh[c0] == s
+            if seen:
+                continue
+            for j in range(m):
+                near[j] |= abs(t[j] - s) <= w
+        # the last resolution bin containing min(|eta|, 4.9) (none: rel 0) and its squared a, b, c, by
+        # selects (a gather of the coefficients by bin index kept the sigma loop scalar: ~5 ns/event)
+        a20, b20, c20 = res[0, 2] ** 2, res[0, 3] ** 2, res[0, 4] ** 2
+        for j in range(m):
+            ra2[j], rb2[j], rc2[j] = a20, b20, c20
+            in_bin[j] = False
+        for r in range(n_res):
+            lo, hi = sh[3 + 2 * r], sh[4 + 2 * r]
+            a2, b2, c2 = res[r, 2] ** 2, res[r, 3] ** 2, res[r, 4] ** 2
+            for j in range(m):
+                tc = min(t[j], sh_clamp)
+                here = (tc >= lo) & (tc <= hi)
+                in_bin[j] |= here
+                ra2[j] = a2 if here else ra2[j]
+                rb2[j] = b2 if here else rb2[j]
+                rc2[j] = c2 if here else rc2[j]
+        for j in range(m):  # sigma(E)/E of that bin (one sqrt per jet), 0 outside all bins
+            ej = be[j]
+            v = np.sqrt(ra2[j] + rb2[j] / ej + rc2[j] / (ej * ej))
+            rel[j] = v if in_bin[j] else 0.0
+        for j in range(m):  # within rounding of a threshold (rare): decide on eta itself, libm's as the reference
+            ej = be[j]
+            if near[j] and ej > 0.0:
                 p = pt_true[j]
-                eta[j] = np.arcsinh(bz[j] / p) if p > 0.0 else 0.0
-            a = abs(bx[j]) + abs(by[j])
+                eta_j = np.arcsinh(bz[j] / p) if p > 0.0 else 0.0
+                inside[j] = abs(eta_j) < max_eta
+                rel[j] = _rel_resolution(ej, min(abs(eta_j), 4.9), res)
+                central[j] = abs(eta_j) < jet_eta
+        g_jet = g[2]  # normal 3 of each event's stream (a row view: the loop below vectorises)
+        for j in range(m):  # log-normal scale (log1p_vec, exp_vec: no libm call)
+            s2 = log1p_vec(rel[j] * rel[j])
+            sc = response * exp_vec(g_jet[j] * np.sqrt(s2) - 0.5 * s2)  # log-normal, mean 1
+            scale[j] = sc if inside[j] else 1.0
+        # short loops over few arrays: each vectorises (with many arrays the alias checks fail)
+        for j in range(m):  # E_T^miss with the hard term
+            sc = scale[j]
+            hard = inside[j] & (pt_true[j] * sc > met_min_pt)
+            x = sign * stx[j] + soft * g[0, j]
+            y = sign * sty[j] + soft * g[1, j]
+            mx[j] = x - (sc - 1.0) * bx[j] if hard else x
+            my[j] = y - (sc - 1.0) * by[j] if hard else y
+        for j in range(m):  # the selected jet
+            ptj = pt_true[j] * scale[j]
+            sel[j] = inside[j] & central[j] & (ptj > jet_pt)
+            pt[j] = ptj
+        for j in range(m):
+            x, y = mx[j], my[j]
+            met[j] = np.sqrt(x * x + y * y)
+        for j in range(m):
+            met_phi[j] = _atan2_finite(my[j], mx[j])
+        for j in range(m):
+            phi[j] = _atan2_finite(by[j], bx[j])
+        for j in range(m):  # eta of the selected jet (asinh_vec: vectorised; p_T > 0 as the smeared p_T passed a cut)
+            # p_z / p_T is t with the sign of p_z when p_T > 0 (abs and copysign are exact: no second division)
+            eta_j = asinh_vec(np.copysign(t[j], bz[j]))
+            eta[j] = eta_j if sel[j] & (pt_true[j] > 0.0) else 0.0
+        # atan2 of the arguments _atan2_finite does not take; eta on the leading-jet cut: libm's. Rare
+        # (never for finite jets off the cut): counted in a branch-free pass, then redone event by event
+        # only in a block that has one (a branch on the selection in every event mispredicts: ~15 ns/event)
+        lead_w = _ETA_MARGIN * sh_lead
+        n_fix = 0
+        for j in range(m):
+            a, am = abs(bx[j]) + abs(by[j]), abs(mx[j]) + abs(my[j])
+            jet_fix = sel[j] & ((abs(t[j] - sh_lead) <= lead_w) | (not ((a > 0.0) & (a < np.inf))))
+            n_fix += 1 if jet_fix | (not ((am > 0.0) & (am < np.inf))) else 0
+        for j in range(m if n_fix else 0):
+            if sel[j]:
+                if abs(t[j] - sh_lead) <= lead_w:  # |eta| < lead_eta decided on the reference's eta
+                    p = pt_true[j]
+                    eta[j] = np.arcsinh(bz[j] / p) if p > 0.0 else 0.0
+                a = abs(bx[j]) + abs(by[j])
+                if not (a > 0.0 and a < np.inf):
+                    phi[j] = atan2(by[j], bx[j])
+            a = abs(mx[j]) + abs(my[j])
             if not (a > 0.0 and a < np.inf):
-                phi[j] = atan2(by[j], bx[j])
-        a = abs(mx[j]) + abs(my[j])
-        if not (a > 0.0 and a < np.inf):
-            met_phi[j] = atan2(my[j], mx[j])
-    md, ok = np.empty(_BLOCK), np.empty(_BLOCK, np.bool_)
-    for j in range(m):  # min delta phi (inf without a selected jet)
-        d = abs(phi[j] - met_phi[j])  # both in [-pi, pi]: wrap once
-        d = 2.0 * np.pi - d if d > np.pi else d
-        md[j] = min(np.inf, d) if sel[j] else np.inf
-    for j in range(m):  # the signal-region selection
-        mt = met[j]
-        cut = dphi_low if mt <= low_met else dphi
-        s = sel[j]
-        ng = 1 if s else 0
-        okj = (mt > met_min) & s & (pt[j] > lead_pt) & (abs(eta[j]) < lead_eta) & (ng <= max_jets) & (md[j] > cut)
-        ok[j] = okj & (not veto[i0 + j])
-    # outputs through one row view each, one loop per row (stores through rows of one 2-D array
-    # with a run-time stride count as dependent for the vectoriser)
-    f_met, f_phi, f_true, f_md = flt[0], flt[1], flt[2], flt[3]
-    i_nj, i_em, fl_veto, fl_ok = ints[0], ints[1], flags[0], flags[1]
-    for j in range(m):
-        f_met[i0 + j] = met[j]
-    for j in range(m):
-        f_phi[i0 + j] = met_phi[j]
-    for j in range(m):
-        x, y = tx[i0 + j], ty[i0 + j]
-        f_true[i0 + j] = np.sqrt(x * x + y * y)
-    for j in range(m):
-        f_md[i0 + j] = md[j] if np.isfinite(md[j]) else 9.0
-    for j in range(m):
-        i_nj[i0 + j] = 1 if sel[j] else 0
-    for j in range(m):
-        fl_veto[i0 + j] = veto[i0 + j]
-    for j in range(m):
-        fl_ok[i0 + j] = ok[j]
-    n_edges = edges.shape[0]
-    em = np.empty(_BLOCK, dtype=np.int64)
-    for j in range(m):
-        em[j] = n_edges - 1
-    for q in range(n_edges - 1, -1, -1):  # E_T^miss bin: the first edge above met (the last assignment wins)
-        eq = edges[q]
+                met_phi[j] = atan2(my[j], mx[j])
+        for j in range(m):  # min delta phi (inf without a selected jet)
+            d = abs(phi[j] - met_phi[j])  # both in [-pi, pi]: wrap once
+            d = 2.0 * np.pi - d if d > np.pi else d
+            md[j] = min(np.inf, d) if sel[j] else np.inf
+        for j in range(m):  # the signal-region selection
+            mt = met[j]
+            cut = dphi_low if mt <= low_met else dphi
+            s = sel[j]
+            ng = 1 if s else 0
+            okj = (mt > met_min) & s & (pt[j] > lead_pt) & (abs(eta[j]) < lead_eta) & (ng <= max_jets) & (md[j] > cut)
+            ok[j] = okj & (not sveto[j])
+        # outputs through one row view each, one loop per row (stores through rows of one 2-D array
+        # with a run-time stride count as dependent for the vectoriser)
+        f_met, f_phi, f_true, f_md = flt[0], flt[1], flt[2], flt[3]
+        i_nj, i_em, fl_veto, fl_ok = ints[0], ints[1], flags[0], flags[1]
         for j in range(m):
-            em[j] = q - 1 if eq > met[j] else em[j]
-    for j in range(m):
-        i_em[i0 + j] = em[j] if ok[j] else -1
-    if jets.shape[1] > 0:
-        j_pt, j_eta, j_phi, j_true = jets[0, 0], jets[1, 0], jets[2, 0], jets[3, 0]
+            f_met[i0 + j] = met[j]
         for j in range(m):
-            j_pt[i0 + j] = pt[j] if sel[j] else 0.0
+            f_phi[i0 + j] = met_phi[j]
         for j in range(m):
-            j_eta[i0 + j] = eta[j] if sel[j] else 0.0
+            x, y = stx[j], sty[j]
+            f_true[i0 + j] = np.sqrt(x * x + y * y)
         for j in range(m):
-            j_phi[i0 + j] = phi[j] if sel[j] else 0.0
+            f_md[i0 + j] = md[j] if np.isfinite(md[j]) else 9.0
         for j in range(m):
-            j_true[i0 + j] = pt_true[j] if sel[j] else 0.0
+            i_nj[i0 + j] = 1 if sel[j] else 0
+        for j in range(m):
+            fl_veto[i0 + j] = sveto[j]
+        for j in range(m):
+            fl_ok[i0 + j] = ok[j]
+        n_edges = edges.shape[0]
+        for j in range(m):
+            em[j] = n_edges - 1
+        for q in range(n_edges - 1, -1, -1):  # E_T^miss bin: the first edge above met (the last assignment wins)
+            eq = edges[q]
+            for j in range(m):
+                em[j] = q - 1 if eq > met[j] else em[j]
+        for j in range(m):
+            i_em[i0 + j] = em[j] if ok[j] else -1
+        if jets.shape[1] > 0:
+            j_pt, j_eta, j_phi, j_true = jets[0, 0], jets[1, 0], jets[2, 0], jets[3, 0]
+            for j in range(m):
+                j_pt[i0 + j] = pt[j] if sel[j] else 0.0
+            for j in range(m):
+                j_eta[i0 + j] = eta[j] if sel[j] else 0.0
+            for j in range(m):
+                j_phi[i0 + j] = phi[j] if sel[j] else 0.0
+            for j in range(m):
+                j_true[i0 + j] = pt_true[j] if sel[j] else 0.0
 
 
 @nb.njit(cache=True, inline="always")
