@@ -289,7 +289,8 @@ def _cos2_polar(s0):
 _Q2, _N0, _N1, _N2, _C0, _C1, _C2, _E0, _E1, _E2, _H0, _H1, _H2, _QX, _QY, _QZ, _QE, _IPM = range(18)
 _P0 = 18  # the parent's four-momentum (rows _P0.._P0 + 3)
 _V0 = _P0 + 4  # the NA62 decay vertex (3 rows)
-_NSCRATCH = _V0 + 3
+_D0 = _V0 + 3  # a daughter in the parent frame (K or nu; 4 rows), between the two halves of a loop
+_NSCRATCH = _D0 + 4
 
 
 @nb.njit(cache=True, error_model="numpy")
@@ -347,6 +348,10 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
         nblocks = (n + BLOCK - 1) // BLOCK
         for blk in nb.prange(nblocks):
             lo = blk * BLOCK
+            # unsigned output index: numba wraps a negative signed index (a select per access), which
+            # LLVM cannot analyse as a unit-stride address, so every loop writing out[..., lo + i]
+            # stayed scalar; an unsigned index has no wraparound and those loops vectorise
+            ulo = np.uint64(lo)
             m = min(BLOCK, n - lo)
             s0 = np.empty(m, dtype=np.uint64)
             sc = np.empty((_NSCRATCH, m))
@@ -472,15 +477,15 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
             # one copy loop per row
             for c in range(4):
                 for i in range(m):
-                    out[0, c, lo + i] = sc[_P0 + c, i]
+                    out[0, c, ulo + np.uint64(i)] = sc[_P0 + c, i]
             if FRAME == NA62:
                 for c in range(3):
                     for i in range(m):
-                        vtx_out[c, lo + i] = sc[_V0 + c, i]
+                        vtx_out[c, ulo + np.uint64(i)] = sc[_V0 + c, i]
             # --- parent -> a Q in the parent frame, a to the lab, Q = P - a ---
             for i in range(m):
                 q2 = sc[_Q2, i]
-                q2_out[lo + i] = q2
+                q2_out[ulo + np.uint64(i)] = q2
                 lam = (m2 - ma2 - q2) * (m2 - ma2 - q2) - 4.0 * ma2 * q2
                 p = np.sqrt(_pos(lam)) * inv_2m
                 ea = (m2 + ma2 - q2) * inv_2m
@@ -488,11 +493,11 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                 a = boost_from_rest(
                     p * sc[_N0, i], p * sc[_N1, i], p * sc[_N2, i], ea, px, py, pz, pe, inv_m, sc[_IPM, i]
                 )
-                _put(out, 1, lo + i, a[0], a[1], a[2], a[3])
+                _put(out, 1, ulo + np.uint64(i), a[0], a[1], a[2], a[3])
                 sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i] = px - a[0], py - a[1], pz - a[2], pe - a[3]
             if TOPOLOGY == TWO_BODY:
                 for i in range(m):
-                    _put(out, 2, lo + i, sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i])
+                    _put(out, 2, ulo + np.uint64(i), sc[_QX, i], sc[_QY, i], sc[_QZ, i], sc[_QE, i])
                 continue
             if TOPOLOGY == KSTAR_PAIR:
                 # K* -> K pi: cos^2 helicity angle about the K* direction in the parent frame;
@@ -516,17 +521,23 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                         inv_ma,
                         1.0 / (ea + ma),
                     )
+                    _put_rows(sc, _D0, i, kp[0], kp[1], kp[2], kp[3])
+                # the lab half in a loop of its own: as one loop (rotated_direction, two boosts and
+                # the 8 output rows) LLVM left it scalar (~40 ns of a b2kstarphiphi event)
+                for i in range(m):
                     px, py, pz, pe = sc[_P0, i], sc[_P0 + 1, i], sc[_P0 + 2, i], sc[_P0 + 3, i]
-                    k = boost_from_rest(kp[0], kp[1], kp[2], kp[3], px, py, pz, pe, inv_m, sc[_IPM, i])
-                    _put(out, 2, lo + i, k[0], k[1], k[2], k[3])
+                    k = boost_from_rest(
+                        sc[_D0, i], sc[_D0 + 1, i], sc[_D0 + 2, i], sc[_D0 + 3, i], px, py, pz, pe, inv_m, sc[_IPM, i]
+                    )
+                    _put(out, 2, ulo + np.uint64(i), k[0], k[1], k[2], k[3])
                     _put(
                         out,
                         3,
-                        lo + i,
-                        out[1, 0, lo + i] - k[0],
-                        out[1, 1, lo + i] - k[1],
-                        out[1, 2, lo + i] - k[2],
-                        out[1, 3, lo + i] - k[3],
+                        ulo + np.uint64(i),
+                        out[1, 0, ulo + np.uint64(i)] - k[0],
+                        out[1, 1, ulo + np.uint64(i)] - k[1],
+                        out[1, 2, ulo + np.uint64(i)] - k[2],
+                        out[1, 3, ulo + np.uint64(i)] - k[3],
                     )
             if TOPOLOGY == NEUTRINO_PAIR:
                 # sin^2 about the pair direction in the parent frame: nu from the pair frame to
@@ -542,13 +553,18 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                     h = 0.5 * mq
                     d = 1.0 / (mq * (eq + mq))
                     f = boost_from_rest(h * e0, h * e1, h * e2, h, p * n0, p * n1, p * n2, eq, (eq + mq) * d, mq * d)
+                    _put_rows(sc, _D0, i, f[0], f[1], f[2], f[3])
+                # the lab half in a loop of its own (as one loop LLVM left it scalar, as for the K*)
+                for i in range(m):
                     px, py, pz, pe = sc[_P0, i], sc[_P0 + 1, i], sc[_P0 + 2, i], sc[_P0 + 3, i]
-                    v = boost_from_rest(f[0], f[1], f[2], f[3], px, py, pz, pe, inv_m, sc[_IPM, i])
-                    _put(out, j_inv, lo + i, v[0], v[1], v[2], v[3])
+                    v = boost_from_rest(
+                        sc[_D0, i], sc[_D0 + 1, i], sc[_D0 + 2, i], sc[_D0 + 3, i], px, py, pz, pe, inv_m, sc[_IPM, i]
+                    )
+                    _put(out, j_inv, ulo + np.uint64(i), v[0], v[1], v[2], v[3])
                     _put(
                         out,
                         j_inv + 1,
-                        lo + i,
+                        ulo + np.uint64(i),
                         sc[_QX, i] - v[0],
                         sc[_QY, i] - v[1],
                         sc[_QZ, i] - v[2],
@@ -575,8 +591,8 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                         (qe + mq) * d,
                         mq * d,
                     )
-                    _put(out, j_inv, lo + i, v[0], v[1], v[2], v[3])
-                    _put(out, j_inv + 1, lo + i, qx - v[0], qy - v[1], qz - v[2], qe - v[3])
+                    _put(out, j_inv, ulo + np.uint64(i), v[0], v[1], v[2], v[3])
+                    _put(out, j_inv + 1, ulo + np.uint64(i), qx - v[0], qy - v[1], qz - v[2], qe - v[3])
 
     return kernel
 
