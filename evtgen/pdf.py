@@ -627,6 +627,12 @@ def _pair_in_grid(g, xa, xb, q2, lq, fa, fb, nflav):
     """Fills the slots 0..nflav-1 of ``fa``/``fb`` and returns True when both points are inside
     the grid (Q_min ≤ Q ≤ Q_max, x_min ≤ x ≤ 1, ≥ 4 Q knots), else returns False without touching
     them; lq = ln Q²."""
+    return _pair_in_grid_logs(g, xa, xb, np.log(xa), np.log(xb), q2, lq, fa, fb, nflav)
+
+
+@nb.njit(cache=True, inline="always")
+def _pair_in_grid_logs(g, xa, xb, la, lb, q2, lq, fa, fb, nflav):
+    """:func:`_pair_in_grid` with la = ln xa, lb = ln xb given by the caller."""
     q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
     coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
     isub = 0
@@ -635,8 +641,6 @@ def _pair_in_grid(g, xa, xb, q2, lq, fa, fb, nflav):
             isub = k
     nq = qoff[isub + 1] - qoff[isub]
     q0 = qoff[isub]
-    la = np.log(xa)
-    lb = np.log(xb)
     x0 = xoff[isub]
     xmin = logx[x0]
     if nq < 4 or lq < logq2[q0] or lq > logq2[q0 + nq - 1] or la < xmin or lb < xmin or xa > 1.0 or xb > 1.0:
@@ -684,6 +688,110 @@ def xfx_pair_trial(g, xa, xb, q2, lq, fa, fb, work):
     if not _pair_in_grid(g, xa, xb, q2, lq, fa, fb, NTRIAL_FLAV):
         xfx_all_w(g, xa, q2, fa, work)
         xfx_all_w(g, xb, q2, fb, work)
+
+
+@nb.njit(cache=True, inline="always")
+def xfx_pair_trial_logs(g, xa, xb, la, lb, q2, lq, fa, fb, work):
+    """:func:`xfx_pair_trial` with la = ln xa and lb = ln xb given by the caller as well (e.g. a
+    vectorised logarithm of a block of points): with la = np.log(xa), lb = np.log(xb) the same
+    values bit for bit; with logs that differ at the last bit, values that differ at rounding
+    level. Outside the fast region :func:`xfx_all_w` fills all 13 flavours (its own logs)."""
+    if not _pair_in_grid_logs(g, xa, xb, la, lb, q2, lq, fa, fb, NTRIAL_FLAV):
+        xfx_all_w(g, xa, q2, fa, work)
+        xfx_all_w(g, xb, q2, fb, work)
+
+
+@nb.njit(cache=True, inline="always")
+def _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, out, j, nflav):
+    """:func:`_apply_fast` with the row offsets b0..b3 and the knot interval (xl = its lower ln x,
+    dlx its width) given, writing out[j, 0:nflav]: the same arithmetic (no FMA contraction), the
+    table read at unsigned offsets (no array views, so no reference counting per point, and no
+    wraparound test: the loop over flavours vectorises)."""
+    t = (lx - xl) / dlx
+    t2 = t * t
+    t3 = t2 * t
+    ha = 2 * t3 - 3 * t2 + 1
+    hb = t3 - 2 * t2 + t
+    hc = -2 * t3 + 3 * t2
+    hd = t3 - t2
+    a00, a01, a02, a03 = wll * ha, wll * hb, wll * hc, wll * hd
+    a10, a11, a12, a13 = wl * ha, wl * hb, wl * hc, wl * hd
+    a20, a21, a22, a23 = wh * ha, wh * hb, wh * hc, wh * hd
+    a30, a31, a32, a33 = whh * ha, whh * hb, whh * hc, whh * hd
+    u0 = np.uint64(b0)
+    u1 = np.uint64(b1)
+    u2 = np.uint64(b2)
+    u3 = np.uint64(b3)
+    uj = np.uint64(j)
+    p1 = np.uint64(NPAD)
+    p2 = np.uint64(2 * NPAD)
+    p3 = np.uint64(3 * NPAD)
+    for fi in range(nflav):
+        f = np.uint64(fi)
+        v0 = a00 * coef[u0 + f] + a01 * coef[u0 + p1 + f] + a02 * coef[u0 + p2 + f] + a03 * coef[u0 + p3 + f]
+        v1 = a10 * coef[u1 + f] + a11 * coef[u1 + p1 + f] + a12 * coef[u1 + p2 + f] + a13 * coef[u1 + p3 + f]
+        v2 = a20 * coef[u2 + f] + a21 * coef[u2 + p1 + f] + a22 * coef[u2 + p2 + f] + a23 * coef[u2 + p3 + f]
+        v3 = a30 * coef[u3 + f] + a31 * coef[u3 + p1 + f] + a32 * coef[u3 + p2 + f] + a33 * coef[u3 + p3 + f]
+        out[uj, f] = v0 + v1 + v2 + v3
+
+
+@nb.njit(cache=True, error_model="numpy")
+def xfx_pair_block(g, m, use, xa, xb, la, lb, q2, lq, fa, fb, ok):
+    """:func:`xfx_pair_trial_logs`'s fast path for a block of point pairs j < m with use[j] > 0
+    (e.g. a phase-space weight): rows fa[j], fb[j] (slots 0..11) get the values of
+    :func:`_pair_in_grid_logs` bit for bit (fa, fb with NPAD columns) and ok[j] = True where both points are in its fast
+    region; elsewhere (and where use[j] <= 0) ok[j] = False and the rows are not touched (the
+    caller evaluates those with :func:`xfx_all_w`). The grid tuple is unpacked once per block."""
+    q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
+    coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
+    row = 4 * NPAD
+    # slots 0..11: a count LLVM cannot fold (fa has NPAD columns), so the flavour loop stays a
+    # loop and is vectorised with a run-time overlap check (a constant 12 is unrolled to scalars)
+    nflav = fa.shape[1] - (NPAD - NTRIAL_FLAV)
+    for j in range(m):
+        ok[j] = False
+        if not use[j] > 0.0:
+            continue
+        q2j = q2[j]
+        lqj = lq[j]
+        laj = la[j]
+        lbj = lb[j]
+        isub = 0
+        for k in range(q2lo.size):
+            if q2j >= q2lo[k]:
+                isub = k
+        nq = qoff[isub + 1] - qoff[isub]
+        q0 = qoff[isub]
+        x0 = xoff[isub]
+        xmin = logx[x0]
+        if (
+            nq < 4
+            or lqj < logq2[q0]
+            or lqj > logq2[q0 + nq - 1]
+            or laj < xmin
+            or lbj < xmin
+            or xa[j] > 1.0
+            or xb[j] > 1.0
+        ):
+            continue
+        ok[j] = True
+        nx = xoff[isub + 1] - x0
+        iq = _bucket_find(logq2, q0, nq, lqj, qbp, qbt, isub)
+        wll, wl, wh, whh = _qweights(logq2, q0, iq, nq, lqj)
+        c0 = coff[isub]
+        for side in range(2):
+            lx = laj if side == 0 else lbj
+            ix = _bucket_find(logx, x0, nx, lx, xbp, xbt, isub)
+            b1 = c0 + (ix * nq + iq) * row
+            b2 = b1 + row
+            b0 = b1 - row if iq > 0 else b1
+            b3 = b2 + row if iq + 2 < nq else b2
+            xl = logx[x0 + ix]
+            dlx = logx[x0 + ix + 1] - xl
+            if side == 0:
+                _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, fa, j, nflav)
+            else:
+                _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, fb, j, nflav)
 
 
 def alphas_params_logs(alphas_mz: float) -> np.ndarray:
@@ -754,6 +862,8 @@ __all__ = [
     "xfx_pair_fast",
     "xfx_pair_try",
     "xfx_pair_trial",
+    "xfx_pair_trial_logs",
+    "xfx_pair_block",
     "NTRIAL_FLAV",
     "alphas_params_logs",
     "alphas_lo_l",

@@ -50,8 +50,8 @@ import numba as nb
 import numpy as np
 
 from evtgen import jit_notice, rng
-from evtgen.kinematics import sincos_2pi
-from evtgen.pdf import NPAD, alphas_lo, alphas_lo_l, xfx_pair_fast, xfx_pair_trial
+from evtgen.kinematics import log_vec, sincos_2pi
+from evtgen.pdf import NPAD, alphas_lo, alphas_lo_l, xfx_all_w, xfx_pair_block, xfx_pair_fast, xfx_pair_trial
 
 jit_notice.announce(__file__, "the pp -> j phi phi kernels (about a minute)")
 
@@ -296,16 +296,22 @@ def phase_space_trial(u, par):
     fewer transcendental calls: ln(A/m_T) − ln(m_T/B) as one ln(A B/m_T²), e^{y_S} as
     (m_T/B) e^{u₂ (hi − lo)}, and t̂ = −x₁ √s p_T e^{−y_j} returned directly (cos θ* only for
     accepted trials, :func:`_cth`). Returns (x1, x2, shat, Q², t̂, p_T, m_T, jac)."""
+    return phase_space_trial_u(u[0], u[1], u[2], u[3], par)
+
+
+@nb.njit(cache=True, inline="always")
+def phase_space_trial_u(u0, u1, u2, u3, par):
+    """:func:`phase_space_trial` of the point (u0, u1, u2, u3) (u3 unused for pp2js)."""
     sqrts = par[P_SQRTS]
     ptmin = par[P_PTMIN]
     m2min = par[P_M2MIN]
     a = 1.0 / ptmin - 2.0 / sqrts
-    ipt = 1.0 / ptmin - u[0] * a
+    ipt = 1.0 / ptmin - u0 * a
     pt = 1.0 / ipt
     jac = 2.0 * pt * pt * pt * a
     z = 0.5 * sqrts * ipt
     ymax = np.log(z + np.sqrt(max(z * z - 1.0, 0.0))) if z > 1.0 else 0.0
-    yj = (2.0 * u[1] - 1.0) * ymax
+    yj = (2.0 * u1 - 1.0) * ymax
     jac *= 2.0 * ymax
     ea = np.exp(yj)
     iea = 1.0 / ea
@@ -319,7 +325,7 @@ def phase_space_trial(u, par):
         q2max = mt2max - pt * pt
         if q2max <= m2min:
             return 0.5, 0.5, 0.0, m2min, 0.0, 0.0, 0.0, 0.0
-        q2 = m2min + (q2max - m2min) * u[3]
+        q2 = m2min + (q2max - m2min) * u3
         jac *= q2max - m2min
     mt2 = pt * pt + q2
     if mt2 >= mt2max:
@@ -327,7 +333,7 @@ def phase_space_trial(u, par):
     mt = np.sqrt(mt2)
     span = np.log(mt2max / mt2)
     jac *= span
-    es = mt / B * np.exp(span * u[2])
+    es = mt / B * np.exp(span * u2)
     isq = 1.0 / sqrts
     x1 = (pt * ea + mt * es) * isq
     x2 = (pt * iea + mt / es) * isq
@@ -349,9 +355,34 @@ def _cth(shat, q2, t):
 
 
 @nb.njit(cache=True, inline="always")
-def lumi_total_trial(f1, f2, s, t, u, m2, par, kf):
-    """:func:`lumi_total` (equal to rounding) with one division: 1/(ŝ t̂ û) gives all the
-    inverse Mandelstam products. Stores the factors of :func:`me2_factors` in kf[0:7]."""
+def _flavour_sums_row(f1, f2, r, par):
+    """:func:`_flavour_sums` of rows r of the 2-D f1, f2 with y2 read from ``par`` (no array views:
+    the trial blocks hold one PDF row per trial)."""
+    s1 = 0.0
+    s1y = 0.0
+    s2 = 0.0
+    s2y = 0.0
+    qq = 0.0
+    qqy = 0.0
+    for q in range(1, 6):
+        y = par[P_Y2 + q - 1]
+        a1 = f1[r, 6 + q] + f1[r, 6 - q]
+        a2 = f2[r, 6 + q] + f2[r, 6 - q]
+        pq = f1[r, 6 + q] * f2[r, 6 - q] + f1[r, 6 - q] * f2[r, 6 + q]
+        s1 += a1
+        s1y += y * a1
+        s2 += a2
+        s2y += y * a2
+        qq += pq
+        qqy += y * pq
+    return s1, s1y, s2, s2y, qq, qqy, f1[r, 6], f2[r, 6]
+
+
+@nb.njit(cache=True, inline="always")
+def lumi_total_trial(f1, f2, r, s, t, u, m2, par, kf):
+    """:func:`lumi_total` (equal to rounding) of rows r of the 2-D f1, f2 with one division:
+    1/(ŝ t̂ û) gives all the inverse Mandelstam products. Stores the factors of
+    :func:`me2_factors` in kf[r, 0:7]."""
     m4 = m2 * m2
     c2 = par[P_C2]
     inv = 1.0 / (s * t * u)
@@ -365,15 +396,15 @@ def lumi_total_trial(f1, f2, s, t, u, m2, par, kf):
     k_qgy = -1.0 / 6.0 * (t2 + m4) * (t * inv)
     k_gqc = -2.0 / 3.0 * c2 * (s2 + t2) * (s * t * inv)
     k_gqy = -1.0 / 6.0 * (u2 + m4) * (u * inv)
-    s1, s1y, s2_, s2y, qq, qqy, g1, g2 = _flavour_sums(f1, f2, par[P_Y2 : P_Y2 + 5])
+    s1, s1y, s2_, s2y, qq, qqy, g1, g2 = _flavour_sums_row(f1, f2, r, par)
     lum = g1 * g2 * k_gg + qq * k_qqc + qqy * k_qqy + g2 * (s1 * k_qgc + s1y * k_qgy) + g1 * (s2_ * k_gqc + s2y * k_gqy)
-    kf[0] = k_gg
-    kf[1] = k_qqc
-    kf[2] = k_qqy
-    kf[3] = k_qgc
-    kf[4] = k_qgy
-    kf[5] = k_gqc
-    kf[6] = k_gqy
+    kf[r, 0] = k_gg
+    kf[r, 1] = k_qqc
+    kf[r, 2] = k_qqy
+    kf[r, 3] = k_qgc
+    kf[r, 4] = k_qgy
+    kf[r, 5] = k_gqc
+    kf[r, 6] = k_gqy
     return lum
 
 
@@ -403,13 +434,13 @@ def trial_weight(x, par, g, apar, f1, f2, work, kf):
         norm *= np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2)) * (1.0 / (32.0 * np.pi * np.pi))
     uu = q2 - shat - t
     lq = np.log(muf2)
-    xfx_pair_trial(g, x1, x2, muf2, lq, f1, f2, work)
+    xfx_pair_trial(g, x1, x2, muf2, lq, f1[0], f2[0], work)
     if par[P_SCALE] > 0.5:
         a_s = alphas_lo(apar, mur2)
     else:
         a_s = alphas_lo_l(apar, mur2, lq)
     norm *= 4.0 * np.pi * a_s
-    lum = lumi_total_trial(f1, f2, shat, t, uu, q2, par, kf)
+    lum = lumi_total_trial(f1, f2, 0, shat, t, uu, q2, par, kf)
     return lum * norm, x1, x2, shat, q2, t, mur2, norm, a_s
 
 
@@ -581,8 +612,154 @@ def _n_events(w, cmax_c, ua):
 @nb.njit(cache=True, inline="always")
 def trial_scratch(d):
     """One thread's scratch of a trial (:func:`trial_weight`): (x (4,), r (d,), the two PDF slot
-    rows f1, f2 (NPAD,) zeroed, work (4, 13), kf (7,))."""
-    return np.empty(4), np.empty(d), np.zeros(NPAD), np.zeros(NPAD), np.empty((4, 13)), np.empty(7)
+    rows f1, f2 (1, NPAD) zeroed, work (4, 13), kf (1, 8))."""
+    return np.empty(4), np.empty(d), np.zeros((1, NPAD)), np.zeros((1, NPAD)), np.empty((4, 13)), np.empty((1, 8))
+
+
+# ---------------------------------------------------------------------- trials a block at a time
+TB = 64  # trials per block of :func:`trial_block` (its scratch, ~20 KB, stays in the L1 cache)
+# float rows of the trial-block scratch tb[row, j] (field-major: the stage loops read and write
+# contiguous rows)
+B_X0, B_JV, B_CM, B_UA, B_X1, B_X2, B_SHAT, B_Q2, B_T, B_PT, B_MT, B_JAC = 0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14
+B_MUF2, B_MUR2, B_LQ, B_LA, B_LB, B_W, B_NORM, B_AS, NTB = 15, 16, 17, 18, 19, 20, 21, 22, 23
+
+
+@nb.njit(cache=True, inline="always")
+def block_scratch():
+    """One thread's scratch of :func:`trial_block`: (tb (NTB, TB), idx (TB,) int64, state (TB,)
+    uint64, cell (TB,) int64, f1, f2 (TB, NPAD) zeroed, kf (TB, 8), work (4, 13), ok (TB,) bool)."""
+    return (
+        np.empty((NTB, TB)),
+        np.empty(TB, dtype=np.int64),
+        np.empty(TB, dtype=np.uint64),
+        np.empty(TB, dtype=np.int64),
+        np.zeros((TB, NPAD)),
+        np.zeros((TB, NPAD)),
+        np.empty((TB, 8)),
+        np.empty((4, 13)),
+        np.empty(TB, dtype=np.bool_),
+    )
+
+
+@nb.njit(cache=True, error_model="numpy")
+def trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state, cell, f1, f2, kf, work, ok):
+    """Trials idx[0:m] (m <= TB) a stage at a time: the weights and everything the acceptance and
+    the records need, the same numbers as :func:`_trial_point_alias` + :func:`trial_weight`
+    (w × VEGAS jacobian) except the three logarithms of the PDF and alpha_s step (ln μ_F², ln x₁,
+    ln x₂), taken by the vectorised :func:`evtgen.kinematics.log_vec` (within 1 ulp of libm's:
+    weights and alpha_s change at rounding level; x₁, x₂, ŝ, Q², t̂ are the same bits).
+
+    Stages (each a loop over the block; the RNG, cell and VEGAS stages and the logarithms are
+    branch-free, so they vectorise): the stream start and the cell by the alias table; the
+    uniforms in the cell through the VEGAS grid; the phase space (:func:`phase_space_trial_u`);
+    scales and logarithms; the PDFs (:func:`evtgen.pdf.xfx_pair_trial_logs`), alpha_s and
+    :func:`lumi_total_trial`. Writes tb[B_W] (the weight, 0 outside the phase space), tb[B_CM]
+    (the cell maximum), tb[B_UA] (the acceptance uniform), the kinematics rows, f1[j], f2[j],
+    kf[j] (as :func:`trial_weight` leaves them), and state[j] = the stream state after the
+    acceptance draw (where the records of :func:`_record` continue)."""
+    d = edges.shape[0]
+    nb_ = edges.shape[1] - 1
+    ncell = table.shape[0]
+    mask = (1 << nbits) - 1
+    inv = 1.0 / (1 << nbits)
+    # cell by Walker's alias method (one uniform: column and coin)
+    for j in range(m):
+        st = rng.event_state(key0, key1, idx[j])
+        uc, st = rng.uniform(st)
+        yc = uc * ncell
+        c = int(yc)
+        c = c if c < ncell else ncell - 1
+        keep = yc - c < table[c, T_PROB]
+        tb[B_CM, j] = table[c, T_MAX] if keep else table[c, T_MAX_ALIAS]
+        cell[j] = c if keep else int(table[c, T_ALIAS])
+        tb[B_JV, j] = 1.0
+        state[j] = st
+    # uniforms inside the cell (cell digits in bits of the index) through the VEGAS grid
+    for k in range(d):
+        shift = k * nbits
+        for j in range(m):
+            u, st = rng.uniform(state[j])
+            state[j] = st
+            rr = (((cell[j] >> shift) & mask) + u) * inv
+            yy = rr * nb_
+            i = int(yy)
+            i = i if i < nb_ else nb_ - 1
+            w = edges[k, i + 1] - edges[k, i]
+            tb[B_X0 + k, j] = edges[k, i] + (yy - i) * w
+            tb[B_JV, j] *= nb_ * w
+    if d < 4:
+        for j in range(m):
+            tb[B_X0 + 3, j] = 0.5
+    for j in range(m):
+        ua, st = rng.uniform(state[j])
+        tb[B_UA, j] = ua
+        state[j] = st
+    # phase space (libm's exp and log: x1, x2, shat exactly those of the one-trial path)
+    for j in range(m):
+        x1, x2, shat, q2, t, pt, mt, jac = phase_space_trial_u(
+            tb[B_X0, j], tb[B_X0 + 1, j], tb[B_X0 + 2, j], tb[B_X0 + 3, j], par
+        )
+        tb[B_X1, j] = x1
+        tb[B_X2, j] = x2
+        tb[B_SHAT, j] = shat
+        tb[B_Q2, j] = q2
+        tb[B_T, j] = t
+        tb[B_PT, j] = pt
+        tb[B_MT, j] = mt
+        tb[B_JAC, j] = jac
+    # scales and the logarithms of the PDF step
+    pythia = par[P_SCALE] > 0.5
+    for j in range(m):
+        pt = tb[B_PT, j]
+        mt = tb[B_MT, j]
+        mu = 0.5 * (pt + mt)
+        muf2 = pt * pt if pythia else mu * mu
+        tb[B_MUF2, j] = muf2
+        tb[B_MUR2, j] = pt * mt if pythia else muf2
+        tb[B_LQ, j] = log_vec(muf2 if muf2 > 0.0 else 1.0)
+        tb[B_LA, j] = log_vec(tb[B_X1, j])
+        tb[B_LB, j] = log_vec(tb[B_X2, j])
+    # PDFs: the fast region a block at a time, the rest one point at a time (xfx_pair_trial's split)
+    xfx_pair_block(g, m, tb[B_JAC], tb[B_X1], tb[B_X2], tb[B_LA], tb[B_LB], tb[B_MUF2], tb[B_LQ], f1, f2, ok)
+    for j in range(m):
+        if tb[B_JAC, j] > 0.0 and not ok[j]:
+            xfx_all_w(g, tb[B_X1, j], tb[B_MUF2, j], f1[j], work)
+            xfx_all_w(g, tb[B_X2, j], tb[B_MUF2, j], f2[j], work)
+    # alpha_s and |M|^2 (the arithmetic of trial_weight)
+    phiphi = par[P_MODE] > 0.5
+    for j in range(m):
+        jac = tb[B_JAC, j]
+        if not jac > 0.0:
+            tb[B_W, j] = 0.0
+            continue
+        x1 = tb[B_X1, j]
+        x2 = tb[B_X2, j]
+        shat = tb[B_SHAT, j]
+        q2 = tb[B_Q2, j]
+        t = tb[B_T, j]
+        mur2 = tb[B_MUR2, j]
+        norm = jac * par[P_CONV] / (16.0 * np.pi * shat * shat * x1 * x2)
+        if phiphi:
+            norm *= np.sqrt(max(0.0, 1.0 - 4.0 * par[P_MPHI2] / q2)) * (1.0 / (32.0 * np.pi * np.pi))
+        uu = q2 - shat - t
+        if pythia:
+            a_s = alphas_lo(apar, mur2)
+        else:
+            a_s = alphas_lo_l(apar, mur2, tb[B_LQ, j])
+        norm *= 4.0 * np.pi * a_s
+        lum = lumi_total_trial(f1, f2, j, shat, t, uu, q2, par, kf)
+        tb[B_W, j] = lum * norm * tb[B_JV, j]
+        tb[B_NORM, j] = norm
+        tb[B_AS, j] = a_s
+
+
+@nb.njit(cache=True, inline="always")
+def _block_record(rec, b, jr, tb, j, st, chw):
+    """:func:`_record` of trial j of a trial block into record jr of block b."""
+    return _record(
+        rec, b, jr, st, chw, tb[B_X1, j], tb[B_X2, j], tb[B_SHAT, j], tb[B_Q2, j],
+        _cth(tb[B_SHAT, j], tb[B_Q2, j], tb[B_T, j]), tb[B_MUR2, j], tb[B_AS, j],
+    )  # fmt: skip
 
 
 @nb.njit(cache=True, parallel=True)
@@ -594,19 +771,20 @@ def accept_trials(first, ntrial, key0, key1, edges, table, nbits, par, g, apar):
     probability ∝ cmax[c] (its maximum weight; cells have equal volume in u), a point is drawn
     uniformly in it and makes w/cmax[c] events
     on average (:func:`_n_events`): the events are distributed ∝ w exactly, overweights included."""
-    d = edges.shape[0]
     acc = np.zeros(ntrial, dtype=np.int64)
     over = np.zeros(ntrial, dtype=np.bool_)
     for blk in nb.prange(NBLOCK):
-        x, r, f1, f2, work, kf = trial_scratch(d)
-        for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
-            c, cm, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, table, nbits)
-            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
-            w *= jv
-            ua, st = rng.uniform(st)
-            ne, ov = _n_events(w, cm, ua)
-            acc[i] = ne
-            over[i] = ov
+        tb, idx, state, cell, f1, f2, kf, work, ok = block_scratch()
+        hi = (blk + 1) * ntrial // NBLOCK
+        for lo in range(blk * ntrial // NBLOCK, hi, TB):
+            m = min(TB, hi - lo)
+            for j in range(m):
+                idx[j] = first + lo + j
+            trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state, cell, f1, f2, kf, work, ok)
+            for j in range(m):
+                ne, ov = _n_events(tb[B_W, j], tb[B_CM, j], tb[B_UA, j])
+                acc[lo + j] = ne
+                over[lo + j] = ov
     return acc, over
 
 
@@ -633,35 +811,35 @@ C_J, C_S, C_PHI1, C_PHI2, C_SHAT, C_Q2, C_X1, C_X2, C_SCALE, C_PT, C_ALPHAS, NCO
 
 
 @nb.njit(cache=True, inline="always")
-def _channel_weights_fused(f1, f2, kf, norm, par, chw):
+def _channel_weights_fused(f1, f2, r, kf, norm, par, chw):
     """The running sums chw[k] = Σ_{k' <= k} of the weights of :func:`channel_weights`, written
     out in the order of :data:`CHANNELS` without the table look-ups and type branches, from the
-    |M|² factors kf[0:7] the trial computed (:func:`lumi_total_trial`; equal to rounding to
+    |M|² factors kf[r, 0:7] the trial computed (rows r of the 2-D f1, f2, kf) (:func:`lumi_total_trial`; equal to rounding to
     :func:`me2_factors`, so no division is repeated)."""
-    k_gg = kf[0]
-    k_qqc = kf[1]
-    k_qqy = kf[2]
-    k_qgc = kf[3]
-    k_qgy = kf[4]
-    k_gqc = kf[5]
-    k_gqy = kf[6]
-    g1 = f1[6]
-    g2 = f2[6]
+    k_gg = kf[r, 0]
+    k_qqc = kf[r, 1]
+    k_qqy = kf[r, 2]
+    k_qgc = kf[r, 3]
+    k_qgy = kf[r, 4]
+    k_gqc = kf[r, 5]
+    k_gqy = kf[r, 6]
+    g1 = f1[r, 6]
+    g2 = f2[r, 6]
     run = 0.0 + g1 * g2 * k_gg * norm
     chw[0] = run
     for q in range(1, 6):
         y = par[P_Y2 + q - 1]
         mq = k_qqc + k_qqy * y
-        run += f1[6 + q] * f2[6 - q] * mq * norm
+        run += f1[r, 6 + q] * f2[r, 6 - q] * mq * norm
         chw[2 * q - 1] = run
-        run += f1[6 - q] * f2[6 + q] * mq * norm
+        run += f1[r, 6 - q] * f2[r, 6 + q] * mq * norm
         chw[2 * q] = run
     for j in range(10):
         q = j + 1 if j < 5 else j - 10  # 1..5, -5..-1 (the order of CHANNELS)
         y = par[P_Y2 + abs(q) - 1]
-        run += f1[6 + q] * g2 * (k_qgc + k_qgy * y) * norm
+        run += f1[r, 6 + q] * g2 * (k_qgc + k_qgy * y) * norm
         chw[11 + 2 * j] = run
-        run += g1 * f2[6 + q] * (k_gqc + k_gqy * y) * norm
+        run += g1 * f2[r, 6 + q] * (k_gqc + k_gqy * y) * norm
         chw[12 + 2 * j] = run
 
 
@@ -711,7 +889,6 @@ def accept_and_build(first, ntrial, key0, key1, edges, table, nbits, par, g, apa
     Returns (count (NBLOCK,), index (NBLOCK, cap), copy (NBLOCK, cap), rec (NBLOCK, NREC, cap),
     ncopy (NBLOCK, cap): 0 for a normal trial, else the number of events of the overweight trial,
     overflow)."""
-    d = edges.shape[0]
     count = np.zeros(NBLOCK, dtype=np.int64)
     index = np.empty((NBLOCK, cap), dtype=np.int64)
     copy = np.empty((NBLOCK, cap), dtype=np.int64)
@@ -719,29 +896,31 @@ def accept_and_build(first, ntrial, key0, key1, edges, table, nbits, par, g, apa
     over = np.empty((NBLOCK, cap), dtype=np.int64)
     overflow = np.zeros(NBLOCK, dtype=np.int64)
     for blk in nb.prange(NBLOCK):
-        x, r, f1, f2, work, kf = trial_scratch(d)
+        tb, idx, state, cell, f1, f2, kf, work, ok = block_scratch()
         chw = np.empty(NCH)
         n_here = 0
-        for i in range(blk * ntrial // NBLOCK, (blk + 1) * ntrial // NBLOCK):
-            c, cm, jv, st = _trial_point_alias(key0, key1, first + i, edges, x, r, table, nbits)
-            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
-            w *= jv
-            ua, st = rng.uniform(st)
-            ne, ov = _n_events(w, cm, ua)
-            if ne == 0:
-                continue
-            if n_here + ne > cap:
-                overflow[blk] += 1
-                continue
-            cth = _cth(shat, q2, t)
-            _channel_weights_fused(f1, f2, kf, norm, par, chw)
-            for jc in range(ne):
-                j = n_here
-                index[blk, j] = first + i
-                copy[blk, j] = jc
-                over[blk, j] = ne if ov else 0
-                st = _record(rec, blk, j, st, chw, x1, x2, shat, q2, cth, mur2, a_s)
-                n_here = j + 1
+        hi = (blk + 1) * ntrial // NBLOCK
+        for lo in range(blk * ntrial // NBLOCK, hi, TB):
+            m = min(TB, hi - lo)
+            for j in range(m):
+                idx[j] = first + lo + j
+            trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state, cell, f1, f2, kf, work, ok)
+            for j in range(m):
+                ne, ov = _n_events(tb[B_W, j], tb[B_CM, j], tb[B_UA, j])
+                if ne == 0:
+                    continue
+                if n_here + ne > cap:
+                    overflow[blk] += 1
+                    continue
+                _channel_weights_fused(f1, f2, j, kf, tb[B_NORM, j], par, chw)
+                st = state[j]
+                for jc in range(ne):
+                    jr = n_here
+                    index[blk, jr] = idx[j]
+                    copy[blk, jr] = jc
+                    over[blk, jr] = ne if ov else 0
+                    st = _block_record(rec, blk, jr, tb, j, st, chw)
+                    n_here = jr + 1
         count[blk] = n_here
     return count, index, copy, rec, over, overflow
 
@@ -751,20 +930,23 @@ def build_events(indices, copies, key0, key1, edges, table, nbits, par, g, apar)
     """Second pass: records (1, NREC, n) (one block) of copy ``copies[i]`` of the accepted trials
     ``indices`` (same RNG streams as :func:`accept_and_build`)."""
     n = indices.size
-    d = edges.shape[0]
     rec = np.empty((1, NREC, n))
     for blk in nb.prange(NBLOCK):
-        x, r, f1, f2, work, kf = trial_scratch(d)
+        tb, idx, state, cell, f1, f2, kf, work, ok = block_scratch()
         chw = np.empty(NCH)
-        for i in range(blk * n // NBLOCK, (blk + 1) * n // NBLOCK):
-            c, cm, jv, st = _trial_point_alias(key0, key1, indices[i], edges, x, r, table, nbits)
-            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
-            ua, st = rng.uniform(st)  # the acceptance draw of the first pass
-            cth = _cth(shat, q2, t)
-            _channel_weights_fused(f1, f2, kf, norm, par, chw)
-            for _ in range(copies[i]):  # the draws of the earlier copies
-                st = _record(rec, 0, i, st, chw, x1, x2, shat, q2, cth, mur2, a_s)
-            _record(rec, 0, i, st, chw, x1, x2, shat, q2, cth, mur2, a_s)
+        hi = (blk + 1) * n // NBLOCK
+        for lo in range(blk * n // NBLOCK, hi, TB):
+            m = min(TB, hi - lo)
+            for j in range(m):
+                idx[j] = indices[lo + j]
+            trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state, cell, f1, f2, kf, work, ok)
+            for j in range(m):
+                i = lo + j
+                _channel_weights_fused(f1, f2, j, kf, tb[B_NORM, j], par, chw)
+                st = state[j]  # after the acceptance draw of the first pass
+                for _ in range(copies[i]):  # the draws of the earlier copies
+                    st = _block_record(rec, 0, i, tb, j, st, chw)
+                _block_record(rec, 0, i, tb, j, st, chw)
     return rec
 
 
