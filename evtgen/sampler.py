@@ -29,6 +29,19 @@ takes its bin and its position in the bin from one uniform (``q2_bin``). B+ -> K
 ``out`` and ``vtx_out`` directly, that loop touched 8 arrays and LLVM left it scalar, with its
 log and exp): the rows are copied out afterwards.
 
+Output loops (2026-12-02): every loop that wrote ``out[..., lo + i]`` was scalar: numba wraps a
+negative signed index with a select, which LLVM cannot analyse as a unit-stride address (checked in
+the assembly: vsqrtsd/vdivsd only). The output is indexed with the unsigned ``ulo + i`` (no
+wraparound), and the K* and nu nubar daughter loops (rotated_direction, two boosts, 8 output rows)
+are split into a parent-frame half (to the block scratch) and a lab half, which LLVM otherwise left
+scalar: all of them vectorise now. Events bit-identical (sha256 of every field, every channel,
+lab and rest frame); kernel CPU ~10% (b2kphiphi) to ~20% (b2kstarphiphi, b2knunu, k2pinunu) less.
+The sin^2 polar step is not worth replacing: :func:`sin2_median` costs ~3 ns with its 3 uniforms
+against ~1.6 ns for one uniform alone, while the exact inverse CDF (c = 2 cos((acos(1 - 2u) + 4 pi)/3),
+the root of c^3 - 3c + 2(2u - 1) = 0 in [-1, 1]) needs acos (libm, scalar): ~29-48 ns (measured,
+``benchmarks/floor.py`` prices ``sin2_median``). The q2 envelopes accept 0.947-0.949 of the tries
+for every channel (the 5% headroom caps it at 0.952): no retries left to save there.
+
 Compile time: :func:`generate_kernel` runs a kernel compiled for one (topology, spectrum kind,
 frame) only (``_kernel``: the three are closure constants, numba caches each specialisation
 under their values), so a channel compiles its own code in a few seconds instead of one ~100 s
@@ -257,7 +270,7 @@ def _isotropic(c, u_azimuth):
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _sin2_median(s0, step):
+def sin2_median(s0, step):
     """cos(theta) with density (3/4) sin^2(theta) on [-1, 1]: the median of three uniforms on
     [-1, 1] has exactly that density (6 F (1 - F) f). Branch-free, no retries (it replaced an
     accept-reject of acceptance 2/3 in 2026-12)."""
@@ -413,7 +426,7 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
                     sc[_E1, i], sc[_H1, i] = u_pair, u_kstar
             if FRAME == BELLE2:
                 for i in range(m):
-                    c = _sin2_median(s0[i], STEP_FRAME_POLAR)
+                    c = sin2_median(s0[i], STEP_FRAME_POLAR)
                     cp, sp = sincos_2pi(sc[_C2, i])
                     sc[_C0, i], sc[_C1, i], sc[_C2, i] = c, cp, sp
             elif FRAME == NA62:
@@ -428,7 +441,7 @@ def _kernel(TOPOLOGY: int, KIND: int, FRAME: int):
             if TOPOLOGY == NEUTRINO_PAIR:
                 for i in range(m):
                     cp, sp = sincos_2pi(sc[_E1, i])
-                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = _sin2_median(s0[i], STEP_PAIR_POLAR), cp, sp
+                    sc[_E0, i], sc[_E1, i], sc[_E2, i] = sin2_median(s0[i], STEP_PAIR_POLAR), cp, sp
             elif TOPOLOGY != TWO_BODY:
                 for i in range(m):
                     a0, a1, a2 = _isotropic(2.0 * uniform_at(s0[i], STEP_PAIR_POLAR, 0) - 1.0, sc[_E1, i])
