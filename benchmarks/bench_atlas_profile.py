@@ -5,7 +5,10 @@ inputs of ``benchmarks/bench_detector.py`` (parton-level and showered), with 1 a
     python benchmarks/bench_atlas_profile.py [--n 2000000] [--repeat 5] [--baseline OLD_ATLAS.py [--alternate 15]]
 
 ``--baseline``: a former detector/atlas.py (e.g. ``git show a9685a1:detector/atlas.py >
-/tmp/atlas_before.py``) timed in the same run (kernel and simulate), for before/after ratios.
+/tmp/atlas_before.py``; a path outside the repository: its numba cache goes beside it) timed in
+the same run (kernel and simulate), for before/after ratios. Both modules are compiled into their
+numba caches by a subprocess first and loaded from there (code compiled in the timing process
+itself ran 4-20% slower than the same code from the cache, which biased earlier ratios).
 ``--alternate R``: with ``--baseline``, R rounds of old and new calls alternated one after the
 other (kernel on warm outputs, 1 thread; plain ``simulate``, 2 threads): median CPU ns per event of
 each and the median of the per-round ratios new/old (on a shared machine the paired ratio is the
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -101,7 +105,50 @@ def alternate(base, partons, card, key, rounds: int) -> None:
         print(f"  paired ratio new/old (median of {rounds}) {ratio:.3f}; load {os.getloadavg()}", flush=True)
 
 
+def warm_numba_cache(path: str | None) -> None:
+    """Compile detector/atlas.py (``path`` None) or the file ``path`` into its numba cache in a
+    subprocess: the same code compiled in the timing process ran 4-20% slower here than loaded
+    from the cache (the identical file both ways, alternated), which would bias old/new ratios."""
+    subprocess.run([sys.executable, __file__, "--compile-only", path or ""], check=True)
+
+
+def baseline_module(path: str):
+    """A former detector/atlas.py as a module named after the file (its numba cache beside the file)."""
+    warm_numba_cache(path)
+    return _file_module(path)
+
+
+def _file_module(path: str):
+    # the module of a file, named after it (numba's cache records the module name)
+    import importlib.util
+
+    name = Path(path).stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def compile_only(path: str) -> None:
+    """Every signature the benchmark calls, on a few events (fills the numba cache)."""
+    mod = _file_module(path) if path else atlas
+    card = mod.packaged_card()
+    par, res, edges = mod.parameters(card)
+    key = mod.detector_key(1)
+    for ev in (parton_jets(3000, 1), showered_jets(300, 2)):
+        mod.simulate(ev)
+        cols = mod.jets_from_events(ev, card)
+        m, k_out = len(ev), min(mod.NJ, cols[0].shape[1])
+        out = (np.empty((4, m)), np.empty((2, m), np.int16), np.empty((2, m), np.bool_), np.empty((4, k_out, m)))
+        mod.emulate_kernel(*cols, par, res, edges, key[0], key[1], 0, *out)
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--compile-only":
+        compile_only(sys.argv[2])
+        return
+    warm_numba_cache(None)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=2_000_000)
     ap.add_argument("--repeat", type=int, default=5)
@@ -118,15 +165,7 @@ def main() -> None:
     x = np.random.default_rng(3).uniform(1e-4, 1e-2, n)
     mods = {"": atlas}
     if args.baseline:
-        import importlib.util
-
-        # compiled without numba's cache (a module loaded from a file path cannot be cached)
-        src = Path(args.baseline).read_text().replace("cache=True", "cache=False")
-        spec = importlib.util.spec_from_loader("atlas_baseline", loader=None)
-        base = importlib.util.module_from_spec(spec)
-        base.__file__ = args.baseline
-        exec(compile(src, args.baseline, "exec"), base.__dict__)
-        mods["baseline "] = base
+        mods["baseline "] = baseline_module(args.baseline)
     if args.alternate and args.baseline:
         alternate(mods["baseline "], partons, card, key, args.alternate)
         print(f"load average at end: {os.getloadavg()}")
@@ -147,16 +186,14 @@ def main() -> None:
             for tag, mod in mods.items():
 
                 def kern(cols=cols, flt=flt, ints=ints, flags=flags, jets=jets, mod=mod):
-                    mod.emulate_kernel(*cols, par[: len(mod.parameters(card)[0])], res, edges, key[0], key[1], 0,
-                                       flt, ints, flags, jets)  # fmt: skip
+                    mod.emulate_kernel(*cols, par, res, edges, key[0], key[1], 0, flt, ints, flags, jets)
 
                 show(f"{tag}kernel on prepared columns, warm outputs, {t} thread(s)", timed(kern, m, rep))
 
                 def kern_fresh(cols=cols, m=m, k_out=k_out, mod=mod):
                     f, i = np.empty((4, m)), np.empty((2, m), np.int16)
                     fl, j = np.empty((2, m), np.bool_), np.empty((4, k_out, m))
-                    mod.emulate_kernel(*cols, par[: len(mod.parameters(card)[0])], res, edges, key[0], key[1], 0,
-                                       f, i, fl, j)  # fmt: skip
+                    mod.emulate_kernel(*cols, par, res, edges, key[0], key[1], 0, f, i, fl, j)
 
                 show(f"{tag}kernel, fresh np.empty outputs, {t} thread(s)", timed(kern_fresh, m, rep))
                 show(f"{tag}simulate(events), {t} thread(s)", timed(lambda ev=ev, mod=mod: mod.simulate(ev), m, rep))

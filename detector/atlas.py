@@ -403,10 +403,10 @@ def _block_one_jet(px1, py1, pz1, e1, tx, ty, veto, par, res, edges, sh, key0, k
     in_bin = np.empty(_SUB, dtype=np.bool_)
     ra2, rb2, rc2 = np.empty(_SUB), np.empty(_SUB), np.empty(_SUB)
     md, ok = np.empty(_SUB), np.empty(_SUB, np.bool_)
-    em = np.empty(_SUB, dtype=np.int64)
+    em = np.empty(_SUB, dtype=np.int32)  # int32: twice the lanes of int64 in the 13 bin passes
     for i0 in range(i0_block, i0_block + m_block, _SUB):  # sub-blocks: the scratch rows stay in L1
         m = min(_SUB, i0_block + m_block - i0)
-        fastrandom.fill_normals(key0, key1, first + i0, m, g, s0, redo)
+        fastrandom.fill_normals_scan8(key0, key1, first + i0, m, g, s0, redo)
         sx, sy, sz, se = px1[i0 : i0 + m], py1[i0 : i0 + m], pz1[i0 : i0 + m], e1[i0 : i0 + m]
         stx, sty, sveto = tx[i0 : i0 + m], ty[i0 : i0 + m], veto[i0 : i0 + m]
         for j in range(m):  # one loop per column: each a contiguous copy
@@ -545,9 +545,9 @@ def _block_one_jet(px1, py1, pz1, e1, tx, ty, veto, par, res, edges, sh, key0, k
         for j in range(m):
             em[j] = n_edges - 1
         for q in range(n_edges - 1, -1, -1):  # E_T^miss bin: the first edge above met (the last assignment wins)
-            eq = edges[q]
+            eq, below = edges[q], np.int32(q - 1)
             for j in range(m):
-                em[j] = q - 1 if eq > met[j] else em[j]
+                em[j] = below if eq > met[j] else em[j]
         for j in range(m):
             i_em[i0 + j] = em[j] if ok[j] else -1
         if jets.shape[1] > 0:

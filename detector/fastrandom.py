@@ -150,6 +150,42 @@ def fill_normals(key0, key1, first, m, g, s0, redo):
                 g[k, i] = x
 
 
+@nb.njit(cache=True, inline="always")
+def fill_normals_scan8(key0, key1, first, m, g, s0, redo):
+    """:func:`fill_normals` (the same numbers), with the redraw marks scanned 8 events at a time:
+    redo (uint8, length a multiple of 8 and >= m) is read through a uint64 view, so the ~95% of
+    8-event groups without a redraw (3 normals an event) cost one compare instead of 8 byte tests
+    and branches (a scalar byte scan was ~1.5 ns an event of the ATLAS kernel)."""
+    per_event = g.shape[0]
+    for i in range(m):
+        s0[i] = rng.event_state(key0, key1, first + i)
+    for i in range(m, redo.shape[0]):  # marks beyond m are read by the 8-wide scan: none
+        redo[i] = 0
+    for i in range(m):
+        redo[i] = 0
+    for k in range(per_event):
+        skip = np.uint64(k) * _GOLDEN
+        mark = np.uint8(min(k + 1, 255))
+        for i in range(m):
+            w = rng.bits(s0[i] + skip)[0]
+            idx = w & np.uint64(0xFF)
+            rabs = (w >> np.uint64(9)) & _MASK52
+            x = np.float64(rabs) * _ZW[idx]
+            g[k, i] = -x if (w >> np.uint64(8)) & np.uint64(1) else x
+            r = redo[i]
+            redo[i] = mark if (r == 0) & (rabs >= _ZK[idx]) else r
+    words = redo.view(np.uint64)
+    for q in range((m + 7) // 8):
+        if words[q]:
+            for i in range(8 * q, min(8 * q + 8, m)):
+                if redo[i]:
+                    k0 = np.int64(redo[i]) - 1
+                    s = s0[i] + np.uint64(k0) * _GOLDEN
+                    for k in range(k0, per_event):
+                        x, s = normal(s)
+                        g[k, i] = x
+
+
 @nb.njit(cache=True, parallel=True)
 def normals(key0, key1, first, n, per_event):
     """Array (n, per_event) of normals of events first..first+n-1 (tests, benchmarks)."""
