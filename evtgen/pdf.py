@@ -738,16 +738,18 @@ def _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, out, j, nfl
 @nb.njit(cache=True, error_model="numpy")
 def xfx_pair_block(g, m, use, xa, xb, la, lb, q2, lq, fa, fb, ok):
     """:func:`xfx_pair_trial_logs`'s fast path for a block of point pairs j < m with use[j] > 0
-    (e.g. a phase-space weight): rows fa[j], fb[j] (slots 0..11) get the values of
-    :func:`_pair_in_grid_logs` bit for bit (fa, fb with NPAD columns) and ok[j] = True where both points are in its fast
+    (e.g. a phase-space weight): rows fa[j], fb[j] (NPAD columns) get the values of
+    :func:`_pair_in_grid_logs` bit for bit in the slots 0..11 (and the top quark and zero padding in
+    12..15) and ok[j] = True where both points are in its fast
     region; elsewhere (and where use[j] <= 0) ok[j] = False and the rows are not touched (the
     caller evaluates those with :func:`xfx_all_w`). The grid tuple is unpacked once per block."""
     q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
     coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
     row = 4 * NPAD
-    # slots 0..11: a count LLVM cannot fold (fa has NPAD columns), so the flavour loop stays a
-    # loop and is vectorised with a run-time overlap check (a constant 12 is unrolled to scalars)
-    nflav = fa.shape[1] - (NPAD - NTRIAL_FLAV)
+    # all NPAD slots (whole vectors, no scalar remainder; slots 12..15 are the top quark and zero
+    # padding), counted by a number LLVM cannot fold (fa's row length), so the flavour loop stays a
+    # loop and is vectorised with a run-time overlap check (a constant count is unrolled to scalars)
+    nflav = fa.shape[1]
     for j in range(m):
         ok[j] = False
         if not use[j] > 0.0:
