@@ -5,11 +5,13 @@ with garbage in the scratch beyond the block, and blocks whose events need redra
 
 from __future__ import annotations
 
+import awkward as ak
 import numba as nb
 import numpy as np
 import pytest
+from test_atlas_blocks import _edge_partons
 
-from detector import fastrandom
+from detector import atlas, fastrandom
 
 
 @nb.njit(cache=True)
@@ -40,3 +42,17 @@ def test_fill_normals_scan8_equals_fill_normals_bit_for_bit(m, per_event):
         total_redo += n_redo
     if m == 256:  # the slow path was exercised (expected ~1.5% x per_event x 1024 draws)
         assert total_redo > 0
+
+
+def test_one_jet_kernel_output_does_not_depend_on_parallel_blocks_or_chunks():
+    # events spanning several parallel blocks of the one-jet path (and a partial last one), cut
+    # into chunks at a sub-block and at a block boundary and off both: bit-identical fields
+    n = 2 * atlas._BLOCK_ONE_JET + 3 * atlas._SUB + 5
+    ev = _edge_partons(n, 4)
+    whole = atlas.simulate(ev, seed=9, first=31)
+    cuts = [0, atlas._SUB, atlas._BLOCK_ONE_JET, atlas._BLOCK_ONE_JET + 1001, n]
+    parts = ak.concatenate(
+        [atlas.simulate(ev[a:b], seed=9, first=31 + a) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    )
+    for f in whole.fields:
+        np.testing.assert_array_equal(ak.to_numpy(parts[f]), ak.to_numpy(whole[f]), err_msg=f)
