@@ -50,7 +50,8 @@ import numba as nb
 import numpy as np
 
 from evtgen import jit_notice, rng
-from evtgen.kinematics import log_vec, sincos_2pi
+from evtgen.kinematics import sincos_2pi
+from evtgen.monojet.glibc_math import EXP_TAB, LOG_TAB, exp_glibc, exp_glibc_applies, log_glibc, log_glibc_applies
 from evtgen.pdf import NPAD, alphas_lo, alphas_lo_l, xfx_all_w, xfx_pair_block, xfx_pair_fast, xfx_pair_trial
 
 jit_notice.announce(__file__, "the pp -> j phi phi kernels (about a minute)")
@@ -644,18 +645,19 @@ def block_scratch():
 @nb.njit(cache=True, error_model="numpy")
 def trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state, cell, f1, f2, kf, work, ok):
     """Trials idx[0:m] (m <= TB) a stage at a time: the weights and everything the acceptance and
-    the records need, the same numbers as :func:`_trial_point_alias` + :func:`trial_weight`
-    (w × VEGAS jacobian) except the three logarithms of the PDF and alpha_s step (ln μ_F², ln x₁,
-    ln x₂), taken by the vectorised :func:`evtgen.kinematics.log_vec` (within 1 ulp of libm's:
-    weights and alpha_s change at rounding level; x₁, x₂, ŝ, Q², t̂ are the same bits).
+    the records need, the same numbers bit for bit as :func:`_trial_point_alias` +
+    :func:`trial_weight` (w × VEGAS jacobian) on glibc x86-64 (the exp and log of the phase space
+    and of ln μ_F², ln x₁, ln x₂ are :mod:`evtgen.monojet.glibc_math`'s vectorisable copies of
+    glibc's, libm itself for the few arguments where a copy does not apply).
 
-    Stages (each a loop over the block; the RNG, cell and VEGAS stages and the logarithms are
-    branch-free, so they vectorise): the stream start and the cell by the alias table; the
-    uniforms in the cell through the VEGAS grid; the phase space (:func:`phase_space_trial_u`);
-    scales and logarithms; the PDFs (:func:`evtgen.pdf.xfx_pair_trial_logs`), alpha_s and
-    :func:`lumi_total_trial`. Writes tb[B_W] (the weight, 0 outside the phase space), tb[B_CM]
-    (the cell maximum), tb[B_UA] (the acceptance uniform), the kinematics rows, f1[j], f2[j],
-    kf[j] (as :func:`trial_weight` leaves them), and state[j] = the stream state after the
+    Stages (each a loop over the block; all but the PDF and |M|² stage are branch-free, so they
+    vectorise): the stream start and the cell by the alias table; the uniforms in the cell through
+    the VEGAS grid; the phase space (the arithmetic of :func:`phase_space_trial_u`, which redoes the
+    lanes outside the physical region); scales and logarithms; the PDFs
+    (:func:`evtgen.pdf.xfx_pair_block`, :func:`evtgen.pdf.xfx_all_w` outside its fast region),
+    alpha_s and :func:`lumi_total_trial`. Writes tb[B_W] (the weight, 0 outside the phase space),
+    tb[B_CM] (the cell maximum), tb[B_UA] (the acceptance uniform), the kinematics rows, f1[j],
+    f2[j], kf[j] (as :func:`trial_weight` leaves them), and state[j] = the stream state after the
     acceptance draw (where the records of :func:`_record` continue)."""
     d = edges.shape[0]
     nb_ = edges.shape[1] - 1
@@ -694,19 +696,67 @@ def trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state
         ua, st = rng.uniform(state[j])
         tb[B_UA, j] = ua
         state[j] = st
-    # phase space (libm's exp and log: x1, x2, shat exactly those of the one-trial path)
+    # phase space: the arithmetic of phase_space_trial_u branch-free, with glibc's exp and log as
+    # vectorisable copies (glibc_math); lanes outside the physical region or where a copy does not
+    # apply are redone by phase_space_trial_u itself, so every lane has its numbers bit for bit
+    sqrts = par[P_SQRTS]
+    ptmin = par[P_PTMIN]
+    m2min = par[P_M2MIN]
+    phiphi = par[P_MODE] > 0.5
+    a = 1.0 / ptmin - 2.0 / sqrts
+    isq = 1.0 / sqrts
     for j in range(m):
-        x1, x2, shat, q2, t, pt, mt, jac = phase_space_trial_u(
-            tb[B_X0, j], tb[B_X0 + 1, j], tb[B_X0 + 2, j], tb[B_X0 + 3, j], par
-        )
+        ipt = 1.0 / ptmin - tb[B_X0, j] * a
+        pt = 1.0 / ipt
+        jac = 2.0 * pt * pt * pt * a
+        z = 0.5 * sqrts * ipt
+        arg = z + np.sqrt(max(z * z - 1.0, 0.0))
+        big = z > 1.0
+        ymax = log_glibc(arg, LOG_TAB) if big else 0.0
+        yj = (2.0 * tb[B_X0 + 1, j] - 1.0) * ymax
+        jac *= 2.0 * ymax
+        ea = exp_glibc(yj, EXP_TAB)
+        iea = 1.0 / ea
+        A = sqrts - pt * ea
+        B = sqrts - pt * iea
+        mt2max = A * B
+        q2max = mt2max - pt * pt
+        q2 = m2min + (q2max - m2min) * tb[B_X0 + 3, j] if phiphi else m2min
+        jac = jac * (q2max - m2min) if phiphi else jac
+        mt2 = pt * pt + q2
+        mt = np.sqrt(mt2)
+        ratio = mt2max / mt2
+        span = log_glibc(ratio, LOG_TAB)
+        jac *= span
+        eu = span * tb[B_X0 + 2, j]
+        es = mt / B * exp_glibc(eu, EXP_TAB)
+        x1 = (pt * ea + mt * es) * isq
+        x2 = (pt * iea + mt / es) * isq
         tb[B_X1, j] = x1
         tb[B_X2, j] = x2
-        tb[B_SHAT, j] = shat
+        tb[B_SHAT, j] = x1 * x2 * sqrts * sqrts
         tb[B_Q2, j] = q2
-        tb[B_T, j] = t
+        tb[B_T, j] = -x1 * sqrts * pt * iea
         tb[B_PT, j] = pt
         tb[B_MT, j] = mt
-        tb[B_JAC, j] = jac
+        tb[B_JAC, j] = jac * (x1 * x2)
+        inside = A > 0.0 and B > 0.0 and (q2max > m2min or not phiphi) and mt2 < mt2max
+        copies = (log_glibc_applies(arg) or not big) and exp_glibc_applies(yj)
+        copies = copies and log_glibc_applies(ratio) and exp_glibc_applies(eu)
+        ok[j] = inside and copies
+    for j in range(m):
+        if not ok[j]:
+            x1, x2, shat, q2, t, pt, mt, jac = phase_space_trial_u(
+                tb[B_X0, j], tb[B_X0 + 1, j], tb[B_X0 + 2, j], tb[B_X0 + 3, j], par
+            )
+            tb[B_X1, j] = x1
+            tb[B_X2, j] = x2
+            tb[B_SHAT, j] = shat
+            tb[B_Q2, j] = q2
+            tb[B_T, j] = t
+            tb[B_PT, j] = pt
+            tb[B_MT, j] = mt
+            tb[B_JAC, j] = jac
     # scales and the logarithms of the PDF step
     pythia = par[P_SCALE] > 0.5
     for j in range(m):
@@ -716,9 +766,17 @@ def trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state
         muf2 = pt * pt if pythia else mu * mu
         tb[B_MUF2, j] = muf2
         tb[B_MUR2, j] = pt * mt if pythia else muf2
-        tb[B_LQ, j] = log_vec(muf2 if muf2 > 0.0 else 1.0)
-        tb[B_LA, j] = log_vec(tb[B_X1, j])
-        tb[B_LB, j] = log_vec(tb[B_X2, j])
+        x1 = tb[B_X1, j]
+        x2 = tb[B_X2, j]
+        tb[B_LQ, j] = log_glibc(muf2, LOG_TAB)
+        tb[B_LA, j] = log_glibc(x1, LOG_TAB)
+        tb[B_LB, j] = log_glibc(x2, LOG_TAB)
+        ok[j] = log_glibc_applies(muf2) and log_glibc_applies(x1) and log_glibc_applies(x2)
+    for j in range(m):
+        if not ok[j] and tb[B_JAC, j] > 0.0:  # libm's log where the copy does not apply
+            tb[B_LQ, j] = np.log(tb[B_MUF2, j])
+            tb[B_LA, j] = np.log(tb[B_X1, j])
+            tb[B_LB, j] = np.log(tb[B_X2, j])
     # PDFs: the fast region a block at a time, the rest one point at a time (xfx_pair_trial's split)
     xfx_pair_block(g, m, tb[B_JAC], tb[B_X1], tb[B_X2], tb[B_LA], tb[B_LB], tb[B_MUF2], tb[B_LQ], f1, f2, ok)
     for j in range(m):
@@ -726,7 +784,6 @@ def trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state
             xfx_all_w(g, tb[B_X1, j], tb[B_MUF2, j], f1[j], work)
             xfx_all_w(g, tb[B_X2, j], tb[B_MUF2, j], f2[j], work)
     # alpha_s and |M|^2 (the arithmetic of trial_weight)
-    phiphi = par[P_MODE] > 0.5
     for j in range(m):
         jac = tb[B_JAC, j]
         if not jac > 0.0:
