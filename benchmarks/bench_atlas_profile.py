@@ -10,7 +10,7 @@ the same run (kernel and simulate), for before/after ratios. Both modules are co
 numba caches by a subprocess first and loaded from there (code compiled in the timing process
 itself ran 4-20% slower than the same code from the cache, which biased earlier ratios).
 ``--alternate R``: with ``--baseline``, R rounds of old and new calls alternated one after the
-other (kernel on warm outputs, 1 thread; plain ``simulate``, 2 threads): median CPU ns per event of
+other (kernel on warm outputs, 1 thread; plain ``simulate``, 1 and 2 threads): median CPU ns per event of
 each and the median of the per-round ratios new/old (on a shared machine the paired ratio is the
 number to quote: both sides of a round see the same load).
 
@@ -75,7 +75,7 @@ def cpu_ns(fn, n: int) -> float:
 def alternate(base, partons, card, key, rounds: int) -> None:
     """Old (``base``) and new :mod:`detector.atlas` called alternately, ``rounds`` times: median CPU
     ns/event of each and the median paired ratio new/old, for the kernel on warm outputs (1 thread)
-    and the plain ``simulate`` (2 threads)."""
+    and the plain ``simulate`` (1 and 2 threads)."""
     n = len(partons)
     cols = atlas.jets_from_events(partons, card)
     par, res, edges = atlas.parameters(card)
@@ -88,10 +88,13 @@ def alternate(base, partons, card, key, rounds: int) -> None:
             mod.emulate_kernel(*cols, par, res, edges, key[0], key[1], 0, flt, ints, flags, jets)
 
         cases.append((f"{tag} kernel, warm outputs, 1 thread", 1, kern))
-    for tag, mod in (("old", base), ("new", atlas)):
-        cases.append((f"{tag} simulate(events), plain call, 2 threads", 2, lambda mod=mod: mod.simulate(partons)))
+    for t in (1, 2):
+        for tag, mod in (("old", base), ("new", atlas)):
+            cases.append(
+                (f"{tag} simulate(events), plain call, {t} thread(s)", t, lambda mod=mod: mod.simulate(partons))
+            )
     print(f"old/new alternated, {rounds} rounds of {n} parton-level events")
-    for i in (0, 2):
+    for i in range(0, len(cases), 2):
         (l_old, t, f_old), (l_new, _, f_new) = cases[i], cases[i + 1]
         nb.set_num_threads(t)
         f_old(), f_new()  # warm
