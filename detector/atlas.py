@@ -130,8 +130,12 @@ def _columns(events: ak.Array, cfg: dict):
         return px, py, pz, e, tx, ty, veto, 1.0
     if "j" not in fields:
         raise PhiphiError("ATLAS emulation needs pp2jphiphi/pp2js events (field 'j') or showered events (field 'jets')")
-    j = events.j
-    px, py, pz, e = (ak.to_numpy(getattr(j, c))[:, None] for c in ("px", "py", "pz", "E"))
+    j = events["j"]
+    comps = ("px", "py", "pz", "E")
+    if all(c in j.fields for c in comps):  # stored components: the buffers (vector's properties: ~4 ns an event)
+        px, py, pz, e = (ak.to_numpy(j[c])[:, None] for c in comps)
+    else:  # other coordinates (e.g. pt, eta, phi, mass or t): vector computes them
+        px, py, pz, e = (ak.to_numpy(getattr(j, c))[:, None] for c in comps)
     return px, py, pz, e, px[:, 0], py[:, 0], np.zeros(n, dtype=bool), -1.0
 
 

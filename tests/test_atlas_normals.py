@@ -56,3 +56,23 @@ def test_one_jet_kernel_output_does_not_depend_on_parallel_blocks_or_chunks():
     )
     for f in whole.fields:
         np.testing.assert_array_equal(ak.to_numpy(parts[f]), ak.to_numpy(whole[f]), err_msg=f)
+
+
+def test_parton_columns_from_stored_components_equal_vectors_properties():
+    # simulate reads a parton-level jet's stored px, py, pz, E buffers directly; a jet stored in
+    # other coordinates (here t for the energy) goes through vector's properties: the same events
+    import vector
+
+    vector.register_awkward()  # vector's awkward behaviours, as the generators register them
+
+    ev = _edge_partons(3000, 12)
+    j = ev["j"]
+    other = ak.zip(
+        {"j": ak.zip({"px": j["px"], "py": j["py"], "pz": j["pz"], "t": j["E"]}, with_name="Momentum4D"),
+         "shat": ev["shat"]},
+        depth_limit=1,
+    )  # fmt: skip
+    a, b = atlas.simulate(ev, seed=3), atlas.simulate(other, seed=3)
+    assert a.fields == b.fields
+    for f in a.fields:
+        np.testing.assert_array_equal(ak.to_numpy(a[f]), ak.to_numpy(b[f]), err_msg=f)
