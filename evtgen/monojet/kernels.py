@@ -696,6 +696,14 @@ def trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state
         ua, st = rng.uniform(state[j])
         tb[B_UA, j] = ua
         state[j] = st
+    weights_block(m, par, g, apar, tb, f1, f2, kf, work, ok)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def weights_block(m, par, g, apar, tb, f1, f2, kf, work, ok):
+    """The weights (× VEGAS jacobian) of the points tb[B_X0 .. B_X0 + 3, j < m] with their jacobians
+    tb[B_JV]: the stages of :func:`trial_block` from the phase space on (its rows, f1, f2, kf
+    written as it says), the numbers of :func:`trial_weight` bit for bit."""
     # phase space: the arithmetic of phase_space_trial_u branch-free, with glibc's exp and log as
     # vectorisable copies (glibc_math); lanes outside the physical region or where a copy does not
     # apply are redone by phase_space_trial_u itself, so every lane has its numbers bit for bit
@@ -1197,25 +1205,47 @@ def scan_cells_random(n, key0, key1, edges, nc, par, g, apar):
     """Uniform points on the frozen grid (counter RNG): per-cell (max, sum, count) of the weight
     (the scan of ``cell_scan: random``; :func:`scan_cells` is the stratified one)."""
     d = edges.shape[0]
+    nb_ = edges.shape[1] - 1
     ncell = nc**d
     cmax = np.zeros((SCAN_BLOCKS, ncell))
     csum = np.zeros((SCAN_BLOCKS, ncell))
     cnt = np.zeros((SCAN_BLOCKS, ncell), dtype=np.int64)
     for blk in nb.prange(SCAN_BLOCKS):
-        x, r, f1, f2, work, kf = trial_scratch(d)
-        for i in range(blk * n // SCAN_BLOCKS, (blk + 1) * n // SCAN_BLOCKS):
-            st = rng.event_state(key0, key1, i)
+        # a block of TB points at a time: uniforms of stream i, the cell (cell_of) and the VEGAS
+        # map (vegas_map's arithmetic), then weights_block (trial_weight's numbers bit for bit)
+        tb, idx, state, cell, f1, f2, kf, work, ok = block_scratch()
+        hi = (blk + 1) * n // SCAN_BLOCKS
+        for lo in range(blk * n // SCAN_BLOCKS, hi, TB):
+            m = min(TB, hi - lo)
+            for j in range(m):
+                state[j] = rng.event_state(key0, key1, lo + j)
+                cell[j] = 0
+                tb[B_JV, j] = 1.0
+            mult = 1
             for k in range(d):
-                r[k], st = rng.uniform(st)
-            x[3] = 0.5
-            jv = vegas_map(r, edges, x)
-            w, x1, x2, shat, q2, t, mur2, norm, a_s = trial_weight(x, par, g, apar, f1, f2, work, kf)
-            w *= jv
-            c = cell_of(r, nc)
-            if w > cmax[blk, c]:
-                cmax[blk, c] = w
-            csum[blk, c] += w
-            cnt[blk, c] += 1
+                for j in range(m):
+                    rk, st = rng.uniform(state[j])
+                    state[j] = st
+                    ck = int(rk * nc)
+                    cell[j] += (ck if ck < nc else nc - 1) * mult
+                    yy = rk * nb_
+                    i = int(yy)
+                    i = i if i < nb_ else nb_ - 1
+                    w = edges[k, i + 1] - edges[k, i]
+                    tb[B_X0 + k, j] = edges[k, i] + (yy - i) * w
+                    tb[B_JV, j] *= nb_ * w
+                mult *= nc
+            if d < 4:
+                for j in range(m):
+                    tb[B_X0 + 3, j] = 0.5
+            weights_block(m, par, g, apar, tb, f1, f2, kf, work, ok)
+            for j in range(m):
+                w = tb[B_W, j]
+                c = cell[j]
+                if w > cmax[blk, c]:
+                    cmax[blk, c] = w
+                csum[blk, c] += w
+                cnt[blk, c] += 1
     mx = np.zeros(ncell)
     sm = np.zeros(ncell)
     ct = np.zeros(ncell, dtype=np.int64)
