@@ -104,6 +104,8 @@ def bench_ours(n: int, threads: int, opts: dict) -> dict:
         "seconds": dt,
         "rate": n / dt,
         "cpu_ns_per_event": dc / n * 1e9,
+        "cpu_ns_per_trial": dc / stats["n_trials"] * 1e9,  # trials = events / unweighting efficiency
+        "threading_layer": numba.threading_layer(),  # omp: idle workers spin a while, counted as CPU time
         "vegas_seconds": t_int,
         "vegas_cpu_seconds": c_int,
         "cell_scan_seconds": t_scan,

@@ -41,7 +41,12 @@ Speed: a trial computes only the total weight, with the flavour sums of the lumi
 form (:func:`lumi_total`) and the PDFs of both partons from the fast tables of
 :func:`evtgen.pdf.build_fast_tables`; the split into the 31 partonic channels and the event
 kinematics are computed for accepted trials only (:func:`channel_weights`, :func:`_record`,
-:func:`records_to_columns`).
+:func:`records_to_columns`). The trials run :data:`TB` at a time (:func:`trial_block`,
+:func:`weights_block`): each stage one loop over the block, the RNG, cell, VEGAS, phase-space and
+logarithm stages vectorised (glibc's exp and log as vectorisable copies,
+:mod:`evtgen.monojet.glibc_math`, so the numbers are those of the one-trial functions bit for
+bit), the PDF grid unpacked once per block (:func:`evtgen.pdf.xfx_pair_block`: no array views
+and reference counts per point).
 """
 
 from __future__ import annotations
@@ -507,37 +512,6 @@ def vegas_iteration(rand, edges, par, g, apar, nvar):
     return f, fvar, bins
 
 
-@nb.njit(cache=True, inline="always")
-def _trial_point_alias(key0, key1, idx, edges, x, r, table, nbits):
-    """Trial ``idx``: cell chosen with probability ∝ its maximum by Walker's alias method (one
-    uniform: integer part = column, fraction = the coin; O(1), no search), uniforms inside it
-    (2^nbits cells per dimension, cell digits in bits of the index) mapped through the VEGAS grid.
-    ``table`` from :func:`cell_table` (one cache line per column: alias choice and maximum).
-    Returns (cell, its maximum, jacobian, rng state)."""
-    d = edges.shape[0]
-    st = rng.event_state(key0, key1, idx)
-    uc, st = rng.uniform(st)
-    ncell = table.shape[0]
-    yc = uc * ncell
-    c = int(yc)
-    if c >= ncell:
-        c = ncell - 1
-    if yc - c >= table[c, T_PROB]:
-        cm = table[c, T_MAX_ALIAS]
-        c = int(table[c, T_ALIAS])
-    else:
-        cm = table[c, T_MAX]
-    mask = (1 << nbits) - 1
-    inv = 1.0 / (1 << nbits)
-    cc = c
-    for k in range(d):
-        u, st = rng.uniform(st)
-        r[k] = ((cc & mask) + u) * inv
-        cc >>= nbits
-    x[3] = 0.5
-    return c, cm, vegas_map(r, edges, x), st
-
-
 T_PROB, T_ALIAS, T_MAX, T_MAX_ALIAS = 0, 1, 2, 3  # columns of the cell table
 
 
@@ -645,15 +619,18 @@ def block_scratch():
 @nb.njit(cache=True, error_model="numpy")
 def trial_block(m, key0, key1, edges, table, nbits, par, g, apar, tb, idx, state, cell, f1, f2, kf, work, ok):
     """Trials idx[0:m] (m <= TB) a stage at a time: the weights and everything the acceptance and
-    the records need, the same numbers bit for bit as :func:`_trial_point_alias` +
-    :func:`trial_weight` (w × VEGAS jacobian) on glibc x86-64 (the exp and log of the phase space
-    and of ln μ_F², ln x₁, ln x₂ are :mod:`evtgen.monojet.glibc_math`'s vectorisable copies of
-    glibc's, libm itself for the few arguments where a copy does not apply).
+    the records need. Trial i's stream (key, i): uniform 1 picks the cell by Walker's alias method
+    (integer part of u·ncell = column, fraction = the coin; :func:`cell_table`), uniforms 2..d+1
+    place the point in the cell (cell digits in bits of the index, nbits per dimension) and go
+    through the VEGAS grid, uniform d+2 is the acceptance draw; the weight is :func:`trial_weight`'s
+    (w × VEGAS jacobian), bit for bit on glibc x86-64 (the exp and log of the phase space and of
+    ln μ_F², ln x₁, ln x₂ are :mod:`evtgen.monojet.glibc_math`'s vectorisable copies of glibc's,
+    libm itself for the few arguments where a copy does not apply).
 
     Stages (each a loop over the block; all but the PDF and |M|² stage are branch-free, so they
-    vectorise): the stream start and the cell by the alias table; the uniforms in the cell through
-    the VEGAS grid; the phase space (the arithmetic of :func:`phase_space_trial_u`, which redoes the
-    lanes outside the physical region); scales and logarithms; the PDFs
+    vectorise): the stream start and the cell; the uniforms in the cell through the VEGAS grid;
+    then :func:`weights_block`: the phase space (the arithmetic of :func:`phase_space_trial_u`,
+    which redoes the lanes outside the physical region); scales and logarithms; the PDFs
     (:func:`evtgen.pdf.xfx_pair_block`, :func:`evtgen.pdf.xfx_all_w` outside its fast region),
     alpha_s and :func:`lumi_total_trial`. Writes tb[B_W] (the weight, 0 outside the phase space),
     tb[B_CM] (the cell maximum), tb[B_UA] (the acceptance uniform), the kinematics rows, f1[j],
@@ -1148,7 +1125,7 @@ def _columns_js(r, jlo, jhi, base, sqrts, out, ids):
 def scan_cells(per_cell, key0, key1, edges, nbits, par, g, apar):
     """Stratified scan of the frozen grid (counter RNG): ``per_cell`` uniform points in each of
     the (2^nbits)^d equal cells of the u-cube (point j of cell c is stream (key, c·per_cell + j),
-    cell digits as in :func:`_trial_point_alias`); per-cell (max, sum, count) of the weight.
+    cell digits as in :func:`trial_block`); per-cell (max, sum, count) of the weight.
     Every cell gets the same number of points and the cells are split among the threads, so no
     per-thread copy of the per-cell arrays is needed (the scan's memory is the tables' own)."""
     d = edges.shape[0]
