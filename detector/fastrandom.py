@@ -115,17 +115,9 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64 increment (as evtgen.rng)
 
 
 @nb.njit(cache=True, inline="always")
-def fill_normals(key0, key1, first, m, g, s0, redo):
-    """Normals g[k, i] (k < g.shape[0], i < m) of events first..first+m-1: the same numbers as
-    ``g.shape[0]`` successive :func:`normal` calls on each event's stream, drawn block-wise.
-
-    SplitMix64 is a counter: the j-th word of a stream started at s is mix(s + j * golden), so
-    the k-th normal of an event is a function of its k-th word as long as the k-1 normals before
-    it took the ziggurat's fast path (99.3% each). One vectorisable pass per k over the block
-    takes the fast path for every event and records in redo[i] 1 + the first k whose draw left
-    it (0: none; 7% of the events have one for 10 normals); those events are redrawn one by one
-    with :func:`normal` from that k on (the normals before it and the stream up to it are the
-    fast-path ones). s0 (uint64) and redo (uint8): scratch of length >= m."""
+def _fast_pass(key0, key1, first, m, g, s0, redo):
+    # the fast-path passes of fill_normals: s0[i] = event i's stream, g[k, i] its fast-path normals,
+    # redo[i] = 1 + the first k whose draw left the fast path (0: none); redo[:m] set here
     per_event = g.shape[0]
     for i in range(m):
         s0[i] = rng.event_state(key0, key1, first + i)
@@ -141,13 +133,34 @@ def fill_normals(key0, key1, first, m, g, s0, redo):
             g[k, i] = -x if (w >> np.uint64(8)) & np.uint64(1) else x
             r = redo[i]
             redo[i] = mark if (r == 0) & (rabs >= _ZK[idx]) else r
+
+
+@nb.njit(cache=True, inline="always")
+def _redraw(i, g, s0, redo):
+    # event i's normals from its first slow-path draw on, one by one with normal()
+    k0 = np.int64(redo[i]) - 1
+    s = s0[i] + np.uint64(k0) * _GOLDEN
+    for k in range(k0, g.shape[0]):
+        x, s = normal(s)
+        g[k, i] = x
+
+
+@nb.njit(cache=True, inline="always")
+def fill_normals(key0, key1, first, m, g, s0, redo):
+    """Normals g[k, i] (k < g.shape[0], i < m) of events first..first+m-1: the same numbers as
+    ``g.shape[0]`` successive :func:`normal` calls on each event's stream, drawn block-wise.
+
+    SplitMix64 is a counter: the j-th word of a stream started at s is mix(s + j * golden), so
+    the k-th normal of an event is a function of its k-th word as long as the k-1 normals before
+    it took the ziggurat's fast path (99.3% each). One vectorisable pass per k over the block
+    takes the fast path for every event and records in redo[i] 1 + the first k whose draw left
+    it (0: none; 7% of the events have one for 10 normals); those events are redrawn one by one
+    with :func:`normal` from that k on (the normals before it and the stream up to it are the
+    fast-path ones). s0 (uint64) and redo (uint8): scratch of length >= m."""
+    _fast_pass(key0, key1, first, m, g, s0, redo)
     for i in range(m):
         if redo[i]:
-            k0 = np.int64(redo[i]) - 1
-            s = s0[i] + np.uint64(k0) * _GOLDEN
-            for k in range(k0, per_event):
-                x, s = normal(s)
-                g[k, i] = x
+            _redraw(i, g, s0, redo)
 
 
 @nb.njit(cache=True, inline="always")
@@ -156,34 +169,15 @@ def fill_normals_scan8(key0, key1, first, m, g, s0, redo):
     redo (uint8, length a multiple of 8 and >= m) is read through a uint64 view, so the ~95% of
     8-event groups without a redraw (3 normals an event) cost one compare instead of 8 byte tests
     and branches (a scalar byte scan was ~1.5 ns an event of the ATLAS kernel)."""
-    per_event = g.shape[0]
-    for i in range(m):
-        s0[i] = rng.event_state(key0, key1, first + i)
     for i in range(m, redo.shape[0]):  # marks beyond m are read by the 8-wide scan: none
         redo[i] = 0
-    for i in range(m):
-        redo[i] = 0
-    for k in range(per_event):
-        skip = np.uint64(k) * _GOLDEN
-        mark = np.uint8(min(k + 1, 255))
-        for i in range(m):
-            w = rng.bits(s0[i] + skip)[0]
-            idx = w & np.uint64(0xFF)
-            rabs = (w >> np.uint64(9)) & _MASK52
-            x = np.float64(rabs) * _ZW[idx]
-            g[k, i] = -x if (w >> np.uint64(8)) & np.uint64(1) else x
-            r = redo[i]
-            redo[i] = mark if (r == 0) & (rabs >= _ZK[idx]) else r
+    _fast_pass(key0, key1, first, m, g, s0, redo)
     words = redo.view(np.uint64)
     for q in range((m + 7) // 8):
         if words[q]:
             for i in range(8 * q, min(8 * q + 8, m)):
                 if redo[i]:
-                    k0 = np.int64(redo[i]) - 1
-                    s = s0[i] + np.uint64(k0) * _GOLDEN
-                    for k in range(k0, per_event):
-                        x, s = normal(s)
-                        g[k, i] = x
+                    _redraw(i, g, s0, redo)
 
 
 @nb.njit(cache=True, parallel=True)
