@@ -91,7 +91,8 @@ def rotated_direction(n0, n1, n2, cos_t, cp, sp):
 
 
 @intrinsic
-def _f64_to_bits(typingctx, x):
+def f64_to_bits(typingctx, x):
+    """The IEEE-754 bits of a float64 as uint64 (in numba code)."""
     # the IEEE-754 bits of a float64 as uint64 (an LLVM bitcast: one register move, vectorisable)
     if x != types.float64:
         return None
@@ -103,7 +104,8 @@ def _f64_to_bits(typingctx, x):
 
 
 @intrinsic
-def _bits_to_f64(typingctx, b):
+def bits_to_f64(typingctx, b):
+    """The float64 with IEEE-754 bits b (uint64 or int64; in numba code)."""
     # the float64 with IEEE-754 bits b (uint64 or int64)
     if b not in (types.uint64, types.int64):
         return None
@@ -157,20 +159,20 @@ def exp_vec(x):
     t = r * r
     c = r - t * (_EXP_P1 + t * (_EXP_P2 + t * (_EXP_P3 + t * (_EXP_P4 + t * _EXP_P5))))
     y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
-    return y * _bits_to_f64((np.int64(k) + np.int64(1023)) << np.int64(52))
+    return y * bits_to_f64((np.int64(k) + np.int64(1023)) << np.int64(52))
 
 
 @nb.njit(cache=True, error_model="numpy")
 def log_vec(x):
     """log(x) for finite normal x > 0 (fdlibm e_log.c without its special cases: zero, negative,
     subnormal, inf and nan arguments give meaningless numbers; the callers pass numbers in (0, 1])."""
-    hx = _f64_to_bits(x)
+    hx = f64_to_bits(x)
     # mantissa scaled into [sqrt(2)/2, sqrt(2)), k the matching exponent (fdlibm's 0x95f64 trick)
     hi = np.int64(hx >> np.uint64(32))
     i = ((hi & np.int64(0x000FFFFF)) + np.int64(0x95F64)) & np.int64(0x100000)
     k = ((hi >> np.int64(20)) - np.int64(1023)) + (i >> np.int64(20))
     mbits = (hx & np.uint64(0x000FFFFFFFFFFFFF)) | (np.uint64(i ^ np.int64(0x3FF00000)) << np.uint64(32))
-    f = _bits_to_f64(mbits) - 1.0
+    f = bits_to_f64(mbits) - 1.0
     dk = np.float64(k)
     s = f / (2.0 + f)
     z = s * s

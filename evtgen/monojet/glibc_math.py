@@ -32,6 +32,8 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from evtgen.kinematics import bits_to_f64, f64_to_bits
+
 
 @intrinsic
 def fma(typingctx, a, b, c):
@@ -44,30 +46,6 @@ def fma(typingctx, a, b, c):
         return builder.call(fn, [context.cast(builder, v, t, types.float64) for v, t in zip(args, signature.args)])
 
     return sig, codegen
-
-
-@intrinsic
-def _as_bits(typingctx, x):
-    # the IEEE-754 bits of a float64 as uint64
-    if x != types.float64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.uint64(types.float64), codegen
-
-
-@intrinsic
-def _as_double(typingctx, b):
-    # the float64 with IEEE-754 bits b (uint64)
-    if b != types.uint64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.uint64), codegen
 
 
 _H = float.fromhex
@@ -635,15 +613,15 @@ def exp_glibc_applies(x):
 def exp_glibc(x, tab):
     """glibc's exp(x) (tab = :data:`EXP_TAB`) where :func:`exp_glibc_applies`, branch-free."""
     kd = _INVLN2N * x + _SHIFT
-    ki = _as_bits(kd)
+    ki = f64_to_bits(kd)
     kd = kd - _SHIFT
     r = fma(kd, _NEGLN2LON, fma(kd, _NEGLN2HIN, x))
     idx = (ki & np.uint64(127)) << np.uint64(1)
-    tail = _as_double(tab[idx])
+    tail = bits_to_f64(tab[idx])
     sbits = tab[idx + np.uint64(1)] + (ki << np.uint64(45))
     r2 = r * r
     tmp = fma(r2 * r2, fma(r, _C5, _C4), fma(r2, fma(r, _C3, _C2), tail + r))
-    scale = _as_double(sbits)
+    scale = bits_to_f64(sbits)
     return fma(scale, tmp, scale)
 
 
@@ -651,7 +629,7 @@ def exp_glibc(x, tab):
 def log_glibc_applies(x):
     """True where :func:`log_glibc` gives glibc's log(x): x positive, normal, finite and outside
     [1 - 2^-4, 1 + 0x1.09p-4) (glibc's own polynomial near 1 is not copied)."""
-    ix = _as_bits(x)
+    ix = f64_to_bits(x)
     top = ix >> np.uint64(48)
     return (ix - _NEAR1_LO) >= _NEAR1_SPAN and (top - np.uint64(0x0010)) < np.uint64(0x7FF0 - 0x0010)
 
@@ -659,14 +637,14 @@ def log_glibc_applies(x):
 @nb.njit(cache=True, inline="always", error_model="numpy")
 def log_glibc(x, tab):
     """glibc's log(x) (tab = :data:`LOG_TAB`) where :func:`log_glibc_applies`, branch-free."""
-    ix = _as_bits(x)
+    ix = f64_to_bits(x)
     tmp = ix - _OFF
     i = (tmp >> np.uint64(45)) & np.uint64(127)
     k = np.int64(tmp) >> np.int64(52)
     iz = ix - (tmp & (np.uint64(0xFFF) << np.uint64(52)))
     invc = tab[np.uint64(2) * i]
     logc = tab[np.uint64(2) * i + np.uint64(1)]
-    r = fma(_as_double(iz), invc, -1.0)
+    r = fma(bits_to_f64(iz), invc, -1.0)
     kd = np.float64(k)
     w = fma(kd, _LN2HI, logc)
     hi = w + r
