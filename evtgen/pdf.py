@@ -631,10 +631,9 @@ def _pair_in_grid(g, xa, xb, q2, lq, fa, fb, nflav):
 
 
 @nb.njit(cache=True, inline="always")
-def _pair_in_grid_logs(g, xa, xb, la, lb, q2, lq, fa, fb, nflav):
-    """:func:`_pair_in_grid` with la = ln xa, lb = ln xb given by the caller."""
-    q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
-    coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
+def _fast_subgrid(q2lo, xoff, qoff, logx, logq2, xa, xb, la, lb, q2, lq):
+    # the Q^2 subgrid of q2 (its index, number of Q^2 nodes, first Q^2 and x node) and whether the
+    # pair (xa, xb) at q2 is in its fast region (>= 4 Q^2 nodes, ln Q^2 and both ln x on the grid)
     isub = 0
     for k in range(q2lo.size):
         if q2 >= q2lo[k]:
@@ -643,7 +642,17 @@ def _pair_in_grid_logs(g, xa, xb, la, lb, q2, lq, fa, fb, nflav):
     q0 = qoff[isub]
     x0 = xoff[isub]
     xmin = logx[x0]
-    if nq < 4 or lq < logq2[q0] or lq > logq2[q0 + nq - 1] or la < xmin or lb < xmin or xa > 1.0 or xb > 1.0:
+    inside = not (nq < 4 or lq < logq2[q0] or lq > logq2[q0 + nq - 1] or la < xmin or lb < xmin or xa > 1.0 or xb > 1.0)
+    return inside, isub, nq, q0, x0
+
+
+@nb.njit(cache=True, inline="always")
+def _pair_in_grid_logs(g, xa, xb, la, lb, q2, lq, fa, fb, nflav):
+    """:func:`_pair_in_grid` with la = ln xa, lb = ln xb given by the caller."""
+    q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
+    coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
+    inside, isub, nq, q0, x0 = _fast_subgrid(q2lo, xoff, qoff, logx, logq2, xa, xb, la, lb, q2, lq)
+    if not inside:
         return False
     nx = xoff[isub + 1] - x0
     iq = _bucket_find(logq2, q0, nq, lq, qbp, qbt, isub)
@@ -758,23 +767,8 @@ def xfx_pair_block(g, m, use, xa, xb, la, lb, q2, lq, fa, fb, ok):
         lqj = lq[j]
         laj = la[j]
         lbj = lb[j]
-        isub = 0
-        for k in range(q2lo.size):
-            if q2j >= q2lo[k]:
-                isub = k
-        nq = qoff[isub + 1] - qoff[isub]
-        q0 = qoff[isub]
-        x0 = xoff[isub]
-        xmin = logx[x0]
-        if (
-            nq < 4
-            or lqj < logq2[q0]
-            or lqj > logq2[q0 + nq - 1]
-            or laj < xmin
-            or lbj < xmin
-            or xa[j] > 1.0
-            or xb[j] > 1.0
-        ):
+        inside, isub, nq, q0, x0 = _fast_subgrid(q2lo, xoff, qoff, logx, logq2, xa[j], xb[j], laj, lbj, q2j, lqj)
+        if not inside:
             continue
         ok[j] = True
         nx = xoff[isub + 1] - x0
