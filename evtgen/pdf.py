@@ -362,10 +362,18 @@ def alphas_array(par, q2):
 
 
 @nb.njit(cache=True, inline="always")
-def _hermite(t, vl, dl, vh, dh):
+def _hermite_basis(t):
+    # the cubic Hermite basis h00, h10, h01, h11 at t (one set of operations for every caller, so
+    # the block and the one-point evaluators give the same bits)
     t2 = t * t
     t3 = t2 * t
-    return (2 * t3 - 3 * t2 + 1) * vl + (t3 - 2 * t2 + t) * dl + (-2 * t3 + 3 * t2) * vh + (t3 - t2) * dh
+    return 2 * t3 - 3 * t2 + 1, t3 - 2 * t2 + t, -2 * t3 + 3 * t2, t3 - t2
+
+
+@nb.njit(cache=True, inline="always")
+def _hermite(t, vl, dl, vh, dh):
+    h00, h10, h01, h11 = _hermite_basis(t)
+    return h00 * vl + h10 * dl + h01 * vh + h11 * dh
 
 
 @nb.njit(cache=True, inline="always")
@@ -504,12 +512,7 @@ def _qweights(logq2, q0, iq, nq, lq):
     knot derivatives written as finite differences (one-sided at the subgrid edges)."""
     d1 = logq2[q0 + iq + 1] - logq2[q0 + iq]
     u = (lq - logq2[q0 + iq]) / d1
-    u2 = u * u
-    u3 = u2 * u
-    g00 = 2 * u3 - 3 * u2 + 1
-    g10 = u3 - 2 * u2 + u
-    g01 = -2 * u3 + 3 * u2
-    g11 = u3 - u2
+    g00, g10, g01, g11 = _hermite_basis(u)
     wll = 0.0
     wl = g00
     wh = g01
@@ -539,12 +542,9 @@ def _apply(g, isub, lx, ix, iq, nq, wll, wl, wh, whh, out):
     x0 = xoff[isub]
     dlx = logx[x0 + ix + 1] - logx[x0 + ix]
     t = (lx - logx[x0 + ix]) / dlx
-    t2 = t * t
-    t3 = t2 * t
-    ha = 2 * t3 - 3 * t2 + 1
-    hb = (t3 - 2 * t2 + t) * dlx
-    hc = -2 * t3 + 3 * t2
-    hd = (t3 - t2) * dlx
+    ha, hb, hc, hd = _hermite_basis(t)
+    hb = hb * dlx
+    hd = hd * dlx
     base = voff[isub]
     for f in range(13):
         out[f] = 0.0
@@ -593,12 +593,7 @@ def _apply_fast(coef, c0, nq, logx, x0, ix, lx, iq, wll, wl, wh, whh, out, nflav
     the same 0 weight."""
     dlx = logx[x0 + ix + 1] - logx[x0 + ix]
     t = (lx - logx[x0 + ix]) / dlx
-    t2 = t * t
-    t3 = t2 * t
-    ha = 2 * t3 - 3 * t2 + 1
-    hb = t3 - 2 * t2 + t
-    hc = -2 * t3 + 3 * t2
-    hd = t3 - t2
+    ha, hb, hc, hd = _hermite_basis(t)
     row = 4 * NPAD
     b1 = c0 + (ix * nq + iq) * row
     b2 = b1 + row
@@ -717,12 +712,7 @@ def _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, out, j, nfl
     table read at unsigned offsets (no array views, so no reference counting per point, and no
     wraparound test: the loop over flavours vectorises)."""
     t = (lx - xl) / dlx
-    t2 = t * t
-    t3 = t2 * t
-    ha = 2 * t3 - 3 * t2 + 1
-    hb = t3 - 2 * t2 + t
-    hc = -2 * t3 + 3 * t2
-    hd = t3 - t2
+    ha, hb, hc, hd = _hermite_basis(t)
     a00, a01, a02, a03 = wll * ha, wll * hb, wll * hc, wll * hd
     a10, a11, a12, a13 = wl * ha, wl * hb, wl * hc, wl * hd
     a20, a21, a22, a23 = wh * ha, wh * hb, wh * hc, wh * hd
