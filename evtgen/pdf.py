@@ -695,17 +695,6 @@ def xfx_pair_trial(g, xa, xb, q2, lq, fa, fb, work):
 
 
 @nb.njit(cache=True, inline="always")
-def xfx_pair_trial_logs(g, xa, xb, la, lb, q2, lq, fa, fb, work):
-    """:func:`xfx_pair_trial` with la = ln xa and lb = ln xb given by the caller as well (e.g. a
-    vectorised logarithm of a block of points): with la = np.log(xa), lb = np.log(xb) the same
-    values bit for bit; with logs that differ at the last bit, values that differ at rounding
-    level. Outside the fast region :func:`xfx_all_w` fills all 13 flavours (its own logs)."""
-    if not _pair_in_grid_logs(g, xa, xb, la, lb, q2, lq, fa, fb, NTRIAL_FLAV):
-        xfx_all_w(g, xa, q2, fa, work)
-        xfx_all_w(g, xb, q2, fb, work)
-
-
-@nb.njit(cache=True, inline="always")
 def _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, out, j, nflav):
     """:func:`_apply_fast` with the row offsets b0..b3 and the knot interval (xl = its lower ln x,
     dlx its width) given, writing out[j, 0:nflav]: the same arithmetic (no FMA contraction), the
@@ -736,7 +725,7 @@ def _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, out, j, nfl
 
 @nb.njit(cache=True, error_model="numpy")
 def xfx_pair_block(g, m, use, xa, xb, la, lb, q2, lq, fa, fb, ok):
-    """:func:`xfx_pair_trial_logs`'s fast path for a block of point pairs j < m with use[j] > 0
+    """:func:`xfx_pair_trial`'s fast path (ln x given) for a block of point pairs j < m with use[j] > 0
     (e.g. a phase-space weight): rows fa[j], fb[j] (NPAD columns) get the values of
     :func:`_pair_in_grid_logs` bit for bit in the slots 0..11 (and the top quark and zero padding in
     12..15) and ok[j] = True where both points are in its fast
@@ -848,7 +837,6 @@ __all__ = [
     "xfx_pair_fast",
     "xfx_pair_try",
     "xfx_pair_trial",
-    "xfx_pair_trial_logs",
     "xfx_pair_block",
     "NTRIAL_FLAV",
     "alphas_params_logs",
