@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import awkward as ak
+import machine
 import numpy as np
 
 import evtgen
@@ -87,6 +88,7 @@ def main() -> None:
     ap.add_argument("--peer", action="store_true", help="also time the scan with the previous optimiser (no Newton)")
     ap.add_argument("--scan-only", action="store_true", help="skip the emulation and event-level timings")
     args = ap.parse_args()
+    print(machine.describe(), flush=True)
     print(f"start ({load()})")
     if args.scan_only:
         scans(args)

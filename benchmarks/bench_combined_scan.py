@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import machine
 import numpy as np
 
 
@@ -66,6 +67,7 @@ def main() -> None:
         "--peer-points", type=int, default=10, help="couplings of one mass timed in process, point by point vs grouped"
     )
     args = ap.parse_args()
+    print(json.dumps({"machine": machine.describe()}), flush=True)
 
     from analyses.scanning import run_scan
 

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = {
     "readme": "phiphi fit examples/models/eft_belle2_bestfit.yaml",
@@ -59,6 +61,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", choices=sorted(COMMANDS), help="run only these commands")
     args = ap.parse_args()
+    print(machine.describe(), flush=True)
     print(f"load average at start: {os.getloadavg()}; cpus {os.cpu_count()}", flush=True)
     worst = 0.0
     for name in args.only or COMMANDS:

@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 
+import machine
 import numba
 import numpy as np
 
@@ -71,6 +72,7 @@ def main() -> None:
     ap.add_argument("--cli", action="store_true", help="also time 'phiphi scan na62' on a 2-worker Dask cluster")
     ap.add_argument("--skip-emulation", action="store_true", help="skip the emulation throughput lines")
     args = ap.parse_args()
+    print(machine.describe(), flush=True)
 
     if not args.skip_emulation:
         events = evtgen.generate("k2pinunu", args.n, seed=1)

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 
+import machine
+
 SCRIPT = r"""
 import os, resource, sys, time
 import psutil
@@ -66,6 +68,7 @@ def main() -> int:
     ap.add_argument("--dir", default=None, help="where the temporary output goes (default: the system temp dir)")
     ap.add_argument("--workers", type=int, default=2, help="Dask workers of mode dask")
     args = ap.parse_args()
+    print(machine.describe(), flush=True)
     print(f"load average at start: {os.getloadavg()}", flush=True)
     peaks: dict[str, list[float]] = {}
     for mode in args.modes.split(","):

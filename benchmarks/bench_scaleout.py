@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 
+import machine
 import psutil
 
 
@@ -159,6 +160,7 @@ def main() -> None:
     ap.add_argument("--skip-scan", action="store_true")
     ap.add_argument("--skip-production", action="store_true")
     args = ap.parse_args()
+    print(machine.describe(), flush=True)
     print(f"{os.cpu_count()} cores", flush=True)
     if not args.skip_scan:
         bench_scans(args.analysis, args.points, args.n_events, args.repeat)

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import machine
+
 SCRIPT = """
 import resource, sys
 from evtgen.shower import shower_lhe
@@ -28,6 +30,7 @@ def main() -> int:
     ap.add_argument("--mpi", action="store_true", help="multiparton interactions on (slower)")
     ap.add_argument("--sizes", default="1000,10000")
     args = ap.parse_args()
+    print(machine.describe(), flush=True)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
     from test_shower import make_lhe
 

@@ -17,6 +17,7 @@ import argparse
 import os
 import time
 
+import machine
 import numba as nb
 import numpy as np
 
@@ -85,6 +86,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=20000)
     n = ap.parse_args().n
+    print(machine.describe(), flush=True)
     c = to_eft(UV)
     eft = {"CS_dd": c["CS_dd"], "CS_ss": c["CS_ss"]}
     print(f"threads {nb.get_num_threads()}, {_load()}")
