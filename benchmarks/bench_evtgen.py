@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -55,16 +56,21 @@ TARGET_B2KPHIPHI_RATIO = 10.0
 TARGET_OTHER_RATE = 2e7
 
 
-def timings(fn, n: int, repeat: int) -> tuple[list[float], list[float]]:
+def timings(fn, n: int, repeat: int, sys_ns: list[float] | None = None) -> tuple[list[float], list[float]]:
     """(wall rates, CPU ns per event) of ``repeat`` runs after a full-size warm-up (compiles,
-    and makes the VM back the guest memory the timed runs touch, for us and the peer alike)."""
+    and makes the VM back the guest memory the timed runs touch, for us and the peer alike).
+    ``sys_ns``: gets the system CPU ns per event of each run appended (the OS's share: page
+    faults, zeroing of fresh pages, unmapping)."""
     fn(n)
     rates, cpu = [], []
     for _ in range(repeat):
         t, c = time.perf_counter(), time.process_time()
+        s = resource.getrusage(resource.RUSAGE_SELF).ru_stime
         fn(n)
         rates.append(n / (time.perf_counter() - t))
         cpu.append((time.process_time() - c) / n * 1e9)
+        if sys_ns is not None:
+            sys_ns.append((resource.getrusage(resource.RUSAGE_SELF).ru_stime - s) / n * 1e9)
     return rates, cpu
 
 
@@ -167,13 +173,16 @@ def main() -> None:
         f"\n{'channel':<15}{'1 thread ev/s':>32}{'CPU ns/ev':>10}{f'{two} threads ev/s':>34}{'CPU ns/ev':>10}"
         f"{f'{two} threads, pool= ev/s':>34}{'CPU ns/ev':>10}"
     )
-    results, pooled, cpu1, cpu1_pool = {}, {}, {}, {}
+    results, pooled, cpu1, cpu1_pool, sys_split = {}, {}, {}, {}, {}
     for name in DECAY_CHANNELS:
+        s2, sp = [], []
         r1, c1 = timings(ours(name, 1), args.n, args.repeat)
-        r2, c2 = timings(ours(name, two), args.n, args.repeat)
-        rp, cp = timings(ours(name, two, pool=OutputPool()), args.n, args.repeat)
-        _, c1p = timings(ours(name, 1, pool=OutputPool()), args.n, 1)
-        results[name], pooled[name], cpu1[name], cpu1_pool[name] = r2, rp, statistics.median(c1), c1p[0]
+        r2, c2 = timings(ours(name, two), args.n, args.repeat, s2)
+        rp, cp = timings(ours(name, two, pool=OutputPool()), args.n, args.repeat, sp)
+        # the floor table's measured column: the median of ``repeat`` runs like every other column (it was one run)
+        _, c1p = timings(ours(name, 1, pool=OutputPool()), args.n, args.repeat)
+        results[name], pooled[name], cpu1[name], cpu1_pool[name] = r2, rp, statistics.median(c1), statistics.median(c1p)
+        sys_split[name] = (statistics.median(c2), statistics.median(s2), statistics.median(cp), statistics.median(sp))
         print(
             f"{name:<15}{fmt(r1):>32}{cpu1[name]:>10.1f}{fmt(r2):>34}{statistics.median(c2):>10.1f}"
             f"{fmt(rp):>34}{statistics.median(cp):>10.1f}"
@@ -183,6 +192,11 @@ def main() -> None:
     print("  (without a pool each call writes fresh memory, with page faults: a plain evtgen.generate call;")
     print("   pool=: the caller's evtgen.decays.OutputPool, each result dropped before the next call, as a")
     print("   loop over chunks does: the memory of the previous result is reused)")
+    print(f"\nplain call vs pool= ({two} threads, CPU ns/ev): the difference and the system (OS) time of each")
+    for name, (c2, s2, cp, sp) in sys_split.items():
+        print(f"  {name:<15}plain - pool {c2 - cp:6.1f}   system time: plain {s2:6.1f}, pool {sp:5.1f}")
+    print("  (the system time of a plain call is the OS zeroing the fresh output pages, 2 MB transparent huge")
+    print("   pages: numpy advises them for arrays >= 4 MB; 4 kB pages cost ~4x more on this VM)")
 
     print("\nfloor per event (ns, one core; reused (warm) output memory) vs the measured CPU time per event (pool=):")
     print(

@@ -42,6 +42,16 @@ the root of c^3 - 3c + 2(2u - 1) = 0 in [-1, 1]) needs acos (libm, scalar): ~29-
 ``benchmarks/floor.py`` prices ``sin2_median``). The q2 envelopes accept 0.947-0.949 of the tries
 for every channel (the 5% headroom caps it at 0.952): no retries left to save there.
 
+Tried and dropped (2026-12-02, morning; bit-identical, no gain): streaming (non-temporal) stores of
+the output rows from the block scratch through an llvmlite intrinsic: 2x slower with 32-byte
+alignment (half-line writes), no better with 64-byte alignment in a 25-row micro-kernel of the
+kernel's pattern, and slower in the kernel (b2kstarphiphi CPU per event, 2 threads, plain and
+pool=). Blocks of 512-2048 events (longer runs per output row): within the noise in the kernel.
+What a plain call spends beyond pool= is mostly the OS's system time zeroing the fresh output
+pages (2 MB transparent huge pages: numpy advises them for arrays >= 4 MB; 4 kB pages cost ~4x
+more on this VM): 15-33 ns an event on 2 threads of a 16-35 ns difference (every three-body
+channel; ``benchmarks/bench_evtgen.py`` prints both); records and Python cost < 1 ns an event.
+
 Compile time: :func:`generate_kernel` runs a kernel compiled for one (topology, spectrum kind,
 frame) only (``_kernel``: the three are closure constants, numba caches each specialisation
 under their values), so a channel compiles its own code in a few seconds instead of one ~100 s
