@@ -30,7 +30,7 @@ import numba as nb
 import numpy as np
 import yaml
 
-from detector import fastrandom
+from detector import fastrandom, numpy_field
 from evtgen import constants as C
 from evtgen import jit_notice, rng
 from evtgen.errors import PhiphiError
@@ -539,8 +539,8 @@ def smear_kernel(k, pi, vtx, par, straw_z, key0, key1, first, out, flags):
 
 def _column(events: ak.Array, particle: str | None, name: str) -> np.ndarray:
     """A float64 column of ``events`` (a view when the layout allows it, no copy)."""
-    arr = events[name] if particle is None else events[particle][name]
-    return np.asarray(ak.to_numpy(arr), dtype=np.float64)
+    path = (name,) if particle is None else (particle, name)
+    return np.asarray(numpy_field(events, *path), dtype=np.float64)
 
 
 def reconstruct(
