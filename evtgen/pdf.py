@@ -92,7 +92,7 @@ class PDFGrid:
     name: str
     path: str
     alphas_mz: float
-    arrays: tuple  # (q2lo, xoff, qoff, voff, logx, logq2, xf, dxf)
+    arrays: tuple  # (q2lo, xoff, qoff, voff, logx, logq2, xf, dxf) + build_fast_tables' 8 tables
     xmin: float
     xmax: float
     qmin: float
@@ -218,6 +218,7 @@ def build_arrays(subgrids) -> tuple:
 
 
 NPAD = 16  # flavours padded to 16 in the fast tables (whole SIMD vectors; entries 13..15 are zero)
+NTRIAL_FLAV = 12  # slots 0..11 (pid -6..5) written by the trial-path evaluation: 3 AVX2 vectors
 NBUCKET = 512  # uniform buckets per subgrid and axis for the O(1) knot search
 
 
@@ -236,11 +237,16 @@ def build_fast_tables(base: tuple) -> tuple:
     For every x interval ix and Q knot iq of a subgrid, the four Hermite inputs in ln x
     (xf[ix], dxf[ix]·Δ, xf[ix+1], dxf[ix+1]·Δ; Δ = ln x[ix+1] − ln x[ix]) of all flavours, padded
     to :data:`NPAD`, contiguous in (iq, input, flavour): one 4×4 weighted sum per flavour.
+    The trial table holds the same numbers for the slots 0..:data:`NTRIAL_FLAV` − 1 only (pid
+    −6..5, what the monojet trials read: :func:`xfx_pair_block`), contiguous in (ix, iq, input,
+    slot): 3/4 of the bytes per point and of the footprint (NNPDF2.3 LO: 1.9 MB next to the 2.5 MB
+    of the NPAD table).
     Bucket tables locate the knot intervals in ln x and ln Q² without a binary search.
-    Returns (coef, coff, xbkt_par, xbkt, qbkt_par, qbkt) appended to the grid tuple.
+    Returns (coef, coff, xbkt_par, xbkt, qbkt_par, qbkt, coef_trial, coff_trial) appended to the
+    grid tuple (indices 8..15).
     """
     q2lo, xoff, qoff, voff, logx, logq2, xf, dxf = base
-    coefs, coff = [], [0]
+    coefs, coff, tcoefs, tcoff = [], [0], [], [0]
     xpar, qpar, xb, qb = [], [], [], []
     for isub in range(q2lo.size):
         nx = xoff[isub + 1] - xoff[isub]
@@ -257,6 +263,9 @@ def build_fast_tables(base: tuple) -> tuple:
         c[:, :, 3, :NFLAV] = d[1:] * dl
         coefs.append(c.ravel())
         coff.append(coff[-1] + c.size)
+        ct = np.ascontiguousarray(c[:, :, :, :NTRIAL_FLAV])
+        tcoefs.append(ct.ravel())
+        tcoff.append(tcoff[-1] + ct.size)
         for knots, par, tab in ((lx, xpar, xb), (lq, qpar, qb)):
             lo, inv, start = _bucket_table(knots, NBUCKET)
             par.append((lo, inv))
@@ -268,6 +277,8 @@ def build_fast_tables(base: tuple) -> tuple:
         np.concatenate(xb),
         np.array(qpar),
         np.concatenate(qb),
+        np.concatenate(tcoefs),
+        np.array(tcoff, dtype=np.int64),
     )
 
 
@@ -680,9 +691,6 @@ def xfx_pair_fast(g, xa, xb, q2, fa, fb, work):
         xfx_all_w(g, xb, q2, fb, work)
 
 
-NTRIAL_FLAV = 12  # slots 0..11 (pid -6..5) written by the trial-path evaluation: 3 AVX2 vectors
-
-
 @nb.njit(cache=True, inline="always")
 def xfx_pair_trial(g, xa, xb, q2, lq, fa, fb, work):
     """x·f at (xa, Q²) and (xb, Q²) for the slots 0..11 (pid −6..5; index pid + 6), with
@@ -695,49 +703,53 @@ def xfx_pair_trial(g, xa, xb, q2, lq, fa, fb, work):
 
 
 @nb.njit(cache=True, inline="always")
-def _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, out, j, nflav):
-    """:func:`_apply_fast` with the row offsets b0..b3 and the knot interval (xl = its lower ln x,
-    dlx its width) given, writing out[j, 0:nflav]: the same arithmetic (no FMA contraction), the
-    table read at unsigned offsets (no array views, so no reference counting per point, and no
-    wraparound test: the loop over flavours vectorises)."""
+def _row_weights(lx, xl, dlx, wll, wl, wh, whh):
+    # the 16 weights a_qi = (Q knot weight q) x (Hermite basis i in ln x) of the 4x4 sum of
+    # :func:`_apply_fast` (the same products)
     t = (lx - xl) / dlx
     ha, hb, hc, hd = _hermite_basis(t)
-    a00, a01, a02, a03 = wll * ha, wll * hb, wll * hc, wll * hd
-    a10, a11, a12, a13 = wl * ha, wl * hb, wl * hc, wl * hd
-    a20, a21, a22, a23 = wh * ha, wh * hb, wh * hc, wh * hd
-    a30, a31, a32, a33 = whh * ha, whh * hb, whh * hc, whh * hd
-    u0 = np.uint64(b0)
-    u1 = np.uint64(b1)
-    u2 = np.uint64(b2)
-    u3 = np.uint64(b3)
-    uj = np.uint64(j)
-    p1 = np.uint64(NPAD)
-    p2 = np.uint64(2 * NPAD)
-    p3 = np.uint64(3 * NPAD)
-    for fi in range(nflav):
-        f = np.uint64(fi)
-        v0 = a00 * coef[u0 + f] + a01 * coef[u0 + p1 + f] + a02 * coef[u0 + p2 + f] + a03 * coef[u0 + p3 + f]
-        v1 = a10 * coef[u1 + f] + a11 * coef[u1 + p1 + f] + a12 * coef[u1 + p2 + f] + a13 * coef[u1 + p3 + f]
-        v2 = a20 * coef[u2 + f] + a21 * coef[u2 + p1 + f] + a22 * coef[u2 + p2 + f] + a23 * coef[u2 + p3 + f]
-        v3 = a30 * coef[u3 + f] + a31 * coef[u3 + p1 + f] + a32 * coef[u3 + p2 + f] + a33 * coef[u3 + p3 + f]
-        out[uj, f] = v0 + v1 + v2 + v3
+    return (
+        wll * ha, wll * hb, wll * hc, wll * hd, wl * ha, wl * hb, wl * hc, wl * hd,
+        wh * ha, wh * hb, wh * hc, wh * hd, whh * ha, whh * hb, whh * hc, whh * hd,
+    )  # fmt: skip
+
+
+@nb.njit(cache=True, inline="always")
+def _row_offsets(c0, ix, nq, iq, row):
+    # offsets of the Q rows iq-1..iq+2 of x interval ix (a row outside the subgrid, weight 0,
+    # replaced by its neighbour), unsigned: the table reads need no wraparound test
+    b1 = c0 + (ix * nq + iq) * row
+    b2 = b1 + row
+    b0 = b1 - row if iq > 0 else b1
+    b3 = b2 + row if iq + 2 < nq else b2
+    return np.uint64(b0), np.uint64(b1), np.uint64(b2), np.uint64(b3)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def xfx_pair_block(g, m, use, xa, xb, la, lb, q2, lq, fa, fb, ok):
     """:func:`xfx_pair_trial`'s fast path (ln x given) for a block of point pairs j < m with use[j] > 0
-    (e.g. a phase-space weight): rows fa[j], fb[j] (NPAD columns) get the values of
-    :func:`_pair_in_grid_logs` bit for bit in the slots 0..11 (and the top quark and zero padding in
-    12..15) and ok[j] = True where both points are in its fast
-    region; elsewhere (and where use[j] <= 0) ok[j] = False and the rows are not touched (the
-    caller evaluates those with :func:`xfx_all_w`). The grid tuple is unpacked once per block."""
+    (e.g. a phase-space weight): rows fa[j], fb[j] (:data:`NPAD` columns, as xfx_all_w needs) get
+    the values of :func:`_pair_in_grid_logs` bit for bit in the slots 0..11 (columns 12.. are not
+    touched) and ok[j] = True where both points are in its fast region; elsewhere (and where
+    use[j] <= 0) ok[j] = False and the rows are not touched (the caller evaluates those with
+    :func:`xfx_all_w`). The grid tuple is unpacked once per block.
+
+    It reads the trial table of :func:`build_fast_tables` (:data:`NTRIAL_FLAV` = 12 flavour slots
+    per Hermite input instead of :data:`NPAD` = 16: 1.5 KB instead of 2 KB per x point; the rows
+    1M monojet trials touch: 460 KB, < a 512 KB L2) with :func:`_apply_fast`'s arithmetic (same products,
+    same order, no FMA contraction). Both x points are written straight-line, with no helper
+    taking an array: an array argument of an inlined helper inside a branch cost an
+    NRT_incref/NRT_decref pair per point and side."""
     q2lo, xoff, qoff, logx, logq2 = g[0], g[1], g[2], g[4], g[5]
-    coef, coff, xbp, xbt, qbp, qbt = g[8], g[9], g[10], g[11], g[12], g[13]
-    row = 4 * NPAD
-    # all NPAD slots (whole vectors, no scalar remainder; slots 12..15 are the top quark and zero
-    # padding), counted by a number LLVM cannot fold (fa's row length), so the flavour loop stays a
-    # loop and is vectorised with a run-time overlap check (a constant count is unrolled to scalars)
-    nflav = fa.shape[1]
+    xbp, xbt, qbp, qbt, coef, coff = g[10], g[11], g[12], g[13], g[14], g[15]
+    row = 4 * NTRIAL_FLAV
+    p1 = np.uint64(NTRIAL_FLAV)
+    p2 = np.uint64(2 * NTRIAL_FLAV)
+    p3 = np.uint64(3 * NTRIAL_FLAV)
+    # the 12 slots counted by a number LLVM cannot fold (fa's row length minus 4 = 12), so the
+    # flavour loop stays a loop, vectorised with a run-time overlap check (a constant count is
+    # unrolled to scalars)
+    nflav = fa.shape[1] - (NPAD - NTRIAL_FLAV)
     for j in range(m):
         ok[j] = False
         if not use[j] > 0.0:
@@ -754,19 +766,33 @@ def xfx_pair_block(g, m, use, xa, xb, la, lb, q2, lq, fa, fb, ok):
         iq = _bucket_find(logq2, q0, nq, lqj, qbp, qbt, isub)
         wll, wl, wh, whh = _qweights(logq2, q0, iq, nq, lqj)
         c0 = coff[isub]
-        for side in range(2):
-            lx = laj if side == 0 else lbj
-            ix = _bucket_find(logx, x0, nx, lx, xbp, xbt, isub)
-            b1 = c0 + (ix * nq + iq) * row
-            b2 = b1 + row
-            b0 = b1 - row if iq > 0 else b1
-            b3 = b2 + row if iq + 2 < nq else b2
-            xl = logx[x0 + ix]
-            dlx = logx[x0 + ix + 1] - xl
-            if side == 0:
-                _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, fa, j, nflav)
-            else:
-                _apply_rows(coef, b0, b1, b2, b3, lx, xl, dlx, wll, wl, wh, whh, fb, j, nflav)
+        ia = _bucket_find(logx, x0, nx, laj, xbp, xbt, isub)
+        ib = _bucket_find(logx, x0, nx, lbj, xbp, xbt, isub)
+        uj = np.uint64(j)
+        xl = logx[x0 + ia]
+        a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = _row_weights(
+            laj, xl, logx[x0 + ia + 1] - xl, wll, wl, wh, whh
+        )
+        u0, u1, u2, u3 = _row_offsets(c0, ia, nq, iq, row)
+        for fi in range(nflav):
+            f = np.uint64(fi)
+            v0 = a00 * coef[u0 + f] + a01 * coef[u0 + p1 + f] + a02 * coef[u0 + p2 + f] + a03 * coef[u0 + p3 + f]
+            v1 = a10 * coef[u1 + f] + a11 * coef[u1 + p1 + f] + a12 * coef[u1 + p2 + f] + a13 * coef[u1 + p3 + f]
+            v2 = a20 * coef[u2 + f] + a21 * coef[u2 + p1 + f] + a22 * coef[u2 + p2 + f] + a23 * coef[u2 + p3 + f]
+            v3 = a30 * coef[u3 + f] + a31 * coef[u3 + p1 + f] + a32 * coef[u3 + p2 + f] + a33 * coef[u3 + p3 + f]
+            fa[uj, f] = v0 + v1 + v2 + v3
+        xl = logx[x0 + ib]
+        a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33 = _row_weights(
+            lbj, xl, logx[x0 + ib + 1] - xl, wll, wl, wh, whh
+        )
+        u0, u1, u2, u3 = _row_offsets(c0, ib, nq, iq, row)
+        for fi in range(nflav):
+            f = np.uint64(fi)
+            v0 = a00 * coef[u0 + f] + a01 * coef[u0 + p1 + f] + a02 * coef[u0 + p2 + f] + a03 * coef[u0 + p3 + f]
+            v1 = a10 * coef[u1 + f] + a11 * coef[u1 + p1 + f] + a12 * coef[u1 + p2 + f] + a13 * coef[u1 + p3 + f]
+            v2 = a20 * coef[u2 + f] + a21 * coef[u2 + p1 + f] + a22 * coef[u2 + p2 + f] + a23 * coef[u2 + p3 + f]
+            v3 = a30 * coef[u3 + f] + a31 * coef[u3 + p1 + f] + a32 * coef[u3 + p2 + f] + a33 * coef[u3 + p3 + f]
+            fb[uj, f] = v0 + v1 + v2 + v3
 
 
 def alphas_params_logs(alphas_mz: float) -> np.ndarray:
