@@ -1028,7 +1028,7 @@ def records_to_columns(count, rec, par, apar, out, ids, offset, nmax, skip):
     return max(total, 0)
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _cm_and_boost(r, j, sqrts):
     """Partonic kinematics of record j (r = rec[block]): (p, cosθ*, sinθ*, cos φ, sin φ, γ, γβ of
     the boost along z, √ŝ)."""
@@ -1047,7 +1047,7 @@ def _cm_and_boost(r, j, sqrts):
     return p, cth, sth, cph, sph, (x1 + x2) * h, (x1 - x2) * h
 
 
-@nb.njit(cache=True, inline="always")
+@nb.njit(cache=True, error_model="numpy")
 def _jet_and_recoil(r, j, i, sqrts, out):
     """Writes the lab jet of record j (r = rec[block]) to event i of ``out`` and returns (p, sinθ*,
     Q², the lab four-momentum (x, y, z, E) of the recoiling S* of mass √Q²)."""
@@ -1065,30 +1065,70 @@ def _jet_and_recoil(r, j, i, sqrts, out):
     return p, sth, q2, -px, -py, gam * (-pz) + gb * es, gam * es - gb * pz
 
 
-@nb.njit(cache=True, inline="always")
-def _common_columns(r, j, i, p, sth, out, ids):
-    kc = int(r[R_CH, j])
-    ids[0, i] = CHANNELS[kc, 0]
-    ids[1, i] = CHANNELS[kc, 1]
-    ids[2, i] = CHANNELS[kc, 2]
-    out[C_SHAT, i] = r[R_SHAT, j]
-    out[C_Q2, i] = r[R_Q2, j]
-    out[C_X1, i] = r[R_X1, j]
-    out[C_X2, i] = r[R_X2, j]
-    out[C_SCALE, i] = np.sqrt(r[R_MUR2, j])
-    out[C_PT, i] = p * sth
-    out[C_ALPHAS, i] = r[R_AS, j]
+@nb.njit(cache=True, error_model="numpy")
+def _id_columns(r, jlo, jhi, base, ids):
+    """The parton ids of events jlo..jhi-1 of one block from their channel numbers: a loop of its
+    own (float -> int64 has no AVX2 instruction, so in the kinematics loop it kept that loop scalar)."""
+    for jj in range(jlo, jhi):
+        i = np.uint64(base + jj)
+        kc = int(r[R_CH, jj])
+        ids[0, i] = CHANNELS[kc, 0]
+        ids[1, i] = CHANNELS[kc, 1]
+        ids[2, i] = CHANNELS[kc, 2]
 
 
 @nb.njit(cache=True, error_model="numpy")
-def _columns_phiphi(r, jlo, jhi, base, sqrts, mphi2x4, out, ids):
-    """The columns of the pp2jphiphi events jlo..jhi-1 of one block (see :func:`records_to_columns`)."""
-    for j in range(jlo, jhi):
-        i = base + j
-        p, sth, q2, sx, sy, sz, se = _jet_and_recoil(r, j, i, sqrts, out)
-        # S* -> phi phi, isotropic in the S* rest frame: v = (m/2, p* n̂), p* = √(Q² − 4m_φ²)/2,
-        # boosted to the frame where S has (E, P): p' = v + P ((P·v)/(m (E + m)) + 1/2),
-        # E' = E/2 + (P·v)/m
+def _common_columns(r, jlo, jhi, base, out):
+    """ŝ, Q², x₁, x₂, μ_R, the partonic p_T and α_s of events jlo..jhi-1 (p_T recomputed from the
+    record with :func:`_cm_and_boost`'s operations, so bit for bit the jet's)."""
+    for jj in range(jlo, jhi):
+        j = np.uint64(jj)
+        i = np.uint64(base + jj)
+        shat = r[R_SHAT, j]
+        q2 = r[R_Q2, j]
+        cth = r[R_CTH, j]
+        rs = np.sqrt(shat)
+        p = (shat - q2) * (0.5 / rs)
+        sth = np.sqrt(max(0.0, 1.0 - cth * cth))
+        out[C_SHAT, i] = shat
+        out[C_Q2, i] = q2
+        out[C_X1, i] = r[R_X1, j]
+        out[C_X2, i] = r[R_X2, j]
+        out[C_SCALE, i] = np.sqrt(r[R_MUR2, j])
+        out[C_PT, i] = p * sth
+        out[C_ALPHAS, i] = r[R_AS, j]
+
+
+SUB = 256  # events per pass of the column loops (their rows stay in the L1 cache between passes)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _jet_and_s_columns(r, jlo, jhi, base, sqrts, out, cs):
+    """The lab jet (rows C_J..) and the recoiling S* (rows cs..) of events jlo..jhi-1."""
+    for jj in range(jlo, jhi):
+        j = np.uint64(jj)
+        i = np.uint64(base + jj)
+        _, _, _, sx, sy, sz, se = _jet_and_recoil(r, j, i, sqrts, out)
+        out[cs, i] = sx
+        out[cs + 1, i] = sy
+        out[cs + 2, i] = sz
+        out[cs + 3, i] = se
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _phi_columns(r, jlo, jhi, base, mphi2x4, out):
+    """S* -> φφ for events jlo..jhi-1 whose S* four-momentum is in rows C_PHI2.. (left there by
+    :func:`_jet_and_s_columns`): φ₁ to rows C_PHI1.., φ₂ = S* − φ₁ over rows C_PHI2..
+    Isotropic in the S* rest frame: v = (m/2, p* n̂), p* = √(Q² − 4m_φ²)/2, boosted to the frame
+    where S has (E, P): p' = v + P ((P·v)/(m (E + m)) + 1/2), E' = E/2 + (P·v)/m."""
+    for jj in range(jlo, jhi):
+        j = np.uint64(jj)
+        i = np.uint64(base + jj)
+        sx = out[C_PHI2, i]
+        sy = out[C_PHI2 + 1, i]
+        sz = out[C_PHI2 + 2, i]
+        se = out[C_PHI2 + 3, i]
+        q2 = r[R_Q2, j]
         m = np.sqrt(q2)
         pst = 0.5 * np.sqrt(max(0.0, q2 - mphi2x4))
         c2 = 2.0 * r[R_UC2, j] - 1.0
@@ -1112,20 +1152,34 @@ def _columns_phiphi(r, jlo, jhi, base, sqrts, mphi2x4, out, ids):
         out[C_PHI2 + 1, i] = sy - p1y
         out[C_PHI2 + 2, i] = sz - p1z
         out[C_PHI2 + 3, i] = se - p1e
-        _common_columns(r, j, i, p, sth, out, ids)
+
+
+@nb.njit(cache=True, error_model="numpy")
+def _columns_phiphi(r, jlo, jhi, base, sqrts, mphi2x4, out, ids):
+    """The columns of the pp2jphiphi events jlo..jhi-1 of one block (see :func:`records_to_columns`),
+    :data:`SUB` events at a time, each stage a loop of its own that vectorises (<4 x double>):
+    records and events are indexed unsigned (no negative-index wrap-around select per access);
+    the helpers are inlined by LLVM, not by numba's ``inline="always"`` (whose inlined tuple
+    returns kept the loop scalar); no loop writes more than 8 rows (more and LLVM gives up the
+    run-time overlap checks between the rows: one loop writing all 19 stayed scalar); the integer
+    ids, a float -> int64 conversion without an AVX2 instruction, go through :func:`_id_columns`."""
+    for lo in range(jlo, jhi, SUB):
+        hi = min(lo + SUB, jhi)
+        _jet_and_s_columns(r, lo, hi, base, sqrts, out, C_PHI2)
+        _phi_columns(r, lo, hi, base, mphi2x4, out)
+        _common_columns(r, lo, hi, base, out)
+        _id_columns(r, lo, hi, base, ids)
 
 
 @nb.njit(cache=True, error_model="numpy")
 def _columns_js(r, jlo, jhi, base, sqrts, out, ids):
-    """The columns of the pp2js events jlo..jhi-1 of one block (see :func:`records_to_columns`)."""
-    for j in range(jlo, jhi):
-        i = base + j
-        p, sth, _, sx, sy, sz, se = _jet_and_recoil(r, j, i, sqrts, out)
-        out[C_S, i] = sx
-        out[C_S + 1, i] = sy
-        out[C_S + 2, i] = sz
-        out[C_S + 3, i] = se
-        _common_columns(r, j, i, p, sth, out, ids)
+    """The columns of the pp2js events jlo..jhi-1 of one block (see :func:`records_to_columns`;
+    the loops as in :func:`_columns_phiphi`)."""
+    for lo in range(jlo, jhi, SUB):
+        hi = min(lo + SUB, jhi)
+        _jet_and_s_columns(r, lo, hi, base, sqrts, out, C_S)
+        _common_columns(r, lo, hi, base, out)
+        _id_columns(r, lo, hi, base, ids)
 
 
 @nb.njit(cache=True, parallel=True)
