@@ -32,6 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository, when not installed
 
+import machine  # noqa: E402
+
 import detector  # noqa: E402
 import evtgen  # noqa: E402
 from detector import atlas, belle2, na62  # noqa: E402
@@ -144,6 +146,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     n, rep = args.n, args.repeat
+    print(machine.describe(), flush=True)
     print(f"load average at start: {os.getloadavg()}; {os.cpu_count()} cores; numba {numba.__version__}")
     kaons = evtgen.generate("k2pinunu", n, seed=1)
     bees = evtgen.generate("b2kphiphi", n, mphi=1.0, seed=1)

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # runs from a checkout without installing
 
 import floor  # noqa: E402
+import machine  # noqa: E402
 
 import evtgen  # noqa: E402
 from evtgen import sampler, spectra  # noqa: E402
@@ -161,6 +162,7 @@ def main() -> None:
         return
     max_threads = numba.config.NUMBA_NUM_THREADS
     two = min(2, max_threads)
+    print(machine.describe(), flush=True)
     print(f"load average at start: {os.getloadavg()}; cpus {os.cpu_count()}; numba threads {max_threads}")
     print(f"events per timing: {args.n:,}; median of {args.repeat} [min-max]")
 

@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+import machine
+
 # runnable from a checkout without installing the package (the repository root on the path)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -128,7 +130,7 @@ def main(argv=None) -> int:
     opts = (
         {"cell_scan": "stratified", "cells_per_dim": 32, "vegas_wmax_points": 1 << 24} if args.stratified_cells else {}
     )
-    out = {"load_average_start": os.getloadavg(), "cpus": os.cpu_count()}
+    out = {"machine": machine.describe(), "load_average_start": os.getloadavg(), "cpus": os.cpu_count()}
     out["phiphi_pp2jphiphi"] = bench_ours(args.events, args.threads, opts)
     out["pythia8_hj_hard_process"] = bench_pythia(args.pythia_events, args.threads)
     out["ratio_ours_over_pythia"] = out["phiphi_pp2jphiphi"]["rate"] / out["pythia8_hj_hard_process"]["rate_total"]
