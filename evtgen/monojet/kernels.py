@@ -1029,17 +1029,20 @@ def records_to_columns(count, rec, par, apar, out, ids, offset, nmax, skip):
 
 
 @nb.njit(cache=True, error_model="numpy")
+def _momentum_and_sin(shat, q2, cth):
+    """(√ŝ, the partonic momentum p = (ŝ − Q²)/(2√ŝ), sin θ*) of a 2 -> 2 record."""
+    rs = np.sqrt(shat)
+    return rs, (shat - q2) * (0.5 / rs), np.sqrt(max(0.0, 1.0 - cth * cth))
+
+
+@nb.njit(cache=True, error_model="numpy")
 def _cm_and_boost(r, j, sqrts):
     """Partonic kinematics of record j (r = rec[block]): (p, cosθ*, sinθ*, cos φ, sin φ, γ, γβ of
     the boost along z, √ŝ)."""
     x1 = r[R_X1, j]
     x2 = r[R_X2, j]
-    shat = r[R_SHAT, j]
-    q2 = r[R_Q2, j]
     cth = r[R_CTH, j]
-    rs = np.sqrt(shat)
-    p = (shat - q2) * (0.5 / rs)
-    sth = np.sqrt(max(0.0, 1.0 - cth * cth))
+    rs, p, sth = _momentum_and_sin(r[R_SHAT, j], r[R_Q2, j], cth)
     cph, sph = sincos_2pi(r[R_UPHI, j])
     # boost of the partonic frame along z: β = (x1 − x2)/(x1 + x2), γ = (x1 + x2)/(2√(x1 x2)),
     # √(x1 x2) = √ŝ/√s
@@ -1080,16 +1083,13 @@ def _id_columns(r, jlo, jhi, base, ids):
 @nb.njit(cache=True, error_model="numpy")
 def _common_columns(r, jlo, jhi, base, out):
     """ŝ, Q², x₁, x₂, μ_R, the partonic p_T and α_s of events jlo..jhi-1 (p_T recomputed from the
-    record with :func:`_cm_and_boost`'s operations, so bit for bit the jet's)."""
+    record by :func:`_momentum_and_sin`, as for the jet: bit for bit the jet's)."""
     for jj in range(jlo, jhi):
         j = np.uint64(jj)
         i = np.uint64(base + jj)
         shat = r[R_SHAT, j]
         q2 = r[R_Q2, j]
-        cth = r[R_CTH, j]
-        rs = np.sqrt(shat)
-        p = (shat - q2) * (0.5 / rs)
-        sth = np.sqrt(max(0.0, 1.0 - cth * cth))
+        _, p, sth = _momentum_and_sin(shat, q2, r[R_CTH, j])
         out[C_SHAT, i] = shat
         out[C_Q2, i] = q2
         out[C_X1, i] = r[R_X1, j]
