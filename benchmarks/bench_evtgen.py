@@ -198,7 +198,9 @@ def main() -> None:
     for name, (c2, s2, cp, sp) in sys_split.items():
         print(f"  {name:<15}plain - pool {c2 - cp:6.1f}   system time: plain {s2:6.1f}, pool {sp:5.1f}")
     print("  (the system time of a plain call is the OS zeroing the fresh output pages, 2 MB transparent huge")
-    print("   pages: numpy advises them for arrays >= 4 MB; 4 kB pages cost ~4x more on this VM)")
+    print(
+        "   pages: numpy advises them for arrays >= 4 MB; 4 kB pages cost ~4x more on the AMD EPYC host of 2026-12-02)"
+    )
 
     print("\nfloor per event (ns, one core; reused (warm) output memory) vs the measured CPU time per event (pool=):")
     print(

@@ -1038,7 +1038,7 @@ def _momentum_and_sin(shat, q2, cth):
 @nb.njit(cache=True, error_model="numpy")
 def _cm_and_boost(r, j, sqrts):
     """Partonic kinematics of record j (r = rec[block]): (p, cosθ*, sinθ*, cos φ, sin φ, γ, γβ of
-    the boost along z, √ŝ)."""
+    the boost along z)."""
     x1 = r[R_X1, j]
     x2 = r[R_X2, j]
     cth = r[R_CTH, j]
