@@ -279,6 +279,23 @@ def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options
     )
 
 
+def block_buffers(cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The per-block record buffers of :func:`evtgen.monojet.kernels.accept_and_build` with
+    capacity ``cap`` records per block: index, copy, over (NBLOCK, cap) int64 and rec
+    (NBLOCK, NREC, cap) float64.
+
+    Allocated by numpy, not inside the kernel: numpy asks the kernel for transparent huge pages
+    for arrays of 4 MB and more (``madvise``), numba's allocator does not, and the 4 kB page
+    faults of a fresh (NBLOCK, NREC, cap) buffer at every chunk cost 0.03 s per 60 MB here
+    (docs/performance.md)."""
+    return (
+        np.empty((K.NBLOCK, cap), dtype=np.int64),
+        np.empty((K.NBLOCK, cap), dtype=np.int64),
+        np.empty((K.NBLOCK, K.NREC, cap)),
+        np.empty((K.NBLOCK, cap), dtype=np.int64),
+    )
+
+
 def generate(
     setup: Setup,
     integ: Integration,
@@ -309,21 +326,24 @@ def generate(
     if integ.cell_max is None:
         raise PhiphiError("this Integration has no unweighting tables: make it with integrate() or add_unweighting()")
     eff_guess = max(integ.unweighting_efficiency, 1e-4)
-    # large chunks: each parallel call has a fixed cost (allocation, thread start-up)
-    max_chunk = int(chunk) if chunk is not None else 2_000_000
+    # 2^18 trials a chunk: each parallel call has a fixed cost (thread start-up, ~0.1 ms, < 0.2%
+    # of a chunk), and the block buffers sized for it (28 MB) are reused by every chunk instead of
+    # 2^21 trials' 220 MB touched anew (docs/performance.md, 2026-12-03)
+    max_chunk = int(chunk) if chunk is not None else 1 << 18
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
     cells = (integ.edges, integ.cell_table, integ.cell_bits)
     out = np.empty((K.NCOL, n))
     ids = np.empty((3, n), dtype=np.int32)
     first, n_acc, n_over, last, last_copy, last_ncopy = first_trial, 0, 0, first_trial - 1, -1, 0
+    bufs = None
     while n_acc < n:
         # trials expected to give the missing events (+3% and a floor), at most max_chunk: the
         # events do not depend on the chunking, only the number of wasted trials does
         size = int(min(max((n - n_acc + first_copy) / eff_guess * 1.03, 20000), max_chunk))
-        cap = int(1.3 * eff_guess * size / K.NBLOCK) + 256
-        count, index, copy, rec, over, overflow = K.accept_and_build(
-            first, size, key[0], key[1], *cells, par, g, apar, cap
-        )
+        if bufs is None:  # sized for the largest chunk, reused by all (memory touched once)
+            bufs = block_buffers(int(1.3 * eff_guess * size / K.NBLOCK) + 256)
+        index, copy, rec, over = bufs
+        count, overflow = K.accept_and_build(first, size, key[0], key[1], *cells, par, g, apar, *bufs)
         if overflow.any():  # rare: fall back to accept + rebuild for this chunk
             ncp, ovflag = K.accept_trials(first, size, key[0], key[1], *cells, par, g, apar)
             tr = np.nonzero(ncp)[0]

@@ -927,22 +927,21 @@ def _record(rec, b, j, st, chw, x1, x2, shat, q2, cth, mur2, a_s):
 
 
 @nb.njit(cache=True, parallel=True)
-def accept_and_build(first, ntrial, key0, key1, edges, table, nbits, par, g, apar, cap):
+def accept_and_build(first, ntrial, key0, key1, edges, table, nbits, par, g, apar, index, copy, rec, over):
     """One-pass unweighting: as :func:`accept_trials`, and the accepted trials are recorded at
-    once (:func:`_record`) into per-block buffers of capacity ``cap`` (blocks cover contiguous
-    trial ranges, so concatenating them keeps the trial order). ``overflow`` > 0 means a block ran
+    once (:func:`_record`) into the caller's per-block buffers ``index``, ``copy``, ``over``
+    (NBLOCK, cap) and ``rec`` (NBLOCK, NREC, cap) (blocks cover contiguous trial ranges, so
+    concatenating them keeps the trial order; the caller allocates them once per generation and
+    reuses them for every chunk, :func:`evtgen.monojet.generator.block_buffers`). ``overflow`` > 0 means a block ran
     out of space and the caller must fall back to the two-pass path for this chunk. An overweight
     trial gives several records (:func:`_n_events`), copy j drawing its channel, azimuth and
     decay angles after those of copies 0..j-1.
 
-    Returns (count (NBLOCK,), index (NBLOCK, cap), copy (NBLOCK, cap), rec (NBLOCK, NREC, cap),
-    ncopy (NBLOCK, cap): 0 for a normal trial, else the number of events of the overweight trial,
-    overflow)."""
+    Fills, per block b and record j < count[b]: index (the trial), copy (which event of the
+    trial), rec, over (0 for a normal trial, else the number of events of the overweight trial).
+    Returns (count (NBLOCK,), overflow (NBLOCK,))."""
+    cap = index.shape[1]
     count = np.zeros(NBLOCK, dtype=np.int64)
-    index = np.empty((NBLOCK, cap), dtype=np.int64)
-    copy = np.empty((NBLOCK, cap), dtype=np.int64)
-    rec = np.empty((NBLOCK, NREC, cap))
-    over = np.empty((NBLOCK, cap), dtype=np.int64)
     overflow = np.zeros(NBLOCK, dtype=np.int64)
     for blk in nb.prange(NBLOCK):
         tb, idx, state, cell, f1, f2, kf, work, ok = block_scratch()
@@ -971,7 +970,7 @@ def accept_and_build(first, ntrial, key0, key1, edges, table, nbits, par, g, apa
                     st = _block_record(rec, blk, jr, tb, j, st, chw)
                     n_here = jr + 1
         count[blk] = n_here
-    return count, index, copy, rec, over, overflow
+    return count, overflow
 
 
 @nb.njit(cache=True, parallel=True)
