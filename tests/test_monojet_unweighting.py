@@ -87,7 +87,7 @@ def test_trial_chunk_fallback_path_gives_the_same_overweight_events(monkeypatch)
     real = K.accept_and_build
 
     def tiny_cap(*args):
-        return real(*args[:-4], *G.block_buffers(1))  # capacity 1 per block: every chunk overflows
+        return real(*args[:-4], *K.block_buffers(1))  # capacity 1 per block: every chunk overflows
 
     monkeypatch.setattr(K, "accept_and_build", tiny_cap)
     alt, _ = G.generate(setup, integ, 3000, key)

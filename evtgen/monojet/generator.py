@@ -279,23 +279,6 @@ def add_unweighting(setup: Setup, integ: Integration, seed: int = 12345, options
     )
 
 
-def block_buffers(cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The per-block record buffers of :func:`evtgen.monojet.kernels.accept_and_build` with
-    capacity ``cap`` records per block: index, copy, over (NBLOCK, cap) int64 and rec
-    (NBLOCK, NREC, cap) float64.
-
-    Allocated by numpy, not inside the kernel: numpy asks the kernel for transparent huge pages
-    for arrays of 4 MB and more (``madvise``), numba's allocator does not, and the 4 kB page
-    faults of a fresh (NBLOCK, NREC, cap) buffer at every chunk cost 0.03 s per 60 MB here
-    (docs/performance.md)."""
-    return (
-        np.empty((K.NBLOCK, cap), dtype=np.int64),
-        np.empty((K.NBLOCK, cap), dtype=np.int64),
-        np.empty((K.NBLOCK, K.NREC, cap)),
-        np.empty((K.NBLOCK, cap), dtype=np.int64),
-    )
-
-
 def generate(
     setup: Setup,
     integ: Integration,
@@ -341,7 +324,7 @@ def generate(
         # events do not depend on the chunking, only the number of wasted trials does
         size = int(min(max((n - n_acc + first_copy) / eff_guess * 1.03, 20000), max_chunk))
         if bufs is None:  # sized for the largest chunk, reused by all (memory touched once)
-            bufs = block_buffers(int(1.3 * eff_guess * size / K.NBLOCK) + 256)
+            bufs = K.block_buffers(int(1.3 * eff_guess * size / K.NBLOCK) + 256)
         index, copy, rec, over = bufs
         count, overflow = K.accept_and_build(first, size, key[0], key[1], *cells, par, g, apar, *bufs)
         if overflow.any():  # rare: fall back to accept + rebuild for this chunk

@@ -926,13 +926,30 @@ def _record(rec, b, j, st, chw, x1, x2, shat, q2, cth, mur2, a_s):
     return st
 
 
+@nb.njit(cache=True)
+def block_buffers(cap):
+    """The per-block record buffers of :func:`accept_and_build` with capacity ``cap`` records per
+    block: index, copy, over (NBLOCK, cap) int64 and rec (NBLOCK, NREC, cap) float64.
+
+    Allocated once per generation and reused by all its chunks. Allocated here, by numba, in 4 kB
+    pages: numpy would advise 2 MB pages for them (arrays of 4 MB and more), whose first touch in a
+    process cost 0.02-0.3 s per 120 MB on the VMs measured against 0.05 s for 4 kB pages
+    (docs/performance.md, 2026-12-03)."""
+    return (
+        np.empty((NBLOCK, cap), dtype=np.int64),
+        np.empty((NBLOCK, cap), dtype=np.int64),
+        np.empty((NBLOCK, NREC, cap)),
+        np.empty((NBLOCK, cap), dtype=np.int64),
+    )
+
+
 @nb.njit(cache=True, parallel=True)
 def accept_and_build(first, ntrial, key0, key1, edges, table, nbits, par, g, apar, index, copy, rec, over):
     """One-pass unweighting: as :func:`accept_trials`, and the accepted trials are recorded at
     once (:func:`_record`) into the caller's per-block buffers ``index``, ``copy``, ``over``
     (NBLOCK, cap) and ``rec`` (NBLOCK, NREC, cap) (blocks cover contiguous trial ranges, so
     concatenating them keeps the trial order; the caller allocates them once per generation and
-    reuses them for every chunk, :func:`evtgen.monojet.generator.block_buffers`). ``overflow`` > 0 means a block ran
+    reuses them for every chunk, :func:`block_buffers`). ``overflow`` > 0 means a block ran
     out of space and the caller must fall back to the two-pass path for this chunk. An overweight
     trial gives several records (:func:`_n_events`), copy j drawing its channel, azimuth and
     decay angles after those of copies 0..j-1.
