@@ -311,7 +311,7 @@ def generate(
     eff_guess = max(integ.unweighting_efficiency, 1e-4)
     # 2^18 trials a chunk: each parallel call has a fixed cost (thread start-up, ~0.1 ms, < 0.2%
     # of a chunk), and the block buffers sized for it (28 MB) are reused by every chunk instead of
-    # 2^21 trials' 220 MB touched anew (docs/performance.md, 2026-12-03)
+    # the 2×10⁶ trials' ~220 MB touched anew at every call before (docs/performance.md, 2026-12-03)
     max_chunk = int(chunk) if chunk is not None else 1 << 18
     g, par, apar = setup.pdf.arrays, setup.par, setup.apar
     cells = (integ.edges, integ.cell_table, integ.cell_bits)
@@ -326,7 +326,7 @@ def generate(
         if bufs is None:  # sized for the largest chunk, reused by all (memory touched once)
             bufs = K.block_buffers(int(1.3 * eff_guess * size / K.NBLOCK) + 256)
         index, copy, rec, over = bufs
-        count, overflow = K.accept_and_build(first, size, key[0], key[1], *cells, par, g, apar, *bufs)
+        count, overflow = K.accept_and_build(first, size, key[0], key[1], *cells, par, g, apar, index, copy, rec, over)
         if overflow.any():  # rare: fall back to accept + rebuild for this chunk
             ncp, ovflag = K.accept_trials(first, size, key[0], key[1], *cells, par, g, apar)
             tr = np.nonzero(ncp)[0]
